@@ -1,9 +1,9 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-/// Every target of ours is built in Swift 6 mode with complete concurrency checking.
+/// Swift 6 mode (set for the package below) already checks concurrency completely.
 let strict: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 let package = Package(
@@ -13,24 +13,14 @@ let package = Package(
         .executable(name: "satellite", targets: ["satellite-cli"]),
         .library(name: "Lifecycle", targets: ["Lifecycle"]),
         .library(name: "Satellite", targets: ["Satellite"]),
-        .library(name: "TestPlanet", targets: ["TestPlanet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        .systemLibrary(
-            name: "CSystemd",
-            pkgConfig: "libsystemd",
-            providers: [.apt(["libsystemd-dev"])]
-        ),
         .target(
             name: "Lifecycle",
             dependencies: [
@@ -50,51 +40,29 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
-            name: "SatelliteDB",
-            dependencies: [
-                "SatelliteConfig",
-                .product(name: "GRDB", package: "GRDB.swift"),
-            ],
-            swiftSettings: strict
-        ),
-        .target(
             name: "Satellite",
             dependencies: [
-                "CSystemd",
                 "Lifecycle",
                 "SatelliteConfig",
-                "SatelliteDB",
                 "StructuredLogging",
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strict
-        ),
-        .target(
-            name: "TestPlanet",
-            dependencies: ["Satellite", "SatelliteDB", "Lifecycle"],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "satellite-cli",
             dependencies: [
                 "Satellite",
+                "SatelliteConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
         .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle"], swiftSettings: strict),
         .testTarget(name: "SatelliteConfigTests", dependencies: ["SatelliteConfig"], swiftSettings: strict),
-        .testTarget(name: "SatelliteDBTests", dependencies: ["SatelliteDB"], swiftSettings: strict),
-        .testTarget(
-            name: "SatelliteTests",
-            dependencies: ["Satellite", "TestPlanet", "StructuredLogging"],
-            swiftSettings: strict
-        ),
+        .testTarget(name: "StructuredLoggingTests", dependencies: ["StructuredLogging"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["satellite-cli"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

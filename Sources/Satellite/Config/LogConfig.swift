@@ -1,0 +1,19 @@
+import Logging
+import SatelliteConfig
+import StructuredLogging
+
+/// The `log` section: how every process of the satellite writes its log.
+public struct LogConfig: ConfigSection {
+    public var level: Logger.Level = .info
+    public var format: LogFormat = .json
+    public var dir: String = ""
+
+    public init() {}
+
+    public static let fields: [ConfigField<Self>] = [
+        .choice("level", \.level, help: "least severe level written; trace, debug, info, notice, warning, error or critical"),
+        .choice("format", \.format, help: "json for one JSON object per line, text for people"),
+        .string("dir", \.dir, help: "directory of the per-process log files; empty means <data-dir>/log"),
+    ]
+}
+

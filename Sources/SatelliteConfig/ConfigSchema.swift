@@ -1,0 +1,164 @@
+/// Loads a ``ConfigSection`` root from its layers, lowest precedence first: the built-in defaults,
+/// a YAML file, the environment, command-line flags; and writes it back as YAML.
+public struct ConfigSchema<Root: ConfigSection>: Sendable {
+    /// The prefix of environment variables that set keys: `SATELLITE_API_ADDRESS` sets `api.address`.
+    public let environmentPrefix: String
+    /// Environment variables with the prefix that are not keys (process protocol variables).
+    public let reservedVariables: Set<String>
+
+    private let fields: [ConfigField<Root>]
+    private let byKey: [String: ConfigField<Root>]
+
+    public init(environmentPrefix: String = "SATELLITE_", reservedVariables: Set<String> = []) {
+        self.environmentPrefix = environmentPrefix
+        self.reservedVariables = reservedVariables
+        self.fields = Root.fields
+        self.byKey = Dictionary(Root.fields.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Every key, in declaration order.
+    public var keys: [String] { fields.map(\.key) }
+
+    /// The environment variable that sets `key`.
+    public func environmentVariable(for key: String) -> String {
+        environmentPrefix + key.uppercased().map { $0 == "." || $0 == "-" ? "_" : String($0) }.joined()
+    }
+
+    /// Reads every layer into a root that starts from the defaults.
+    /// - Parameters:
+    ///   - file: the YAML file's path and text, if one was given.
+    ///   - environment: the process environment; only variables with the prefix are read.
+    ///   - flags: `--key=value`, `--key value`, or `--key` alone for a true/false key.
+    /// - Throws: the first ``ConfigError`` found, layer by layer.
+    public func load(
+        file: (path: String, text: String)? = nil,
+        environment: [String: String] = [:],
+        flags: [String] = []
+    ) throws(ConfigError) -> Root {
+        var root = Root()
+        if let file { try apply(file: file.text, path: file.path, to: &root) }
+        try apply(environment: environment, to: &root)
+        try apply(flags: flags, to: &root)
+        return root
+    }
+
+    /// Applies a YAML document; keys may be nested (`api:` then `address:`) or dotted (`api.address:`).
+    public func apply(file text: String, path: String, to root: inout Root) throws(ConfigError) {
+        try apply(entries: YAMLText.parse(text, path: path), prefix: "", path: path, to: &root)
+    }
+
+    private func apply(entries: [ConfigEntry], prefix: String, path: String, to root: inout Root) throws(ConfigError) {
+        for entry in entries {
+            let key = prefix + entry.key
+            let source = ConfigSource.file(path: path, line: entry.line)
+            if byKey[key] != nil {
+                try assign(key, entry.value, from: source, to: &root)
+            } else if case .mapping(let nested) = entry.value, isSection(key) {
+                try apply(entries: nested, prefix: key + ".", path: path, to: &root)
+            } else {
+                throw ConfigError(source: source, key: key, value: nil, problem: .unknownKey(nearest: nearest(to: key)))
+            }
+        }
+    }
+
+    /// Applies every environment variable that starts with the prefix.
+    public func apply(environment: [String: String], to root: inout Root) throws(ConfigError) {
+        let keysByVariable = Dictionary(keys.map { (environmentVariable(for: $0), $0) }, uniquingKeysWith: { a, _ in a })
+        for (variable, value) in environment.sorted(by: { $0.key < $1.key })
+        where variable.hasPrefix(environmentPrefix) && !reservedVariables.contains(variable) {
+            let source = ConfigSource.environment(variable: variable)
+            guard let key = keysByVariable[variable] else {
+                let nearestVariable = Self.nearest(to: variable, among: Array(keysByVariable.keys))
+                throw ConfigError(source: source, key: variable, value: value, problem: .unknownKey(nearest: nearestVariable))
+            }
+            try assign(key, .scalar(value), from: source, to: &root)
+        }
+    }
+
+    /// Applies command-line flags, in order; a later flag for the same key wins.
+    public func apply(flags: [String], to root: inout Root) throws(ConfigError) {
+        var index = 0
+        while index < flags.count {
+            let argument = flags[index]
+            index += 1
+            guard argument.hasPrefix("--"), argument.count > 2 else {
+                throw ConfigError(
+                    source: .flag(argument), key: nil, value: argument,
+                    problem: .malformed("expected --key=value, as --api.address=127.0.0.1:7777")
+                )
+            }
+            let body = argument.dropFirst(2)
+            let key: String
+            var value: String?
+            if let equals = body.firstIndex(of: "=") {
+                key = String(body[..<equals])
+                value = String(body[body.index(after: equals)...])
+            } else {
+                key = String(body)
+            }
+            let source = ConfigSource.flag("--" + key)
+            guard let field = byKey[key] else {
+                throw ConfigError(source: source, key: key, value: value, problem: .unknownKey(nearest: nearest(to: key).map { "--" + $0 }))
+            }
+            if value == nil {
+                if index < flags.count, !flags[index].hasPrefix("--") {
+                    value = flags[index]
+                    index += 1
+                } else if field.isSwitch {
+                    value = "true"
+                } else {
+                    throw ConfigError(source: source, key: key, value: nil, problem: .wrongType(expected: "a value after the flag"))
+                }
+            }
+            try assign(key, .scalar(value!), from: source, to: &root)
+        }
+    }
+
+    private func assign(_ key: String, _ value: ConfigValue, from source: ConfigSource, to root: inout Root) throws(ConfigError) {
+        do {
+            try byKey[key]!.assign(&root, value)
+        } catch {
+            throw ConfigError(source: source, key: key, value: value.shown, problem: error.problem)
+        }
+    }
+
+    private func isSection(_ key: String) -> Bool {
+        keys.contains { $0.hasPrefix(key + ".") }
+    }
+
+    /// The valid key or section closest to `key` in edit distance, if it is close enough to be a typo.
+    public func nearest(to key: String) -> String? {
+        let sections = Set(keys.flatMap { key in
+            let parts = key.split(separator: ".")
+            return (1..<max(parts.count, 1)).map { parts.prefix($0).joined(separator: ".") }
+        })
+        return Self.nearest(to: key, among: keys + sections.sorted())
+    }
+
+    static func nearest(to word: String, among candidates: [String]) -> String? {
+        let scored = candidates.map { ($0, editDistance(word, $0)) }
+        guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
+        return best.1 <= max(2, word.count / 3) ? best.0 : nil
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.lowercased()), b = Array(b.lowercased())
+        guard !a.isEmpty else { return b.count }
+        guard !b.isEmpty else { return a.count }
+        var previous = Array(0...b.count)
+        var current = previous
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+
+    /// The configuration as YAML; with `help`, every key is preceded by its help as a comment.
+    public func render(_ root: Root, help: Bool) -> String {
+        YAMLText.render(fields.map { ($0.key, help ? $0.help : nil, $0.render(root)) })
+    }
+}

@@ -1,0 +1,114 @@
+import Yams
+
+/// Reading YAML into ``ConfigValue`` trees with line numbers, and writing configuration as YAML.
+public enum YAMLText {
+    /// Parses a document into a mapping of entries; an empty document is an empty mapping.
+    /// - Throws: ``ConfigError`` naming `path` and the line of the syntax error.
+    public static func parse(_ text: String, path: String) throws(ConfigError) -> [ConfigEntry] {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw ConfigError(source: .file(path: path, line: line(of: error)), key: nil, value: nil, problem: .malformed(problem(of: error)))
+        } catch {
+            throw ConfigError(source: .file(path: path, line: 1), key: nil, value: nil, problem: .malformed("\(error)"))
+        }
+        guard let node else { return [] }
+        switch value(of: node) {
+        case .mapping(let entries):
+            return entries
+        case .scalar(let text) where text.isEmpty:
+            return []
+        case let other:
+            throw ConfigError(
+                source: .file(path: path, line: node.mark?.line ?? 1),
+                key: nil,
+                value: other.shown,
+                problem: .malformed("the top of the file must be a mapping of keys to values, not \(other.shapeName)")
+            )
+        }
+    }
+
+    private static func value(of node: Node) -> ConfigValue {
+        switch node {
+        case .scalar(let scalar):
+            return .scalar(scalar.tag == Tag(.null) ? "" : scalar.string)
+        case .sequence(let sequence):
+            return .list(sequence.map(value(of:)))
+        case .mapping(let mapping):
+            return .mapping(mapping.map { key, value in
+                ConfigEntry(key: key.string ?? "\(key)", value: Self.value(of: value), line: key.mark?.line ?? 1)
+            })
+        case .alias:
+            return .scalar("")
+        }
+    }
+
+    private static func line(of error: YamlError) -> Int {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
+            return mark.line
+        default:
+            return 1
+        }
+    }
+
+    private static func problem(of error: YamlError) -> String {
+        switch error {
+        case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _),
+            .composer(let context, let problem, _, _):
+            return [context.map(\.text), problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
+        default:
+            return "\(error)"
+        }
+    }
+
+    /// Writes `text` as a YAML scalar: plain when YAML would read it back as the same text,
+    /// double-quoted otherwise.
+    public static func scalar(_ text: String) -> String {
+        let plainSafe = text.unicodeScalars.allSatisfy { scalar in
+            (scalar.value >= 0x30 && scalar.value <= 0x39) || (scalar.value >= 0x41 && scalar.value <= 0x5A)
+                || (scalar.value >= 0x61 && scalar.value <= 0x7A) || "._/:-@+µ".unicodeScalars.contains(scalar)
+        }
+        let ambiguous = ["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"].contains(text.lowercased())
+        guard text.isEmpty || !plainSafe || ambiguous || !(text.first!.isLetter || text.first!.isNumber || text.first == "/" || text.first == ".")
+        else { return text }
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// Writes dotted keys as nested YAML, in the order given; sections open where their first key
+    /// appears. With `help`, each key is preceded by its help as a comment.
+    public static func render(_ entries: [(key: String, help: String?, value: String)]) -> String {
+        var out = ""
+        var open: [String] = []
+        for entry in entries {
+            let parts = entry.key.split(separator: ".").map(String.init)
+            let sections = Array(parts.dropLast())
+            var shared = 0
+            while shared < min(open.count, sections.count), open[shared] == sections[shared] { shared += 1 }
+            if shared == 0, !out.isEmpty, (sections.first != open.first || sections.isEmpty), entry.help != nil {
+                out += "\n"
+            }
+            for depth in shared..<sections.count {
+                out += String(repeating: "  ", count: depth) + sections[depth] + ":\n"
+            }
+            open = sections
+            let indent = String(repeating: "  ", count: sections.count)
+            if let help = entry.help {
+                out += indent + "# " + help + "\n"
+            }
+            out += indent + parts.last! + ": " + entry.value + "\n"
+        }
+        return out
+    }
+}

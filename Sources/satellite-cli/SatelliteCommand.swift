@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Satellite
+import SatelliteConfig
+
+/// The `satellite` executable: a thin layer that loads configuration and hands over to the library.
+@main
+struct SatelliteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "satellite",
+        abstract: "A satellite in the manner of Storj's, split into supervised processes.",
+        discussion: """
+            Configuration comes from, lowest precedence first: built-in defaults, the YAML file of \
+            --config, environment variables (SATELLITE_API_ADDRESS sets api.address), and flags \
+            (--api.address=127.0.0.1:7777). `satellite config --defaults` lists every key.
+
+            Exit status: 0 success, 1 failure, 64 usage error, 78 configuration error.
+            """,
+        version: SatelliteVersion.current,
+        subcommands: [Run.self, Setup.self, Config.self]
+    )
+}
+
+/// The options every subcommand that reads configuration takes.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .customLong("config"), help: ArgumentHelp("YAML configuration file.", valueName: "file"))
+    var file: String?
+
+    @Argument(
+        parsing: .allUnrecognized,
+        help: ArgumentHelp("Any configuration key as a flag, as --api.address=127.0.0.1:7777.", valueName: "--key=value")
+    )
+    var overrides: [String] = []
+
+    /// Loads the configuration, or prints the error and exits 78 (EX_CONFIG) before anything is touched.
+    func load() throws -> SatelliteConfiguration {
+        do {
+            var fileLayer: (path: String, text: String)?
+            if let file {
+                do {
+                    fileLayer = (file, try String(contentsOfFile: file, encoding: .utf8))
+                } catch {
+                    throw ConfigError(
+                        source: .file(path: file, line: 0), key: nil, value: nil,
+                        problem: .unreadable((error as NSError).localizedDescription)
+                    )
+                }
+            }
+            return try SatelliteConfiguration.schema.load(
+                file: fileLayer,
+                environment: ProcessInfo.processInfo.environment,
+                flags: overrides
+            )
+        } catch let error as ConfigError {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(78)
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+
+/// Runs the built `satellite` executable and collects what it prints.
+struct SatelliteProcess {
+    static var executable: URL {
+        // The test bundle sits in the build products directory beside the executable.
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("satellite").path),
+            directory.path != "/"
+        {
+            directory.deleteLastPathComponent()
+        }
+        return directory.appendingPathComponent("satellite")
+    }
+
+    let status: Int32
+    let stdout: String
+    let stderr: String
+
+    /// Runs `satellite` with `arguments`, in `directory`, with `environment` added to a clean one;
+    /// gives up (and fails) after 30 seconds.
+    static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> Self {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
+        if let directory { process.currentDirectoryURL = directory }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while process.isRunning, Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+            Issue.record("satellite \(arguments) did not finish within 30 s")
+        }
+        process.waitUntilExit()
+        return Self(
+            status: process.terminationStatus,
+            stdout: String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
+            stderr: String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        )
+    }
+}
+
+private func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("satellite-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct CLITests {
+    @Test func typoInConfigFileIsOneLineNamingFileLineKeyAndNearestAndExits78() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("satellite.yaml")
+        try "data-dir: \(directory.path)\napi:\n  adress: 127.0.0.1:1\n".write(to: file, atomically: true, encoding: .utf8)
+        let result = try SatelliteProcess.run(["config", "--config", file.path])
+        #expect(result.status == 78)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr == "config error: \(file.path):3: unknown key \"api.adress\"; did you mean \"api.address\"?\n")
+    }
+
+    @Test func configErrorFromEnvironmentOrFlagExits78BeforeTouchingData() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dataDir = directory.appendingPathComponent("data").path
+        let fromEnvironment = try SatelliteProcess.run(
+            ["setup", "--data-dir=\(dataDir)"], environment: ["SATELLITE_LOG_LEVEL": "loud"]
+        )
+        #expect(fromEnvironment.status == 78)
+        #expect(fromEnvironment.stderr.contains("environment variable SATELLITE_LOG_LEVEL"))
+        let fromFlag = try SatelliteProcess.run(["setup", "--data-dir=\(dataDir)", "--api.address=nowhere"])
+        #expect(fromFlag.status == 78)
+        #expect(fromFlag.stderr.contains("flag --api.address: invalid value \"nowhere\" for \"api.address\""))
+        #expect(!FileManager.default.fileExists(atPath: dataDir))
+    }
+
+    @Test func defaultsFileInTheRepositoryMatchesTheCommand() throws {
+        let result = try SatelliteProcess.run(["config", "--defaults"])
+        #expect(result.status == 0)
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let committed = try String(contentsOf: repository.appendingPathComponent("config/satellite.yaml"), encoding: .utf8)
+        #expect(committed == result.stdout, "config/satellite.yaml drifted: regenerate it with `satellite config --defaults > config/satellite.yaml`")
+    }
+
+    @Test func effectiveConfigShowsEveryLayer() throws {
+        let result = try SatelliteProcess.run(
+            ["config", "--log.format=text"], environment: ["SATELLITE_API_ADDRESS": "127.0.0.1:9999"]
+        )
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("  format: text\n"))
+        #expect(result.stdout.contains("api:\n  address: 127.0.0.1:9999\n"))
+    }
+
+    @Test func setupCreatesDataDirectoryAndConfigAndRefusesToOverwrite() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dataDir = directory.appendingPathComponent("data")
+        let first = try SatelliteProcess.run(["setup", "--data-dir", dataDir.path])
+        #expect(first.status == 0)
+        let configPath = dataDir.appendingPathComponent("satellite.yaml")
+        let written = try String(contentsOf: configPath, encoding: .utf8)
+        #expect(written.contains("data-dir: \(dataDir.path)\n"))
+        #expect(FileManager.default.fileExists(atPath: dataDir.appendingPathComponent("log").path))
+
+        try (written + "# operator's note\n").write(to: configPath, atomically: true, encoding: .utf8)
+        let second = try SatelliteProcess.run(["setup", "--data-dir", dataDir.path])
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("already exists"))
+        #expect(try String(contentsOf: configPath, encoding: .utf8).hasSuffix("# operator's note\n"))
+
+        let loaded = try SatelliteProcess.run(["config", "--config", configPath.path])
+        #expect(loaded.status == 0)
+        #expect(loaded.stdout.contains("data-dir: \(dataDir.path)\n"))
+    }
+
+    @Test func usageErrorsExit64AndHelpListsEverySubcommand() throws {
+        let help = try SatelliteProcess.run(["--help"])
+        #expect(help.status == 0)
+        for subcommand in ["run", "setup", "config"] {
+            #expect(help.stdout.contains("  \(subcommand) "))
+        }
+        let badPeer = try SatelliteProcess.run(["run", "moon"])
+        #expect(badPeer.status == 64)
+        let launcher = try SatelliteProcess.run(["run"])
+        #expect(launcher.status == 64)
+        #expect(launcher.stderr.contains("launcher"))
+        let version = try SatelliteProcess.run(["--version"])
+        #expect(version.status == 0)
+        #expect(!version.stdout.isEmpty)
+    }
+}

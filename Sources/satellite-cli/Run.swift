@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Satellite
+import SatelliteConfig
+import SatelliteDB
+import StructuredLogging
 
 /// `satellite run [peer]`: one peer in the foreground, or the launcher.
 struct Run: AsyncParsableCommand {
@@ -18,9 +22,21 @@ struct Run: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        _ = try options.load()
-        let what = peer.map { "the \($0.rawValue) peer" } ?? "the launcher"
-        FileHandle.standardError.write(Data("run: \(what) is not part of this build yet\n".utf8))
-        throw ExitCode(64)
+        let config = try options.load()
+        guard let peer, peer == .migration else {
+            let what = peer.map { "the \($0.rawValue) peer" } ?? "the launcher"
+            FileHandle.standardError.write(Data("run: \(what) is not part of this build yet\n".utf8))
+            throw ExitCode(64)
+        }
+        let log = ProcessLogging.bootstrap(process: peer.rawValue, config: config.log)
+        do {
+            try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true)
+            let database = try SatelliteDatabase(path: config.databasePath, busyTimeout: config.database.busyTimeout)
+            defer { try? database.close() }
+            try MigrationPeer(log: log, database: database).run()
+        } catch {
+            log.critical("migration failed", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
     }
 }

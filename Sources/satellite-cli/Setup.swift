@@ -2,11 +2,12 @@ import ArgumentParser
 import Foundation
 import Satellite
 import SatelliteConfig
+import SatelliteDB
 
-/// `satellite setup`: a data directory and a config file to start from.
+/// `satellite setup`: a data directory, a migrated database and a config file to start from.
 struct Setup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create the data directory and a config file in it; never overwrites either's contents."
+        abstract: "Create the data directory, the database and a config file; never overwrites an existing one."
     )
 
     @OptionGroup var options: ConfigOptions
@@ -15,21 +16,24 @@ struct Setup: AsyncParsableCommand {
         let config = try options.load()
         let files = FileManager.default
         let configPath = config.dataDir + "/satellite.yaml"
-        if files.fileExists(atPath: configPath) {
-            FileHandle.standardError.write(Data("setup: \(configPath) already exists; not overwriting it\n".utf8))
+        for existing in [configPath, config.databasePath] where files.fileExists(atPath: existing) {
+            FileHandle.standardError.write(Data("setup: \(existing) already exists; not overwriting it\n".utf8))
             throw ExitCode.failure
         }
         do {
             try files.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true)
             try files.createDirectory(atPath: config.logDirectory, withIntermediateDirectories: true)
+            let database = try SatelliteDatabase(path: config.databasePath, busyTimeout: config.database.busyTimeout)
+            defer { try? database.close() }
+            try database.migrate()
             let text = SatelliteConfiguration.schema.render(config, help: true)
             guard files.createFile(atPath: configPath, contents: Data(text.utf8)) else {
                 throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: configPath])
             }
-        } catch let error as NSError {
-            FileHandle.standardError.write(Data("setup: \(error.localizedDescription)\n".utf8))
+        } catch {
+            FileHandle.standardError.write(Data("setup: \(error)\n".utf8))
             throw ExitCode.failure
         }
-        print("created \(configPath); start with: satellite run --config \(configPath)")
+        print("created \(config.databasePath) and \(configPath); start with: satellite run --config \(configPath)")
     }
 }

@@ -107,6 +107,7 @@ struct CLITests {
         let written = try String(contentsOf: configPath, encoding: .utf8)
         #expect(written.contains("data-dir: \(dataDir.path)\n"))
         #expect(FileManager.default.fileExists(atPath: dataDir.appendingPathComponent("log").path))
+        #expect(FileManager.default.fileExists(atPath: dataDir.appendingPathComponent("satellite.db").path))
 
         try (written + "# operator's note\n").write(to: configPath, atomically: true, encoding: .utf8)
         let second = try SatelliteProcess.run(["setup", "--data-dir", dataDir.path])
@@ -117,6 +118,34 @@ struct CLITests {
         let loaded = try SatelliteProcess.run(["config", "--config", configPath.path])
         #expect(loaded.status == 0)
         #expect(loaded.stdout.contains("data-dir: \(dataDir.path)\n"))
+    }
+
+    @Test func migrationPeerAppliesTheSchemaOnceAndExits0() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dataDir = directory.appendingPathComponent("data").path
+        let first = try SatelliteProcess.run(["run", "migration", "--data-dir", dataDir])
+        #expect(first.status == 0)
+        let line = try #require(first.stderr.split(separator: "\n").first { $0.contains("schema migrated") })
+        let object = try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["process"] as? String == "migration")
+        #expect(object["logger"] as? String == "migration")
+        #expect((object["applied"] as? [String])?.isEmpty == false)
+
+        let again = try SatelliteProcess.run(["run", "migration", "--data-dir", dataDir])
+        #expect(again.status == 0)
+        #expect(again.stderr.contains("schema already up to date"))
+    }
+
+    @Test func migrationPeerOnAnUnusableDatabaseExits1NamingIt() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bogus = directory.appendingPathComponent("not-a.db")
+        try "this is not a database".write(to: bogus, atomically: true, encoding: .utf8)
+        let result = try SatelliteProcess.run(["run", "migration", "--data-dir", directory.path, "--database.path", bogus.path])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("migration failed"))
+        #expect(result.stderr.contains(bogus.path))
     }
 
     @Test func usageErrorsExit64AndHelpListsEverySubcommand() throws {

@@ -1,4 +1,5 @@
 import SatelliteConfig
+import SatelliteDB
 
 /// Every key of the satellite, gathered from the sections that live beside their subsystems.
 ///
@@ -6,6 +7,7 @@ import SatelliteConfig
 public struct SatelliteConfiguration: ConfigSection {
     public var dataDir: String = "data"
     public var log = LogConfig()
+    public var database = DatabaseConfig()
     public var api = APIConfig()
     public var debug = DebugConfig()
 
@@ -14,12 +16,16 @@ public struct SatelliteConfiguration: ConfigSection {
     public static let fields: [ConfigField<Self>] =
         [.string("data-dir", \.dataDir, help: "directory of the database, the logs and the runtime files", validate: { $0.isEmpty ? "a directory path" : nil })]
         + LogConfig.fields(at: \.log, prefix: "log")
+        + DatabaseConfig.fields(at: \.database, prefix: "database")
         + APIConfig.fields(at: \.api, prefix: "api")
         + DebugConfig.fields(at: \.debug, prefix: "debug")
 
     /// The loader for this configuration. `SATELLITE_NOTIFY_FD` and `SATELLITE_PROCESS` belong to
     /// the launcher's protocol with its children, not to the configuration.
     public static let schema = ConfigSchema<Self>(reservedVariables: ["SATELLITE_NOTIFY_FD", "SATELLITE_PROCESS"])
+
+    /// The database file.
+    public var databasePath: String { database.resolvedPath(dataDir: dataDir) }
 
     /// The directory of the per-process log files.
     public var logDirectory: String { log.dir.isEmpty ? dataDir + "/log" : log.dir }

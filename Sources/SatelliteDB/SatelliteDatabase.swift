@@ -1,0 +1,111 @@
+import Foundation
+import GRDB
+
+/// The one SQLite database all peers share: WAL mode, a busy timeout, foreign keys on.
+///
+/// Subsystems reach it only through their own `DB` protocols, which this type implements.
+public final class SatelliteDatabase: Sendable {
+    /// The file's path.
+    public let path: String
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path`.
+    /// - Throws: ``DatabaseOpenError`` naming the path when the file cannot be opened, or when it
+    ///   holds a schema newer than this binary knows.
+    public init(path: String, busyTimeout: Duration) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(Double(busyTimeout.components.seconds) + Double(busyTimeout.components.attoseconds) / 1e18)
+        configuration.label = "satellite"
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw DatabaseOpenError(path: path, problem: .unopenable("\(error)"))
+        }
+        let unknown = try read("reading the schema version") { db in
+            try Array(Migrations.migrator.appliedIdentifiers(db).subtracting(Migrations.known)).sorted()
+        }
+        guard unknown.isEmpty else {
+            throw DatabaseOpenError(path: path, problem: .newerThanBinary(unknownMigrations: unknown))
+        }
+    }
+
+    /// Applies every migration this binary knows and the database lacks; harmless to repeat.
+    /// - Returns: the identifiers it applied, in order.
+    @discardableResult
+    public func migrate() throws -> [String] {
+        let before = try appliedMigrations()
+        do {
+            try Migrations.migrator.migrate(pool)
+        } catch {
+            throw DatabaseOpenError(path: path, problem: .migrationFailed("\(error)"))
+        }
+        return Migrations.known.filter { !before.contains($0) }
+    }
+
+    /// The migrations applied to the database, in the order this binary knows them.
+    public func appliedMigrations() throws -> [String] {
+        let applied = try read("reading the schema version") { db in try Migrations.migrator.appliedIdentifiers(db) }
+        return Migrations.known.filter(applied.contains)
+    }
+
+    /// Whether every migration this binary knows has been applied; peers refuse to start otherwise.
+    public func isUpToDate() throws -> Bool {
+        try appliedMigrations() == Migrations.known
+    }
+
+    /// Every migration this binary knows, in order.
+    public static var knownMigrations: [String] { Migrations.known }
+
+    /// The SQLite journal mode in force (`wal`).
+    public func journalMode() throws -> String {
+        try read("reading the journal mode") { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    /// Whether SQLite enforces foreign keys on this database's connections.
+    public func foreignKeysEnabled() throws -> Bool {
+        try read("reading the foreign-key setting") { db in try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") ?? false }
+    }
+
+    /// Closes every connection; later calls fail.
+    public func close() throws {
+        try pool.close()
+    }
+
+    private func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(body)
+        } catch {
+            throw DatabaseOpenError(path: path, problem: .unopenable("\(what): \(error)"))
+        }
+    }
+}
+
+/// A database that cannot be used, with its path.
+public struct DatabaseOpenError: Error, Equatable, CustomStringConvertible {
+    public enum Problem: Equatable, Sendable {
+        case unopenable(String)
+        case newerThanBinary(unknownMigrations: [String])
+        case migrationFailed(String)
+    }
+
+    public let path: String
+    public let problem: Problem
+
+    public init(path: String, problem: Problem) {
+        self.path = path
+        self.problem = problem
+    }
+
+    public var description: String {
+        switch problem {
+        case .unopenable(let detail):
+            "database \(path): cannot open: \(detail)"
+        case .newerThanBinary(let unknown):
+            "database \(path) has a newer schema than this binary (unknown migrations: \(unknown.joined(separator: ", "))); run a satellite at least as new as the one that migrated it"
+        case .migrationFailed(let detail):
+            "database \(path): migration failed: \(detail)"
+        }
+    }
+}

@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "satellite", targets: ["satellite-cli"]),
         .library(name: "Lifecycle", targets: ["Lifecycle"]),
         .library(name: "Satellite", targets: ["Satellite"]),
+        .library(name: "TestPlanet", targets: ["TestPlanet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -20,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(
@@ -55,10 +59,18 @@ let package = Package(
                 "SatelliteConfig",
                 "SatelliteDB",
                 "StructuredLogging",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TestPlanet",
+            dependencies: ["Satellite", "SatelliteDB", "Lifecycle", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -75,6 +87,11 @@ let package = Package(
         ),
         .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle"], swiftSettings: strict),
         .testTarget(name: "SatelliteConfigTests", dependencies: ["SatelliteConfig"], swiftSettings: strict),
+        .testTarget(
+            name: "SatelliteTests",
+            dependencies: ["Satellite", "TestPlanet", "SatelliteDB", "SatelliteConfig", "Lifecycle", .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "SatelliteDBTests", dependencies: ["SatelliteDB", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(name: "StructuredLoggingTests", dependencies: ["StructuredLogging"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["satellite-cli"], swiftSettings: strict),

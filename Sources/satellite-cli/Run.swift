@@ -23,9 +23,8 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
-        guard let peer, peer == .migration else {
-            let what = peer.map { "the \($0.rawValue) peer" } ?? "the launcher"
-            FileHandle.standardError.write(Data("run: \(what) is not part of this build yet\n".utf8))
+        guard let peer else {
+            FileHandle.standardError.write(Data("run: the launcher is not part of this build yet; run one peer: satellite run core|api|repairer|migration\n".utf8))
             throw ExitCode(64)
         }
         let log = ProcessLogging.bootstrap(process: peer.rawValue, config: config.log)
@@ -33,9 +32,24 @@ struct Run: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true)
             let database = try SatelliteDatabase(path: config.databasePath, busyTimeout: config.database.busyTimeout)
             defer { try? database.close() }
-            try MigrationPeer(log: log, database: database).run()
+            switch peer {
+            case .migration:
+                try MigrationPeer(log: log, database: database).run()
+            case .core:
+                var peerConfig = Core.Config()
+                peerConfig.debug = config.debug
+                try await runUntilSignalled(Core(log: log, database: database, config: peerConfig), log: log)
+            case .api:
+                var peerConfig = API.Config()
+                peerConfig.debug = config.debug
+                try await runUntilSignalled(API(log: log, database: database, config: peerConfig), log: log)
+            case .repairer:
+                var peerConfig = Repairer.Config()
+                peerConfig.debug = config.debug
+                try await runUntilSignalled(Repairer(log: log, database: database, config: peerConfig), log: log)
+            }
         } catch {
-            log.critical("migration failed", metadata: ["error": "\(error)"])
+            log.critical("\(peer.rawValue) failed", metadata: ["error": "\(error)"])
             throw ExitCode.failure
         }
     }

@@ -148,6 +148,45 @@ struct CLITests {
         #expect(result.stderr.contains(bogus.path))
     }
 
+    @Test(arguments: [SIGTERM, SIGINT])
+    func peerStopsGracefullyOnASignalAndExits0(signal: Int32) throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dataDir = directory.appendingPathComponent("data").path
+        #expect(try SatelliteProcess.run(["run", "migration", "--data-dir", dataDir]).status == 0)
+
+        let logPath = directory.appendingPathComponent("core.log")
+        #expect(FileManager.default.createFile(atPath: logPath.path, contents: nil))
+        let log = try FileHandle(forWritingTo: logPath)
+        let process = Process()
+        process.executableURL = SatelliteProcess.executable
+        process.arguments = ["run", "core", "--data-dir", dataDir, "--debug.address=127.0.0.1:0"]
+        process.standardError = log
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+
+        func logText() -> String { (try? String(contentsOf: logPath, encoding: .utf8)) ?? "" }
+        let deadline = Date().addingTimeInterval(20)
+        while !logText().contains("Server started"), process.isRunning, Date() < deadline { usleep(10_000) }
+        #expect(logText().contains(#""msg":"running""#))
+        kill(process.processIdentifier, signal)
+        while process.isRunning, Date() < deadline { usleep(10_000) }
+        #expect(!process.isRunning, "core did not stop within 20 s of the signal")
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(logText().contains(#""msg":"stopping""#))
+        #expect(logText().contains(#""msg":"stopped""#))
+    }
+
+    @Test func peerRefusesAnUnmigratedDatabaseAndExits1() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try SatelliteProcess.run(["run", "api", "--data-dir", directory.path])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("satellite run migration"))
+    }
+
     @Test func usageErrorsExit64AndHelpListsEverySubcommand() throws {
         let help = try SatelliteProcess.run(["--help"])
         #expect(help.status == 0)

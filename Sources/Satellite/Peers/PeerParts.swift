@@ -1,0 +1,68 @@
+import Lifecycle
+import Logging
+import Prometheus
+import SatelliteConfig
+import SatelliteDB
+
+/// The subsystems every peer wires the same way.
+enum PeerParts {
+    /// Peers work only on the schema they were built for; the migration peer brings it there.
+    static func requireSchema(_ database: SatelliteDatabase) throws {
+        guard try database.isUpToDate() else {
+            throw PeerSetupError.schemaNotMigrated(path: database.path)
+        }
+    }
+
+    /// The debug endpoint, added to `group`, or `nil` when `debug.address` is empty.
+    static func debug(
+        config: DebugConfig,
+        registry: PrometheusCollectorRegistry,
+        database: SatelliteDatabase,
+        log: Logger,
+        group: PeerGroup
+    ) -> DebugServer? {
+        guard let address = HostPort(config.address) else { return nil }
+        let server = DebugServer(address: address, registry: registry, log: log) {
+            (try? database.isUpToDate()) ?? false
+        }
+        group.add(PeerItem(name: "debug", run: { try await server.run() }, close: { server.close() }))
+        return server
+    }
+}
+
+/// A peer that cannot be set up.
+public enum PeerSetupError: Error, Equatable, CustomStringConvertible {
+    case schemaNotMigrated(path: String)
+
+    public var description: String {
+        switch self {
+        case .schemaNotMigrated(let path):
+            "database \(path) is not migrated to this binary's schema; run `satellite run migration` first"
+        }
+    }
+}
+
+/// A peer's initializer failed: which subsystem, why, and what it closed before giving up.
+public struct PeerInitError: Error, CustomStringConvertible {
+    public let peer: String
+    public let failure: PeerItemFailure
+    public let closeReport: PeerCloseReport
+
+    /// Closes what `group` holds, in reverse, and describes the failure `error` of `peer`.
+    static func closing(peer: String, group: PeerGroup, after error: any Error) async -> Self {
+        let failure = error as? PeerItemFailure ?? PeerItemFailure(item: "?", underlying: error)
+        return Self(peer: peer, failure: failure, closeReport: await group.close())
+    }
+
+    public var description: String {
+        "\(peer): creating \(failure.item) failed: \(failure.underlying); \(closeReport)"
+    }
+}
+
+/// Closing a peer left errors behind.
+public struct PeerCloseError: Error, CustomStringConvertible {
+    public let peer: String
+    public let report: PeerCloseReport
+
+    public var description: String { "\(peer): \(report)" }
+}

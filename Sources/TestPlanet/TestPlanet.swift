@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+import Satellite
+import SatelliteDB
+
+/// The satellite's peers in one process, on a temporary database, for tests.
+///
+/// Each peer gets its own config from the defaults, with its debug endpoint on a free loopback
+/// port; a test changes any of them through ``Reconfigure`` before the peers are made (Storj's
+/// "add config to testplanet"). ``run(reconfigure:log:_:)`` always stops and closes the peers and
+/// removes the directory, also when the body throws.
+public final class TestPlanet: Sendable {
+    /// Changes to each peer's configuration before it is made.
+    public struct Reconfigure: Sendable {
+        public var core: @Sendable (inout Core.Config) -> Void = { _ in }
+        public var api: @Sendable (inout API.Config) -> Void = { _ in }
+        public var repairer: @Sendable (inout Repairer.Config) -> Void = { _ in }
+
+        public init() {}
+    }
+
+    public let directory: URL
+    public let database: SatelliteDatabase
+    public let core: Core
+    public let api: API
+    public let repairer: Repairer
+
+    private init(directory: URL, database: SatelliteDatabase, core: Core, api: API, repairer: Repairer) {
+        self.directory = directory
+        self.database = database
+        self.core = core
+        self.api = api
+        self.repairer = repairer
+    }
+
+    /// Makes a planet, runs its peers while `body` runs, then shuts them down in reverse order
+    /// (repairer, api, core), closes them and deletes the temporary directory.
+    public static func run<T: Sendable>(
+        reconfigure: Reconfigure = Reconfigure(),
+        log: Logger = Logger(label: "testplanet", factory: { _ in SwiftLogNoOpLogHandler() }),
+        _ body: @Sendable (TestPlanet) async throws -> T
+    ) async throws -> T {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("testplanet-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = try SatelliteDatabase(path: directory.appendingPathComponent("satellite.db").path, busyTimeout: .seconds(5))
+        defer { try? database.close() }
+        try MigrationPeer(log: log, database: database).run()
+
+        var coreConfig = Core.Config()
+        coreConfig.debug.address = "127.0.0.1:0"
+        reconfigure.core(&coreConfig)
+        var apiConfig = API.Config()
+        apiConfig.debug.address = "127.0.0.1:0"
+        reconfigure.api(&apiConfig)
+        var repairerConfig = Repairer.Config()
+        repairerConfig.debug.address = "127.0.0.1:0"
+        reconfigure.repairer(&repairerConfig)
+
+        let core = try await Core(log: log, database: database, config: coreConfig)
+        let api: API
+        do {
+            api = try await API(log: log, database: database, config: apiConfig)
+        } catch {
+            try? await core.close()
+            throw error
+        }
+        let repairer: Repairer
+        do {
+            repairer = try await Repairer(log: log, database: database, config: repairerConfig)
+        } catch {
+            try? await api.close()
+            try? await core.close()
+            throw error
+        }
+        let planet = TestPlanet(directory: directory, database: database, core: core, api: api, repairer: repairer)
+        let runs = [Task { try await core.run() }, Task { try await api.run() }, Task { try await repairer.run() }]
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body(planet))
+        } catch {
+            result = .failure(error)
+        }
+        for (peer, run) in zip([repairer.shutdown, api.shutdown, core.shutdown], runs.reversed()) {
+            await peer()
+            _ = await run.result
+        }
+        try await repairer.close()
+        try await api.close()
+        try await core.close()
+        return try result.get()
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Lifecycle
+import Logging
+import Prometheus
+import Satellite
+import SatelliteConfig
+import SatelliteDB
+import TestPlanet
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// GETs a path on a loopback port and returns the status and body.
+private func get(port: Int, _ path: String) async throws -> (status: Int, body: String) {
+    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+    request.timeoutInterval = 10
+    let (data, response) = try await URLSession.shared.data(for: request)
+    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct PeerTests {
+    @Test func planetPeersServeHealthAndMetricsOnTheirDebugPorts() async throws {
+        try await TestPlanet.run { planet in
+            for server in [planet.core.debug, planet.api.debug, planet.repairer.debug] {
+                let port = try #require(await server?.listeningPort())
+                #expect(try await get(port: port, "/health/live").status == 200)
+                let ready = try await get(port: port, "/health/ready")
+                #expect(ready.status == 200)
+                #expect(ready.body == "ready\n")
+                #expect(try await get(port: port, "/metrics").status == 200)
+            }
+            #expect(planet.core.group.names == ["debug"])
+        }
+    }
+
+    @Test func reconfigureTurnsADebugEndpointOff() async throws {
+        var reconfigure = TestPlanet.Reconfigure()
+        reconfigure.api = { $0.debug.address = "" }
+        try await TestPlanet.run(reconfigure: reconfigure) { planet in
+            #expect(planet.api.debug == nil)
+            #expect(planet.core.debug != nil)
+        }
+    }
+
+    @Test func peerThatFailsHalfwayThroughItsInitializerClosesWhatItHadMade() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("peer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Not migrated: the schema subsystem, wired after debug, refuses it.
+        let database = try SatelliteDatabase(path: directory.appendingPathComponent("satellite.db").path, busyTimeout: .seconds(1))
+        defer { try? database.close() }
+        var config = Core.Config()
+        config.debug.address = "127.0.0.1:0"
+        let error = await #expect(throws: PeerInitError.self) {
+            _ = try await Core(log: Logger(label: "test"), database: database, config: config)
+        }
+        #expect(error?.peer == "core")
+        #expect(error?.failure.item == "schema")
+        #expect(error?.failure.underlying as? PeerSetupError == .schemaNotMigrated(path: database.path))
+        #expect(error?.closeReport.closed == ["debug"])
+        #expect(error?.closeReport.failures.isEmpty == true)
+        #expect(error?.description.contains("satellite run migration") == true)
+    }
+
+    @Test func closedDebugServerNeverListens() async throws {
+        let server = DebugServer(
+            address: try #require(HostPort("127.0.0.1:0")),
+            registry: PrometheusCollectorRegistry(),
+            log: Logger(label: "test"),
+            ready: { true }
+        )
+        server.close()
+        try await server.run()
+        #expect(await server.listeningPort() == nil)
+    }
+}

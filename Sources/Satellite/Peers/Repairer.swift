@@ -7,9 +7,11 @@ import StructuredLogging
 /// The peer that drains the repair queue (its worker comes with the satellite-work issue).
 ///
 /// Shaped as Storj's peers: the initializer wires subsystems one block at a time, in creation
-/// order, and closes what it had made if one fails; `run` runs them together; `close` releases
-/// them in reverse.
-public final class Repairer: Sendable {
+/// order, and closes what it had made if one fails; `run`, `shutdown` and `close` come from
+/// ``SatellitePeer``.
+public final class Repairer: SatellitePeer {
+    public static let name = "repairer"
+
     /// Every key the peer reads.
     public struct Config: Sendable {
         public var debug = DebugConfig()
@@ -28,7 +30,7 @@ public final class Repairer: Sendable {
     /// Wires the peer.
     /// - Throws: `PeerInitError` naming the subsystem that failed, after closing the ones made.
     public init(log: Logger, database: SatelliteDatabase, config: Config) async throws {
-        let log = log.named("repairer")
+        let log = log.named(Self.name)
         let metrics = PrometheusCollectorRegistry()
         let group = PeerGroup(logger: log)
         self.log = log
@@ -43,26 +45,7 @@ public final class Repairer: Sendable {
             // schema: the peer works only on the schema it was built for
             try group.wiring("schema") { try PeerParts.requireSchema(database) }
         } catch {
-            throw await PeerInitError.closing(peer: "repairer", group: group, after: error)
+            throw await PeerInitError.closing(peer: Self.name, group: group, after: error)
         }
-    }
-
-    /// Runs every subsystem until graceful shutdown, cancellation, or the first failure.
-    /// - Throws: `PeerItemFailure` naming the subsystem that failed; the others were cancelled.
-    public func run() async throws {
-        log.info("running", metadata: ["subsystems": .array(group.names.map { .string($0) })])
-        try await group.run()
-    }
-
-    /// Stops the subsystems gracefully, in reverse order of creation. Returns at once.
-    public func shutdown() async {
-        await group.triggerGracefulShutdown()
-    }
-
-    /// Releases every subsystem in reverse order of creation.
-    /// - Throws: `PeerCloseError` with every close that failed.
-    public func close() async throws {
-        let report = await group.close()
-        guard report.failures.isEmpty else { throw PeerCloseError(peer: "repairer", report: report) }
     }
 }

@@ -1,0 +1,69 @@
+import Lifecycle
+import Logging
+import UnixSignals
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A peer of the satellite: named subsystems in a ``PeerGroup``, run together, stopped and
+/// closed in reverse order of creation.
+public protocol SatellitePeer: Sendable {
+    /// The peer's name in logs and errors, as `core`.
+    static var name: String { get }
+    var log: Logger { get }
+    var group: PeerGroup { get }
+}
+
+extension SatellitePeer {
+    /// Runs every subsystem until graceful shutdown, cancellation, or the first failure.
+    /// - Throws: `PeerItemFailure` naming the subsystem that failed; the others were cancelled.
+    public func run() async throws {
+        log.info("running", metadata: ["subsystems": .array(group.names.map { .string($0) })])
+        try await group.run()
+    }
+
+    /// Stops the subsystems gracefully, in reverse order of creation. Returns at once.
+    public func shutdown() async {
+        await group.triggerGracefulShutdown()
+    }
+
+    /// Releases every subsystem in reverse order of creation.
+    /// - Throws: ``PeerCloseError`` with every close that failed.
+    public func close() async throws {
+        let report = await group.close()
+        guard report.failures.isEmpty else { throw PeerCloseError(peer: Self.name, report: report) }
+    }
+}
+
+/// Runs a peer until SIGTERM or SIGINT, then stops it gracefully and closes it.
+///
+/// The first signal begins a graceful shutdown (subsystems stop in reverse order, then close);
+/// a second one exits the process at once with status 1, for an operator who will not wait.
+/// - Throws: what the peer's run or close threw.
+public func runUntilSignalled(_ peer: some SatellitePeer, log: Logger) async throws {
+    let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+    let watcher = Task {
+        var received = 0
+        for await signal in signals {
+            received += 1
+            if received == 1 {
+                log.info("stopping", metadata: ["signal": "\(signal)"])
+                await peer.shutdown()
+            } else {
+                log.warning("second signal; exiting now", metadata: ["signal": "\(signal)"])
+                exit(1)
+            }
+        }
+    }
+    defer { watcher.cancel() }
+    var runError: (any Error)?
+    do {
+        try await peer.run()
+    } catch {
+        runError = error
+    }
+    try await peer.close()
+    if let runError { throw runError }
+    log.info("stopped")
+}

@@ -26,6 +26,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
         .target(
             name: "Lifecycle",
             dependencies: [
@@ -55,6 +60,7 @@ let package = Package(
         .target(
             name: "Satellite",
             dependencies: [
+                "CSystemd",
                 "Lifecycle",
                 "SatelliteConfig",
                 "SatelliteDB",

@@ -17,6 +17,10 @@ public final class PeerGroup: Sendable {
     private struct State {
         var items: [PeerItem] = []
         var running: [String] = []
+        var runnable = 0
+        var started = 0
+        var startWaiters: [CheckedContinuation<Bool, Never>] = []
+        var finished = false
         var serviceGroup: ServiceGroup?
         var shutdownRequested = false
         var shuttingDown = false
@@ -64,12 +68,13 @@ public final class PeerGroup: Sendable {
     }
 
     /// Runs every item that has a run, until all return, one fails, or the group shuts down.
+    /// A group with no item to run waits for shutdown or cancellation.
     ///
     /// On cancellation every item is cancelled and the call returns once all have returned.
     /// - Throws: ``PeerItemFailure`` naming the first item that failed.
     public func run() async throws {
         let items = state.withLock { $0.items }.filter { $0.run != nil }
-        let configurations = items.map { item in
+        var configurations = items.map { item in
             ServiceGroupConfiguration.ServiceConfiguration(
                 service: ItemService(item: item, group: self),
                 successTerminationBehavior: .ignore,
@@ -77,22 +82,31 @@ public final class PeerGroup: Sendable {
                 serviceName: item.name
             )
         }
+        if configurations.isEmpty {
+            // A peer runs until it is told to stop, even when none of its parts has work of its own.
+            configurations = [.init(service: UntilShutdown(), successTerminationBehavior: .ignore, serviceName: "idle")]
+        }
         var configuration = ServiceGroupConfiguration(services: configurations, logger: logger)
         configuration.logging.keys.serviceKey = "item"
         configuration.maximumGracefulShutdownDuration = shutdownTimeout
         let serviceGroup = ServiceGroup(configuration: configuration)
         let shutdownAlready = state.withLock { state -> Bool in
             state.serviceGroup = serviceGroup
+            state.runnable = items.count
             return state.shutdownRequested
         }
         if shutdownAlready { await serviceGroup.triggerGracefulShutdown() }
         defer {
-            let watchdog = state.withLock { state -> Task<Void, Never>? in
+            let (watchdog, waiters) = state.withLock { state in
                 state.serviceGroup = nil
-                return state.watchdog
+                state.finished = true
+                defer { state.startWaiters.removeAll() }
+                return (state.watchdog, state.startWaiters)
             }
             watchdog?.cancel()
+            waiters.forEach { $0.resume(returning: false) }
         }
+        if items.isEmpty { startedAll() }
         try await withTaskCancellationOrGracefulShutdownHandler {
             try await serviceGroup.run()
         } onCancelOrGracefulShutdown: {
@@ -147,8 +161,37 @@ public final class PeerGroup: Sendable {
         }
     }
 
+    /// Waits until every item's run has started; `false` if ``run()`` returned first.
+    ///
+    /// A peer is ready when this returns true: every subsystem is up. Cancelling the waiting
+    /// task does not end the wait.
+    public func untilStarted() async -> Bool {
+        await withCheckedContinuation { continuation in
+            let answer = state.withLock { state -> Bool? in
+                if state.serviceGroup != nil || state.runnable > 0, state.started >= state.runnable, !state.finished { return true }
+                if state.finished { return false }
+                state.startWaiters.append(continuation)
+                return nil
+            }
+            if let answer { continuation.resume(returning: answer) }
+        }
+    }
+
+    private func startedAll() {
+        let waiters = state.withLock { state in
+            defer { state.startWaiters.removeAll() }
+            return state.startWaiters
+        }
+        waiters.forEach { $0.resume(returning: true) }
+    }
+
     fileprivate func itemStarted(_ name: String) {
-        state.withLock { $0.running.append(name) }
+        let all = state.withLock { state -> Bool in
+            state.running.append(name)
+            state.started += 1
+            return state.started == state.runnable
+        }
+        if all { startedAll() }
     }
 
     fileprivate func itemReturned(_ name: String) {
@@ -177,6 +220,13 @@ public final class PeerGroup: Sendable {
                 )
             }
         }
+    }
+}
+
+/// Waits for graceful shutdown or cancellation; keeps a group with nothing to run alive.
+private struct UntilShutdown: Service {
+    func run() async {
+        try? await gracefulShutdown()
     }
 }
 

@@ -179,6 +179,32 @@ struct CLITests {
         #expect(logText().contains(#""msg":"stopped""#))
     }
 
+    @Test func peerUnderSystemdSendsReadyThenStoppingToNotifySocket() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dataDir = directory.appendingPathComponent("data").path
+        #expect(try SatelliteProcess.run(["run", "migration", "--data-dir", dataDir]).status == 0)
+
+        let socketPath = directory.appendingPathComponent("notify").path
+        let socket = try NotifySocket(path: socketPath)
+        defer { socket.close() }
+        let process = Process()
+        process.executableURL = SatelliteProcess.executable
+        process.arguments = ["run", "repairer", "--data-dir", dataDir]
+        process.environment = ["NOTIFY_SOCKET": socketPath]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+
+        let ready = socket.receive(timeoutSeconds: 20)
+        #expect(ready?.contains("READY=1") == true)
+        #expect(ready?.contains("STATUS=repairer running") == true)
+        kill(process.processIdentifier, SIGTERM)
+        #expect(socket.receive(timeoutSeconds: 20) == "STOPPING=1")
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+
     @Test func peerRefusesAnUnmigratedDatabaseAndExits1() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -201,5 +227,37 @@ struct CLITests {
         let version = try SatelliteProcess.run(["--version"])
         #expect(version.status == 0)
         #expect(!version.stdout.isEmpty)
+    }
+}
+
+/// A datagram socket that stands in for systemd's NOTIFY_SOCKET.
+final class NotifySocket {
+    private let descriptor: Int32
+
+    init(path: String) throws {
+        descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        guard descriptor >= 0 else { throw POSIXError(.EIO) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            path.utf8CString.withUnsafeBytes { buffer.copyBytes(from: $0.prefix(buffer.count - 1)) }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
+    }
+
+    /// One datagram, or nil if none arrives within the timeout.
+    func receive(timeoutSeconds: Int) -> String? {
+        var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, Int32(timeoutSeconds * 1000)) == 1 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = recv(descriptor, &buffer, buffer.count, 0)
+        return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : nil
+    }
+
+    func close() {
+        _ = Glibc.close(descriptor)
     }
 }

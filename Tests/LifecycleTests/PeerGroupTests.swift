@@ -178,3 +178,42 @@ struct PeerGroupTests {
         #expect(failure?.description.hasPrefix("overlay: ") == true)
     }
 }
+
+@Suite(.timeLimit(.minutes(1)))
+struct PeerGroupStartTests {
+    @Test func groupWithNothingToRunWaitsForShutdown() async throws {
+        let group = PeerGroup(logger: Logger(label: "test"))
+        group.add(PeerItem(name: "close-only", close: {}))
+        let returned = Recorder<String>()
+        let running = Task {
+            try await group.run()
+            returned.record("returned")
+        }
+        #expect(await group.untilStarted())
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(returned.values.isEmpty)
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+
+    @Test func untilStartedAnswersOnceEveryItemRunsAndFalseAfterRunEnded() async throws {
+        let group = PeerGroup(logger: Logger(label: "test"))
+        let stops = Recorder<String>()
+        group.add(waitingItemForStart("a", stops: stops))
+        group.add(waitingItemForStart("b", stops: stops))
+        group.add(PeerItem(name: "close-only", close: {}))
+        let running = Task { try await group.run() }
+        #expect(await group.untilStarted())
+        #expect(Set(group.runningItems) == ["a", "b"])
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(await group.untilStarted() == false)
+    }
+}
+
+private func waitingItemForStart(_ name: String, stops: Recorder<String>) -> PeerItem {
+    PeerItem(name: name, run: {
+        try? await gracefulShutdown()
+        stops.record(name)
+    })
+}

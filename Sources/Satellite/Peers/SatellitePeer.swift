@@ -38,8 +38,10 @@ extension SatellitePeer {
 
 /// Runs a peer until SIGTERM or SIGINT, then stops it gracefully and closes it.
 ///
-/// The first signal begins a graceful shutdown (subsystems stop in reverse order, then close);
-/// a second one exits the process at once with status 1, for an operator who will not wait.
+/// Once every subsystem has started the peer logs `ready` and tells systemd `READY=1` (when run
+/// under it). The first signal begins a graceful shutdown (`STOPPING=1`; subsystems stop in
+/// reverse order, then close); a second one exits the process at once with status 1, for an
+/// operator who will not wait.
 /// - Throws: what the peer's run or close threw.
 public func runUntilSignalled(_ peer: some SatellitePeer, log: Logger) async throws {
     let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
@@ -49,6 +51,7 @@ public func runUntilSignalled(_ peer: some SatellitePeer, log: Logger) async thr
             received += 1
             if received == 1 {
                 log.info("stopping", metadata: ["signal": "\(signal)"])
+                SystemdNotify.send("STOPPING=1")
                 await peer.shutdown()
             } else {
                 log.warning("second signal; exiting now", metadata: ["signal": "\(signal)"])
@@ -56,7 +59,15 @@ public func runUntilSignalled(_ peer: some SatellitePeer, log: Logger) async thr
             }
         }
     }
-    defer { watcher.cancel() }
+    let readiness = Task {
+        guard await peer.group.untilStarted() else { return }
+        log.info("ready")
+        SystemdNotify.send("READY=1\nSTATUS=\(type(of: peer).name) running")
+    }
+    defer {
+        watcher.cancel()
+        readiness.cancel()
+    }
     var runError: (any Error)?
     do {
         try await peer.run()

@@ -36,17 +36,11 @@ struct Run: AsyncParsableCommand {
             case .migration:
                 try MigrationPeer(log: log, database: database).run()
             case .core:
-                var peerConfig = Core.Config()
-                peerConfig.debug = config.debug
-                try await runUntilSignalled(Core(log: log, database: database, config: peerConfig), log: log)
+                try await runUntilSignalled(Core(log: log, database: database, config: config.core), log: log)
             case .api:
-                var peerConfig = API.Config()
-                peerConfig.debug = config.debug
-                try await runUntilSignalled(API(log: log, database: database, config: peerConfig), log: log)
+                try await runUntilSignalled(API(log: log, database: database, config: config.apiPeer), log: log)
             case .repairer:
-                var peerConfig = Repairer.Config()
-                peerConfig.debug = config.debug
-                try await runUntilSignalled(Repairer(log: log, database: database, config: peerConfig), log: log)
+                try await runUntilSignalled(Repairer(log: log, database: database, config: config.repairer), log: log)
             }
         } catch {
             log.critical("\(peer.rawValue) failed", metadata: ["error": "\(error)"])

@@ -30,3 +30,26 @@ public struct SatelliteConfiguration: ConfigSection {
     /// The directory of the per-process log files.
     public var logDirectory: String { log.dir.isEmpty ? dataDir + "/log" : log.dir }
 }
+
+extension SatelliteConfiguration {
+    /// The keys the Core peer reads.
+    public var core: Core.Config {
+        var config = Core.Config()
+        config.debug = debug
+        return config
+    }
+
+    /// The keys the API peer reads.
+    public var apiPeer: API.Config {
+        var config = API.Config()
+        config.debug = debug
+        return config
+    }
+
+    /// The keys the Repairer peer reads.
+    public var repairer: Repairer.Config {
+        var config = Repairer.Config()
+        config.debug = debug
+        return config
+    }
+}

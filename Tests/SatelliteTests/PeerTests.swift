@@ -30,7 +30,19 @@ struct PeerTests {
                 let ready = try await get(port: port, "/health/ready")
                 #expect(ready.status == 200)
                 #expect(ready.body == "ready\n")
-                #expect(try await get(port: port, "/metrics").status == 200)
+            }
+            for (name, peer) in [("core", planet.core.debug), ("api", planet.api.debug), ("repairer", planet.repairer.debug)] {
+                let port = try #require(await peer?.listeningPort())
+                // Readiness is recorded as soon as every subsystem has started: poll briefly for it.
+                var metrics = ""
+                let deadline = ContinuousClock.now + .seconds(10)
+                while !metrics.contains(#"satellite_peer_ready{peer="\#(name)"} 1"#), ContinuousClock.now < deadline {
+                    let answer = try await get(port: port, "/metrics")
+                    #expect(answer.status == 200)
+                    metrics = answer.body
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                #expect(metrics.contains(#"satellite_peer_ready{peer="\#(name)"} 1"#))
             }
             #expect(planet.core.group.names == ["debug"])
         }

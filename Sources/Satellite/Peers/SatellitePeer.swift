@@ -1,5 +1,7 @@
 import Lifecycle
 import Logging
+import Metrics
+import Prometheus
 import UnixSignals
 
 #if canImport(Glibc)
@@ -13,13 +15,29 @@ public protocol SatellitePeer: Sendable {
     static var name: String { get }
     var log: Logger { get }
     var group: PeerGroup { get }
+    /// The peer's own metrics, served at its debug endpoint's `/metrics`.
+    var metrics: PrometheusCollectorRegistry { get }
 }
 
 extension SatellitePeer {
     /// Runs every subsystem until graceful shutdown, cancellation, or the first failure.
     /// - Throws: `PeerItemFailure` naming the subsystem that failed; the others were cancelled.
+    ///
+    /// Once every subsystem has started it logs `ready` and sets the gauge
+    /// `satellite_peer_ready{peer="NAME"}` to 1; when run returns the gauge goes back to 0.
     public func run() async throws {
         log.info("running", metadata: ["subsystems": .array(group.names.map { .string($0) })])
+        let ready = Gauge(label: "satellite_peer_ready", dimensions: [("peer", Self.name)], factory: PrometheusMetricsFactory(registry: metrics))
+        ready.record(0)
+        let readiness = Task { [log, group] in
+            guard await group.untilStarted() else { return }
+            ready.record(1)
+            log.info("ready")
+        }
+        defer {
+            readiness.cancel()
+            ready.record(0)
+        }
         try await group.run()
     }
 
@@ -38,8 +56,7 @@ extension SatellitePeer {
 
 /// Runs a peer until SIGTERM or SIGINT, then stops it gracefully and closes it.
 ///
-/// Once every subsystem has started the peer logs `ready` and tells systemd `READY=1` (when run
-/// under it). The first signal begins a graceful shutdown (`STOPPING=1`; subsystems stop in
+/// Once every subsystem has started the peer tells systemd `READY=1` (when run under it). The first signal begins a graceful shutdown (`STOPPING=1`; subsystems stop in
 /// reverse order, then close); a second one exits the process at once with status 1, for an
 /// operator who will not wait.
 /// - Throws: what the peer's run or close threw.
@@ -61,7 +78,6 @@ public func runUntilSignalled(_ peer: some SatellitePeer, log: Logger) async thr
     }
     let readiness = Task {
         guard await peer.group.untilStarted() else { return }
-        log.info("ready")
         SystemdNotify.send("READY=1\nSTATUS=\(type(of: peer).name) running")
     }
     defer {

@@ -49,6 +49,7 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
         return "config error: \(source): \(what)"
     }
 
+    /// `text` in double quotes with `"`, `\\`, newline and tab escaped: valid as YAML and as JSON.
     static func quote(_ text: String) -> String {
         var out = "\""
         for character in text {

@@ -73,17 +73,7 @@ public enum YAMLText {
         let ambiguous = ["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"].contains(text.lowercased())
         guard text.isEmpty || !plainSafe || ambiguous || !(text.first!.isLetter || text.first!.isNumber || text.first == "/" || text.first == ".")
         else { return text }
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        return ConfigError.quote(text)
     }
 
     /// Writes dotted keys as nested YAML, in the order given; sections open where their first key

@@ -16,6 +16,8 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
         case unreadable(String)
         /// Two keys that are each valid cannot be used together.
         case conflict(String)
+        /// A command-line argument that is not a `--key=value` flag: a usage error, not a value.
+        case notAFlag
     }
 
     public let source: ConfigSource
@@ -29,6 +31,9 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
         self.value = value
         self.problem = problem
     }
+
+    /// Whether this is a usage error (exit 64) rather than a configuration error (exit 78).
+    public var isUsageError: Bool { problem == .notAFlag }
 
     public var description: String {
         let shown = value.map { Self.quote($0) } ?? ""
@@ -45,6 +50,8 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
             what = "cannot read config file: \(detail)"
         case .conflict(let detail):
             what = "\(key): \(detail)"
+        case .notAFlag:
+            what = "unexpected argument \(shown); configuration flags are written --key=value, as --api.address=127.0.0.1:7777"
         }
         return "config error: \(source): \(what)"
     }

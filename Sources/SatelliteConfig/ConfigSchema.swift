@@ -82,10 +82,7 @@ public struct ConfigSchema<Root: ConfigSection>: Sendable {
             let argument = flags[index]
             index += 1
             guard argument.hasPrefix("--"), argument.count > 2 else {
-                throw ConfigError(
-                    source: .flag(argument), key: nil, value: argument,
-                    problem: .malformed("expected --key=value, as --api.address=127.0.0.1:7777")
-                )
+                throw ConfigError(source: .flag(argument), key: nil, value: argument, problem: .notAFlag)
             }
             let body = argument.dropFirst(2)
             let key: String

@@ -9,19 +9,31 @@ import StructuredLogging
 /// `satellite run [peer]`: one peer in the foreground, or the launcher.
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run one peer in the foreground, or with no peer the launcher of all of them."
+        abstract: "Run one peer in the foreground, or with no peer the launcher of all of them.",
+        usage: "satellite run [core|api|repairer|migration] [--config <file>] [--key=value ...]"
     )
 
-    enum Peer: String, ExpressibleByArgument, CaseIterable {
+    enum Peer: String, CaseIterable {
         case core, api, repairer, migration
     }
 
-    @Argument(help: "The peer to run: core, api, repairer or migration. None: the launcher.")
-    var peer: Peer?
-
     @OptionGroup var options: ConfigOptions
 
+    /// The peer is the first argument, if it is not a flag: `satellite run api --api.address=...`.
+    /// Taken by hand because a positional before free-form `--key value` flags is ambiguous
+    /// (`run --data-dir /srv` would read `/srv` as the peer).
+    private func splitPeer() throws -> (peer: Peer?, options: ConfigOptions) {
+        var options = self.options
+        guard let first = options.overrides.first, !first.hasPrefix("-") else { return (nil, options) }
+        guard let peer = Peer(rawValue: first) else {
+            throw ValidationError("unknown peer '\(first)'; expected one of core, api, repairer, migration (or none, for the launcher)")
+        }
+        options.overrides.removeFirst()
+        return (peer, options)
+    }
+
     func run() async throws {
+        let (peer, options) = try splitPeer()
         let config = try options.load()
         guard let peer else {
             FileHandle.standardError.write(Data("run: the launcher is not part of this build yet; run one peer: satellite run core|api|repairer|migration\n".utf8))

@@ -53,7 +53,7 @@ struct ConfigOptions: ParsableArguments {
             )
         } catch let error as ConfigError {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode(78)
+            throw ExitCode(error.isUsageError ? 64 : 78)
         }
     }
 }

@@ -221,6 +221,12 @@ struct CLITests {
         }
         let badPeer = try SatelliteProcess.run(["run", "moon"])
         #expect(badPeer.status == 64)
+        let strayArgument = try SatelliteProcess.run(["run", "--log.format=text", "migration"])
+        #expect(strayArgument.status == 64)
+        #expect(strayArgument.stderr.contains("unexpected argument \"migration\""))
+        let launcherWithFlags = try SatelliteProcess.run(["run", "--log.level", "debug"])
+        #expect(launcherWithFlags.status == 64)
+        #expect(launcherWithFlags.stderr.contains("launcher"))
         let launcher = try SatelliteProcess.run(["run"])
         #expect(launcher.status == 64)
         #expect(launcher.stderr.contains("launcher"))

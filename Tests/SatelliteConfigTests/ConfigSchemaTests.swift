@@ -123,6 +123,13 @@ private func expectError(
         )
     }
 
+    @Test func argumentThatIsNotAFlagIsAUsageError() {
+        let error = #expect(throws: ConfigError.self) { _ = try schema.load(flags: ["--format=text", "stray"]) }
+        #expect(error?.problem == .notAFlag)
+        #expect(error?.isUsageError == true)
+        #expect(error?.description.contains(#"unexpected argument "stray""#) == true)
+    }
+
     @Test func outOfRangeNamesTheRange() {
         expectError(
             ConfigError(source: .flag("--api.workers"), key: "api.workers", value: "65", problem: .outOfRange(expected: "a whole number from 1 to 64")),

@@ -34,6 +34,6 @@ struct Setup: AsyncParsableCommand {
             FileHandle.standardError.write(Data("setup: \(error)\n".utf8))
             throw ExitCode.failure
         }
-        print("created \(config.databasePath) and \(configPath); start with: satellite run --config \(configPath)")
+        print("created \(config.databasePath) and \(configPath); start a peer with: satellite run core --config \(configPath)")
     }
 }

@@ -3,6 +3,41 @@ import Logging
 import Prometheus
 import SatelliteConfig
 import SatelliteDB
+import StructuredLogging
+
+/// What every peer is built on: its named logger, the shared database, its own metrics registry,
+/// and the group its subsystems are wired into.
+public struct PeerBasis: Sendable {
+    public let name: String
+    public let log: Logger
+    public let database: SatelliteDatabase
+    public let metrics: PrometheusCollectorRegistry
+    public let group: PeerGroup
+
+    init(peer name: String, log: Logger, database: SatelliteDatabase) {
+        self.name = name
+        self.log = log.named(name)
+        self.database = database
+        self.metrics = PrometheusCollectorRegistry()
+        self.group = PeerGroup(logger: self.log)
+    }
+
+    /// The subsystems every peer starts with, in creation order: the debug endpoint (first, so a
+    /// peer that is starting can already be looked at; `nil` when `debug.address` is empty), then
+    /// the schema check (a peer works only on the schema it was built for).
+    func wireDebugAndSchema(_ config: DebugConfig) throws -> DebugServer? {
+        let debug = try group.wiring("debug") {
+            PeerParts.debug(config: config, registry: metrics, database: database, log: log.named("debug"), group: group)
+        }
+        try group.wiring("schema") { try PeerParts.requireSchema(database) }
+        return debug
+    }
+
+    /// Closes what the group holds, in reverse, after `error` stopped the peer's initializer.
+    func failed(_ error: any Error) async -> PeerInitError {
+        await PeerInitError.closing(peer: name, group: group, after: error)
+    }
+}
 
 /// The subsystems every peer wires the same way.
 enum PeerParts {

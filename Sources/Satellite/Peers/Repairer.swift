@@ -1,8 +1,5 @@
-import Lifecycle
 import Logging
-import Prometheus
 import SatelliteDB
-import StructuredLogging
 
 /// The peer that drains the repair queue (its worker comes with the satellite-work issue).
 ///
@@ -19,33 +16,20 @@ public final class Repairer: SatellitePeer {
         public init() {}
     }
 
-    public let log: Logger
-    public let database: SatelliteDatabase
-    public let metrics: PrometheusCollectorRegistry
-    public let group: PeerGroup
-
+    public let basis: PeerBasis
     /// Health and metrics; `nil` when `debug.address` is empty.
     public let debug: DebugServer?
 
     /// Wires the peer.
     /// - Throws: `PeerInitError` naming the subsystem that failed, after closing the ones made.
     public init(log: Logger, database: SatelliteDatabase, config: Config) async throws {
-        let log = log.named(Self.name)
-        let metrics = PrometheusCollectorRegistry()
-        let group = PeerGroup(logger: log)
-        self.log = log
-        self.database = database
-        self.metrics = metrics
-        self.group = group
+        let basis = PeerBasis(peer: Self.name, log: log, database: database)
+        self.basis = basis
         do {
-            // debug: first, so that a peer that is starting can already be looked at
-            debug = try group.wiring("debug") {
-                PeerParts.debug(config: config.debug, registry: metrics, database: database, log: log.named("debug"), group: group)
-            }
-            // schema: the peer works only on the schema it was built for
-            try group.wiring("schema") { try PeerParts.requireSchema(database) }
+            // debug, then schema
+            debug = try basis.wireDebugAndSchema(config.debug)
         } catch {
-            throw await PeerInitError.closing(peer: Self.name, group: group, after: error)
+            throw await basis.failed(error)
         }
     }
 }

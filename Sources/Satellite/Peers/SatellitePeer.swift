@@ -2,6 +2,7 @@ import Lifecycle
 import Logging
 import Metrics
 import Prometheus
+import SatelliteDB
 import UnixSignals
 
 #if canImport(Glibc)
@@ -13,13 +14,17 @@ import Glibc
 public protocol SatellitePeer: Sendable {
     /// The peer's name in logs and errors, as `core`.
     static var name: String { get }
-    var log: Logger { get }
-    var group: PeerGroup { get }
-    /// The peer's own metrics, served at its debug endpoint's `/metrics`.
-    var metrics: PrometheusCollectorRegistry { get }
+    /// The logger, database, metrics and subsystem group the peer is built on.
+    var basis: PeerBasis { get }
 }
 
 extension SatellitePeer {
+    public var log: Logger { basis.log }
+    public var database: SatelliteDatabase { basis.database }
+    /// The peer's own metrics, served at its debug endpoint's `/metrics`.
+    public var metrics: PrometheusCollectorRegistry { basis.metrics }
+    public var group: PeerGroup { basis.group }
+
     /// Runs every subsystem until graceful shutdown, cancellation, or the first failure.
     /// - Throws: `PeerItemFailure` naming the subsystem that failed; the others were cancelled.
     ///

@@ -11,7 +11,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "satellite", targets: ["satellite-cli"]),
+        .executable(name: "satellite-exec", targets: ["satellite-exec"]),
         .library(name: "Lifecycle", targets: ["Lifecycle"]),
+        .library(name: "Supervision", targets: ["Supervision"]),
         .library(name: "Satellite", targets: ["Satellite"]),
         .library(name: "TestPlanet", targets: ["TestPlanet"]),
     ],
@@ -30,6 +32,16 @@ let package = Package(
             name: "CSystemd",
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
+        ),
+        .target(name: "CSupport"),
+        .executableTarget(name: "satellite-exec"),
+        .target(
+            name: "Supervision",
+            dependencies: [
+                "CSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
         ),
         .target(
             name: "Lifecycle",
@@ -92,6 +104,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle"], swiftSettings: strict),
+        .testTarget(
+            name: "SupervisionTests",
+            dependencies: ["Supervision", "satellite-exec", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "SatelliteConfigTests", dependencies: ["SatelliteConfig"], swiftSettings: strict),
         .testTarget(
             name: "SatelliteTests",

@@ -1,0 +1,162 @@
+#define _GNU_SOURCE
+#include "csupport.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int cs_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+
+int cs_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int cs_pidfd_reap(int pidfd, int *code, int *signal) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int result;
+    do {
+        result = waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG);
+    } while (result < 0 && errno == EINTR);
+    if (result < 0) return -1;
+    if (info.si_pid == 0) return 0;
+    *code = -1;
+    *signal = -1;
+    if (info.si_code == CLD_EXITED) *code = info.si_status;
+    else *signal = info.si_status;
+    return 1;
+}
+
+int cs_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int cs_epoll_add(int epfd, int fd, unsigned long long token) {
+    struct epoll_event event = {.events = EPOLLIN, .data.u64 = token};
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
+}
+
+int cs_epoll_remove(int epfd, int fd) { return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }
+
+int cs_epoll_wait(int epfd, unsigned long long *tokens, int *hangups, int capacity, int timeout_ms) {
+    struct epoll_event events[64];
+    if (capacity > 64) capacity = 64;
+    int count = epoll_wait(epfd, events, capacity, timeout_ms);
+    for (int i = 0; i < count; i++) {
+        tokens[i] = events[i].data.u64;
+        hangups[i] = (events[i].events & (EPOLLHUP | EPOLLERR)) != 0;
+    }
+    return count;
+}
+
+int cs_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
+
+int cs_eventfd_signal(int fd) {
+    eventfd_t one = 1;
+    return eventfd_write(fd, one);
+}
+
+int cs_eventfd_drain(int fd) {
+    eventfd_t value;
+    return eventfd_read(fd, &value);
+}
+
+static volatile int signal_pipe_fd = -1;
+
+static void write_signal_number(int sig) {
+    int saved = errno;
+    unsigned char byte = (unsigned char)sig;
+    if (signal_pipe_fd >= 0) (void)!write(signal_pipe_fd, &byte, 1);
+    errno = saved;
+}
+
+int cs_signal_pipe_install(int write_fd, const int *signals, int count) {
+    signal_pipe_fd = write_fd;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = write_signal_number;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    for (int i = 0; i < count; i++) {
+        if (sigaction(signals[i], &action, NULL) < 0) return -1;
+    }
+    struct sigaction ignore;
+    memset(&ignore, 0, sizeof ignore);
+    ignore.sa_handler = SIG_IGN;
+    return sigaction(SIGPIPE, &ignore, NULL);
+}
+
+void cs_signal_pipe_uninstall(const int *signals, int count) {
+    for (int i = 0; i < count; i++) signal(signals[i], SIG_DFL);
+    signal_pipe_fd = -1;
+}
+
+int cs_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+             int output_fd, int notify_fd, int notify_target) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    int result = posix_spawn_file_actions_init(&actions);
+    if (result != 0) return result;
+    result = posix_spawnattr_init(&attributes);
+    if (result != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        return result;
+    }
+    // A notify descriptor that already sits at its target would keep FD_CLOEXEC through dup2;
+    // a copy elsewhere avoids relying on how the C library treats dup2 onto itself.
+    int notify_copy = -1;
+    if (notify_fd >= 0 && notify_fd == notify_target) {
+        notify_copy = fcntl(notify_fd, F_DUPFD_CLOEXEC, notify_target + 1);
+        if (notify_copy < 0) {
+            result = errno;
+            goto done;
+        }
+        notify_fd = notify_copy;
+    }
+    int lowest_closed = 3;
+    if ((result = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)) != 0) goto done;
+    if ((result = posix_spawn_file_actions_adddup2(&actions, output_fd, 1)) != 0) goto done;
+    if ((result = posix_spawn_file_actions_adddup2(&actions, output_fd, 2)) != 0) goto done;
+    if (notify_fd >= 0) {
+        if ((result = posix_spawn_file_actions_adddup2(&actions, notify_fd, notify_target)) != 0) goto done;
+        lowest_closed = notify_target + 1;
+    }
+    if ((result = posix_spawn_file_actions_addclosefrom_np(&actions, lowest_closed)) != 0) goto done;
+
+    sigset_t empty, all;
+    sigemptyset(&empty);
+    sigfillset(&all);
+    if ((result = posix_spawnattr_setsigmask(&attributes, &empty)) != 0) goto done;
+    if ((result = posix_spawnattr_setsigdefault(&attributes, &all)) != 0) goto done;
+    if ((result = posix_spawnattr_setpgroup(&attributes, 0)) != 0) goto done;
+    short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    if ((result = posix_spawnattr_setflags(&attributes, flags)) != 0) goto done;
+
+    result = posix_spawn(pid, path, &actions, &attributes, argv, envp);
+done:
+    if (notify_copy >= 0) close(notify_copy);
+    posix_spawnattr_destroy(&attributes);
+    posix_spawn_file_actions_destroy(&actions);
+    return result;
+}
+
+int cs_signal_group(pid_t pgid, int sig) {
+    if (pgid <= 1) return EINVAL;
+    if (kill(-pgid, sig) == 0) return 0;
+    return errno == ESRCH ? 0 : errno;
+}
+
+int cs_open_descriptor_count(void) {
+    DIR *directory = opendir("/proc/self/fd");
+    if (directory == NULL) return -1;
+    int count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(directory)) != NULL) {
+        if (entry->d_name[0] != '.') count++;
+    }
+    closedir(directory);
+    return count - 1; // the directory's own descriptor
+}

@@ -1,0 +1,52 @@
+// Linux calls that Swift cannot see through Glibc (they need _GNU_SOURCE or have no libc
+// wrapper), and the one spawn routine the supervisor uses. Kept small on purpose: everything
+// that can be written in Swift is.
+#ifndef SATELLITE_CSUPPORT_H
+#define SATELLITE_CSUPPORT_H
+
+#include <sys/types.h>
+#include <signal.h>
+
+/// pipe2(2): both ends created with `flags` (O_CLOEXEC | O_NONBLOCK).
+int cs_pipe2(int fds[2], int flags);
+
+/// pidfd_open(2): a descriptor that becomes readable when `pid` exits; -1 and errno on failure.
+int cs_pidfd_open(pid_t pid);
+
+/// Reaps the child behind `pidfd` without blocking. Returns 1 and fills `code`/`signal` (one of
+/// them is -1) when it had exited, 0 when it is still running, -1 and errno on error.
+int cs_pidfd_reap(int pidfd, int *code, int *signal);
+
+/// epoll and eventfd, whose headers the Glibc module does not export.
+int cs_epoll_create(void);
+int cs_epoll_add(int epfd, int fd, unsigned long long token);
+int cs_epoll_remove(int epfd, int fd);
+/// Waits for up to `capacity` events; fills `tokens` with the registered tokens and `hangups`
+/// with 1 where the peer closed. Returns the count, 0 on timeout, -1 and errno on error.
+int cs_epoll_wait(int epfd, unsigned long long *tokens, int *hangups, int capacity, int timeout_ms);
+int cs_eventfd(void);
+int cs_eventfd_signal(int fd);
+int cs_eventfd_drain(int fd);
+
+/// Installs a handler for each of `signals` that writes the signal's number as one byte to
+/// `write_fd` (non-blocking): the self-pipe trick, so an event loop can wait for signals.
+/// SIGPIPE is ignored. Returns 0, or -1 and errno.
+int cs_signal_pipe_install(int write_fd, const int *signals, int count);
+
+/// Restores the default disposition of `signals` (used after the event loop is gone).
+void cs_signal_pipe_uninstall(const int *signals, int count);
+
+/// posix_spawn with the supervisor's descriptor layout: stdin from /dev/null, stdout and stderr
+/// to `output_fd`, `notify_fd` (if >= 0) at descriptor `notify_target`, every other descriptor
+/// closed; a new process group led by the child; default signal dispositions and an empty mask.
+/// Returns 0 and sets `*pid`, or an errno value.
+int cs_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+             int output_fd, int notify_fd, int notify_target);
+
+/// kill(-pgid, sig), ignoring a group that is already gone. Returns 0 or an errno value.
+int cs_signal_group(pid_t pgid, int sig);
+
+/// The number of this process's open descriptors (reads /proc/self/fd), or -1.
+int cs_open_descriptor_count(void);
+
+#endif

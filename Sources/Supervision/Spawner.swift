@@ -1,0 +1,51 @@
+import CSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The command line and environment of one process, as C strings, built once and used for every
+/// spawn of that process so that a restart allocates nothing.
+final class SpawnCommand {
+    private let arguments: [UnsafeMutablePointer<CChar>?]
+    private let environment: [UnsafeMutablePointer<CChar>?]
+
+    /// `satellite-exec <supervisor pid> <program> <args...>` with the process's environment and
+    /// the notify protocol's variables.
+    init(spec: ProcessSpec, trampoline: String, notifyDescriptor: Int32?) {
+        let words = [trampoline, String(getpid()), spec.executable] + spec.arguments
+        arguments = words.map { strdup($0) } + [nil]
+        var variables = spec.environment
+        variables["SATELLITE_PROCESS"] = spec.name
+        if let notifyDescriptor {
+            variables["SATELLITE_NOTIFY_FD"] = String(notifyDescriptor)
+        } else {
+            variables.removeValue(forKey: "SATELLITE_NOTIFY_FD")
+        }
+        environment = variables.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    }
+
+    deinit {
+        for pointer in arguments { free(pointer) }
+        for pointer in environment { free(pointer) }
+    }
+
+    /// Spawns the process in a new process group; returns its pid, or the errno posix_spawn gave.
+    func spawn(output: Int32, notify: Int32?, notifyTarget: Int32) -> Result<Int32, SpawnError> {
+        var pid: pid_t = 0
+        let result = arguments.withUnsafeBufferPointer { argv in
+            environment.withUnsafeBufferPointer { envp in
+                cs_spawn(&pid, argv[0], argv.baseAddress, envp.baseAddress, output, notify ?? -1, notifyTarget)
+            }
+        }
+        return result == 0 ? .success(pid) : .failure(SpawnError(program: String(cString: arguments[2]!), code: result))
+    }
+}
+
+/// posix_spawn refused to start a program.
+struct SpawnError: Error, CustomStringConvertible {
+    let program: String
+    let code: Int32
+
+    var description: String { "cannot spawn \(program): \(String(cString: strerror(code)))" }
+}

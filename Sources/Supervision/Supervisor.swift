@@ -1,0 +1,142 @@
+import CSupport
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a supervisor run ended.
+public enum SupervisorOutcome: Sendable, Equatable {
+    /// Stopped on request, every process in reverse start order: exit 0.
+    case stopped
+    /// A second stop request killed what was left: exit 1.
+    case forced
+    /// Supervision could not go on (a crash loop, a failed one-shot); everything was stopped: exit 1.
+    case gaveUp(reason: String)
+}
+
+/// What a supervisor needs besides its processes.
+public struct SupervisorOptions: Sendable {
+    /// The `satellite-exec` trampoline every child starts through (it arms PR_SET_PDEATHSIG).
+    public var trampoline: String
+    /// The descriptor number at which a notify child finds its pipe.
+    public var notifyDescriptor: Int32 = 3
+    /// Whether the supervisor handles SIGTERM and SIGINT itself: the first stops everything in
+    /// reverse order, a second kills what is left.
+    public var trapsSignals = false
+    public var logger: Logger
+    /// Called on the supervisor's thread with every event, after it is logged. Keep it short.
+    public var observer: (@Sendable (SupervisorRecord) -> Void)?
+
+    public init(trampoline: String, logger: Logger) {
+        self.trampoline = trampoline
+        self.logger = logger
+    }
+
+    /// `satellite-exec` beside the running executable, where the package builds it.
+    public static func trampolineBesideExecutable() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return "satellite-exec" }
+        let path = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        return directory + "/satellite-exec"
+    }
+}
+
+/// A process as the supervisor last saw it.
+public struct ProcessSnapshot: Sendable, Equatable {
+    public let name: String
+    public let tags: [String]
+    public let state: ChildState
+    public let restarts: Int
+}
+
+/// Runs processes by their ``ProcessSpec``s: starts them in dependency order, watches their
+/// exits and heartbeats, restarts them by policy, and stops them in reverse start order.
+///
+/// All supervision happens on one thread of its own that waits in epoll on every child's exit
+/// (a pidfd), notify pipe and output pipe, so the supervisor uses no CPU at rest and reacts to
+/// an exit at once. Children are spawned from that thread, which lives as long as the
+/// supervisor, so their PR_SET_PDEATHSIG fires only when the supervisor dies.
+public final class Supervisor: Sendable {
+    public let specs: [ProcessSpec]
+    public let options: SupervisorOptions
+    let startOrder: StartOrder
+    private let mailbox = Mutex<[Command]>([])
+    private let wakeDescriptor: Int32
+    private let snapshots: Mutex<[ProcessSnapshot]>
+
+    enum Command {
+        case shutdown
+        case kill
+    }
+
+    /// - Throws: ``StartOrderError`` when names repeat, `after` names an unknown process, or
+    ///   processes wait on each other in a cycle.
+    public init(specs: [ProcessSpec], options: SupervisorOptions) throws {
+        self.startOrder = try StartOrder(specs)
+        self.specs = specs
+        self.options = options
+        self.wakeDescriptor = cs_eventfd()
+        self.snapshots = Mutex(specs.map { ProcessSnapshot(name: $0.name, tags: $0.tags, state: .idle, restarts: 0) })
+        guard wakeDescriptor >= 0 else { throw SupervisorSetupError.system("eventfd", errno: errno) }
+    }
+
+    deinit {
+        close(wakeDescriptor)
+    }
+
+    /// Starts every process and supervises them until they are all stopped.
+    ///
+    /// Returns after ``shutdown()``, a trapped signal, or giving up, once no child is left.
+    /// Cancelling the calling task is the same as ``shutdown()``.
+    /// - Throws: ``SupervisorSetupError`` when the supervisor could not set itself up (a log
+    ///   file cannot be opened, the trampoline is missing); no process was started.
+    public func run() async throws -> SupervisorOutcome {
+        let loop = try SupervisorLoop(supervisor: self)
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<SupervisorOutcome, Never>) in
+                loop.start { outcome in continuation.resume(returning: outcome) }
+            }
+        } onCancel: {
+            shutdown()
+        }
+    }
+
+    /// Begins a graceful stop in reverse start order; a second call kills what is left. Returns
+    /// at once.
+    public func shutdown() {
+        post(.shutdown)
+    }
+
+    /// Kills every process's group with SIGKILL at once. Returns at once.
+    public func kill() {
+        post(.kill)
+    }
+
+    /// Every process as of the supervisor's last step.
+    public func snapshot() -> [ProcessSnapshot] {
+        snapshots.withLock { $0 }
+    }
+
+    private func post(_ command: Command) {
+        mailbox.withLock { $0.append(command) }
+        _ = cs_eventfd_signal(wakeDescriptor)
+    }
+
+    func takeCommands() -> [Command] {
+        _ = cs_eventfd_drain(wakeDescriptor)
+        return mailbox.withLock { commands in
+            defer { commands.removeAll() }
+            return commands
+        }
+    }
+
+    var wake: Int32 { wakeDescriptor }
+
+    func publish(_ snapshot: [ProcessSnapshot]) {
+        snapshots.withLock { $0 = snapshot }
+    }
+}

@@ -1,0 +1,447 @@
+import CSupport
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The descriptors and buffers of one supervised process, kept across its restarts: the pipes
+/// are made once, so a restart costs one posix_spawn and one pidfd.
+final class ChildIO {
+    let spec: ProcessSpec
+    let command: SpawnCommand
+    /// Read end, write end (the child's, at the notify descriptor).
+    let notifyPipe: (read: Int32, write: Int32)?
+    /// Read end, write end (the child's stdout and stderr); nil when output goes to our stderr.
+    let outputPipe: (read: Int32, write: Int32)?
+    let logFile: Int32
+    var pidfd: Int32 = -1
+    var notifyFramer = NotifyFramer()
+    var outputFramer = OutputFramer()
+    var malformedMessages = 0
+
+    init(spec: ProcessSpec, trampoline: String, notifyDescriptor: Int32) throws(SupervisorSetupError) {
+        self.spec = spec
+        var opened: [Int32] = []
+        do throws(SupervisorSetupError) {
+            if spec.notify {
+                let pipe = try Self.pipe()
+                opened += [pipe.read, pipe.write]
+                notifyPipe = pipe
+            } else {
+                notifyPipe = nil
+            }
+            if let path = spec.logPath {
+                let file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+                guard file >= 0 else { throw .logFile(process: spec.name, path: path, errno: errno) }
+                opened.append(file)
+                logFile = file
+                outputPipe = try Self.pipe()
+            } else {
+                logFile = -1
+                outputPipe = nil
+            }
+        } catch {
+            for fd in opened { close(fd) }
+            throw error
+        }
+        command = SpawnCommand(spec: spec, trampoline: trampoline, notifyDescriptor: spec.notify ? notifyDescriptor : nil)
+    }
+
+    deinit {
+        for fd in [notifyPipe?.read, notifyPipe?.write, outputPipe?.read, outputPipe?.write, logFile, pidfd] {
+            if let fd, fd >= 0 { close(fd) }
+        }
+    }
+
+    /// A pipe whose read end (ours) does not block and whose write end (the child's) does, as
+    /// programs expect of their standard output.
+    private static func pipe() throws(SupervisorSetupError) -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [0, 0]
+        guard cs_pipe2(&fds, O_CLOEXEC) == 0 else { throw .system("pipe2", errno: errno) }
+        _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
+        return (fds[0], fds[1])
+    }
+}
+
+/// The supervisor's thread: one epoll loop over every child's exit, notify and output
+/// descriptors, the supervisor's mailbox and (when trapped) its signals.
+final class SupervisorLoop: @unchecked Sendable {
+    // Everything below is touched only by the loop's thread once `start` has handed it over.
+    private enum Source: UInt64 {
+        case wake = 1, signal, exit, notify, output
+    }
+
+    private enum Phase {
+        case running
+        case stopping(SupervisorOutcome)
+        case done(SupervisorOutcome)
+    }
+
+    private let supervisor: Supervisor
+    private let log: Logger
+    private let poll: EventPoll
+    private var machines: [ChildMachine]
+    private let children: [ChildIO]
+    private var signalPipe: (read: Int32, write: Int32)?
+    private var phase = Phase.running
+    private var startedSequence: [Int] = []
+    private var stopQueue: [Int] = []
+    private var stoppingIndex: Int?
+    private var launchedAt = ContinuousClock.now
+    private var allReadyReported = false
+    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    private var finish: (@Sendable (SupervisorOutcome) -> Void)?
+    private static let trappedSignals: [Int32] = [SIGTERM, SIGINT]
+
+    init(supervisor: Supervisor) throws(SupervisorSetupError) {
+        self.supervisor = supervisor
+        let options = supervisor.options
+        self.log = options.logger
+        guard access(options.trampoline, X_OK) == 0 else {
+            throw .invalid("the trampoline \(options.trampoline) is missing or not executable (build the satellite-exec product)")
+        }
+        poll = try EventPoll()
+        machines = supervisor.specs.map { ChildMachine($0) }
+        var children: [ChildIO] = []
+        for spec in supervisor.specs {
+            children.append(try ChildIO(spec: spec, trampoline: options.trampoline, notifyDescriptor: options.notifyDescriptor))
+        }
+        self.children = children
+        try poll.add(supervisor.wake, token: Self.token(.wake, 0))
+        for (index, child) in children.enumerated() {
+            if let pipe = child.notifyPipe { try poll.add(pipe.read, token: Self.token(.notify, index)) }
+            if let pipe = child.outputPipe { try poll.add(pipe.read, token: Self.token(.output, index)) }
+        }
+        if options.trapsSignals {
+            var fds: [Int32] = [0, 0]
+            guard cs_pipe2(&fds, O_CLOEXEC | O_NONBLOCK) == 0 else { throw .system("pipe2", errno: errno) }
+            signalPipe = (fds[0], fds[1])
+            try poll.add(fds[0], token: Self.token(.signal, 0))
+            guard cs_signal_pipe_install(fds[1], Self.trappedSignals, Int32(Self.trappedSignals.count)) == 0 else {
+                throw .system("sigaction", errno: errno)
+            }
+        }
+    }
+
+    deinit {
+        if let signalPipe {
+            close(signalPipe.read)
+            close(signalPipe.write)
+        }
+    }
+
+    /// Runs the loop on a new thread; `finish` is called on it with the outcome.
+    func start(_ finish: @escaping @Sendable (SupervisorOutcome) -> Void) {
+        self.finish = finish
+        let context = Unmanaged.passRetained(self).toOpaque()
+        var thread = pthread_t()
+        let result = pthread_create(&thread, nil, { context in
+            let loop = Unmanaged<SupervisorLoop>.fromOpaque(context!).takeRetainedValue()
+            loop.runLoop()
+            return nil
+        }, context)
+        if result == 0 {
+            pthread_detach(thread)
+        } else {
+            Unmanaged<SupervisorLoop>.fromOpaque(context).release()
+            finish(.gaveUp(reason: "cannot start the supervisor thread: \(String(cString: strerror(result)))"))
+        }
+    }
+
+    private func runLoop() {
+        let outcome = loop()
+        if signalPipe != nil {
+            cs_signal_pipe_uninstall(Self.trappedSignals, Int32(Self.trappedSignals.count))
+        }
+        finish?(outcome)
+        finish = nil
+    }
+
+    private func loop() -> SupervisorOutcome {
+        launchedAt = .now
+        startEligible(at: launchedAt)
+        publish()
+        while true {
+            if case .done(let outcome) = phase { return outcome }
+            let deadline = machines.compactMap(\.nextDeadline).min()
+            let readiness = poll.wait(timeout: deadline.map { max(.zero, $0 - .now) })
+            let now = ContinuousClock.now
+            for event in readiness {
+                let index = Int(event.token & 0xFFFF_FFFF)
+                switch Source(rawValue: event.token >> 32) {
+                case .wake: for command in supervisor.takeCommands() { handle(command, at: now) }
+                case .signal: readSignals(at: now)
+                case .exit: reap(index, at: now)
+                case .notify: readNotify(index, at: now, draining: false)
+                case .output: readOutput(index, draining: false)
+                case nil: break
+                }
+            }
+            for index in machines.indices {
+                if let due = machines[index].nextDeadline, due <= now {
+                    apply(machines[index].handle(.tick, at: now), to: index, at: now)
+                }
+            }
+            advanceShutdown(at: now)
+            publish()
+        }
+    }
+
+    // MARK: Events
+
+    private func handle(_ command: Supervisor.Command, at now: ContinuousClock.Instant) {
+        switch command {
+        case .shutdown: requestStop(at: now)
+        case .kill: killAll(at: now)
+        }
+    }
+
+    private func readSignals(at now: ContinuousClock.Instant) {
+        guard let signalPipe else { return }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let count = read(signalPipe.read, &bytes, bytes.count)
+        guard count > 0 else { return }
+        for signal in bytes[..<count] {
+            log.info("signal received", metadata: ["signal": "\(SignalName.of(Int32(signal)))"])
+            requestStop(at: now)
+        }
+    }
+
+    /// The first stop request stops everything in reverse order; a second kills what is left.
+    private func requestStop(at now: ContinuousClock.Instant) {
+        if case .running = phase {
+            beginShutdown(.stopped, at: now)
+        } else {
+            killAll(at: now)
+        }
+    }
+
+    private func reap(_ index: Int, at now: ContinuousClock.Instant) {
+        let child = children[index]
+        guard child.pidfd >= 0, let run = machines[index].state.run else { return }
+        // What the child wrote before it died comes before its exit, in the log and in the
+        // state: a READY sent just before a crash still counts.
+        readNotify(index, at: now, draining: true)
+        readOutput(index, draining: true)
+        write(child.outputFramer.flush(), to: child.logFile)
+        child.notifyFramer.reset()
+        // While the exited leader is a zombie its pid cannot be reused, so this reaches only
+        // what it left behind in its group.
+        _ = cs_signal_group(run.pid, SIGKILL)
+        var code: Int32 = -1
+        var signal: Int32 = -1
+        guard cs_pidfd_reap(child.pidfd, &code, &signal) == 1 else { return }
+        poll.remove(child.pidfd)
+        close(child.pidfd)
+        child.pidfd = -1
+        let status: ExitStatus = code >= 0 ? .exited(code: code) : .signalled(signal)
+        apply(machines[index].handle(.exited(status), at: now), to: index, at: now)
+    }
+
+    private func readNotify(_ index: Int, at now: ContinuousClock.Instant, draining: Bool) {
+        let child = children[index]
+        guard let pipe = child.notifyPipe else { return }
+        repeat {
+            let count = buffer.withUnsafeMutableBytes { read(pipe.read, $0.baseAddress, $0.count) }
+            guard count > 0 else { return }
+            let items = buffer.withUnsafeBytes { child.notifyFramer.feed($0[..<count]) }
+            for item in items {
+                switch item {
+                case .message(let message):
+                    apply(machines[index].handle(.message(message), at: now), to: index, at: now)
+                case .malformed(let sample):
+                    child.malformedMessages += 1
+                    let count = child.malformedMessages
+                    // Log the first and then at each power of two, so a flood cannot flood the log.
+                    if count & (count - 1) == 0 {
+                        record(index, .malformedMessage(sample: sample, count: count), at: now)
+                    }
+                }
+            }
+        } while draining
+    }
+
+    private func readOutput(_ index: Int, draining: Bool) {
+        let child = children[index]
+        guard let pipe = child.outputPipe else { return }
+        repeat {
+            let count = buffer.withUnsafeMutableBytes { read(pipe.read, $0.baseAddress, $0.count) }
+            guard count > 0 else { return }
+            let lines = buffer.withUnsafeBytes { child.outputFramer.feed(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+            write(lines, to: child.logFile)
+        } while draining
+    }
+
+    private func write(_ bytes: [UInt8], to fd: Int32) {
+        guard !bytes.isEmpty, fd >= 0 else { return }
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+
+    // MARK: Actions
+
+    private func apply(_ actions: [ChildAction], to index: Int, at now: ContinuousClock.Instant) {
+        for action in actions {
+            switch action {
+            case .spawn:
+                spawn(index, at: now)
+            case .signal(let signal):
+                if let pid = machines[index].state.run?.pid { _ = cs_signal_group(pid, signal) }
+            case .report(let event):
+                record(index, event, at: now)
+            case .giveUp(let reason):
+                record(index, .givingUp(reason: reason), at: now)
+                if case .running = phase { beginShutdown(.gaveUp(reason: reason), at: now) }
+            }
+        }
+        if case .running = phase {
+            startEligible(at: now)
+        }
+    }
+
+    private func spawn(_ index: Int, at now: ContinuousClock.Instant) {
+        let child = children[index]
+        let output = child.outputPipe?.write ?? 2
+        switch child.command.spawn(output: output, notify: child.notifyPipe?.write, notifyTarget: supervisor.options.notifyDescriptor) {
+        case .success(let pid):
+            let pidfd = cs_pidfd_open(pid)
+            guard pidfd >= 0 else {
+                // Cannot happen for our own unreaped child; without a pidfd it could not be watched.
+                _ = cs_signal_group(pid, SIGKILL)
+                apply(machines[index].handle(.spawnFailed("pidfd_open(\(pid)): \(String(cString: strerror(errno)))"), at: now), to: index, at: now)
+                return
+            }
+            child.pidfd = pidfd
+            do {
+                try poll.add(pidfd, token: Self.token(.exit, index))
+            } catch {
+                log.error("\(error)")
+            }
+            if !startedSequence.contains(index) { startedSequence.append(index) }
+            apply(machines[index].handle(.spawned(pid: pid), at: now), to: index, at: now)
+        case .failure(let error):
+            apply(machines[index].handle(.spawnFailed(error.description), at: now), to: index, at: now)
+        }
+    }
+
+    /// Starts every process that has not started and whose dependencies are satisfied, in start
+    /// order; reports once when every process is ready.
+    private func startEligible(at now: ContinuousClock.Instant) {
+        for index in supervisor.startOrder.order {
+            guard case .idle = machines[index].state else { continue }
+            guard supervisor.startOrder.dependencies[index].allSatisfy({ machines[$0].satisfiesDependants }) else { continue }
+            apply(machines[index].handle(.start, at: now), to: index, at: now)
+        }
+        if !allReadyReported, machines.allSatisfy(\.satisfiesDependants) {
+            allReadyReported = true
+            record(nil, .ready(sinceSpawn: now - launchedAt), at: now)
+        }
+    }
+
+    private func beginShutdown(_ outcome: SupervisorOutcome, at now: ContinuousClock.Instant) {
+        phase = .stopping(outcome)
+        log.info("shutting down", metadata: ["order": .array(startedSequence.reversed().map { .string(machines[$0].name) })])
+        for index in machines.indices {
+            apply(machines[index].holdRestarts(), to: index, at: now)
+        }
+        stopQueue = startedSequence.reversed()
+        advanceShutdown(at: now)
+    }
+
+    /// Stops the next process in reverse start order once the previous one is gone.
+    private func advanceShutdown(at now: ContinuousClock.Instant) {
+        guard case .stopping(let outcome) = phase else { return }
+        while true {
+            if let current = stoppingIndex, machines[current].isAlive { return }
+            stoppingIndex = nil
+            guard !stopQueue.isEmpty else {
+                if !machines.contains(where: \.isAlive) { phase = .done(outcome) }
+                return
+            }
+            let next = stopQueue.removeFirst()
+            apply(machines[next].handle(.stop, at: now), to: next, at: now)
+            if machines[next].isAlive { stoppingIndex = next }
+        }
+    }
+
+    private func killAll(at now: ContinuousClock.Instant) {
+        var outcome = SupervisorOutcome.forced
+        if case .stopping(.gaveUp(let reason)) = phase { outcome = .gaveUp(reason: reason) }
+        log.warning("killing every process now")
+        phase = .stopping(outcome)
+        stopQueue.removeAll()
+        for index in machines.indices {
+            apply(machines[index].handle(.kill, at: now), to: index, at: now)
+        }
+        advanceShutdown(at: now)
+    }
+
+    // MARK: Reporting
+
+    private func record(_ index: Int?, _ event: SupervisorEvent, at now: ContinuousClock.Instant) {
+        var metadata: Logger.Metadata = [:]
+        var level = Logger.Level.info
+        if let index {
+            metadata["process"] = .string(machines[index].name)
+            if let pid = machines[index].state.run?.pid { metadata["pid"] = "\(pid)" }
+        }
+        switch event {
+        case .spawned(let pid):
+            metadata["pid"] = "\(pid)"
+        case .spawnFailed(let reason):
+            level = .error
+            metadata["error"] = .string(reason)
+        case .ready(let sinceSpawn):
+            metadata[index == nil ? "ms_since_launch" : "ms_since_spawn"] = "\(sinceSpawn.wholeMilliseconds)"
+            if index == nil { metadata["processes"] = "\(machines.count)" }
+        case .exited(let status):
+            switch status {
+            case .exited(let code): metadata["code"] = "\(code)"
+            case .signalled(let signal): metadata["signal"] = .string(SignalName.of(signal))
+            }
+            if !status.isSuccess, case .running = phase { level = .warning }
+        case .hung(let age, let reason):
+            level = .warning
+            if let age { metadata["heartbeat_age_ms"] = "\(age.wholeMilliseconds)" }
+            metadata["reason"] = .string(reason)
+        case .restarting(let delay, let restarts):
+            metadata["delay_ms"] = "\(delay.wholeMilliseconds)"
+            metadata["restarts"] = "\(restarts)"
+        case .givingUp(let reason):
+            level = .error
+            metadata["reason"] = .string(reason)
+        case .stopping(let signal):
+            metadata["signal"] = .string(SignalName.of(signal))
+        case .stopped:
+            break
+        case .malformedMessage(let sample, let count):
+            level = .warning
+            metadata["sample"] = .string(sample)
+            metadata["count"] = "\(count)"
+        case .status(let text):
+            metadata["status"] = .string(text)
+        }
+        log.log(level: level, "\(event.message)", metadata: metadata)
+        supervisor.options.observer?(SupervisorRecord(process: index.map { machines[$0].name }, event: event, at: now))
+    }
+
+    private func publish() {
+        supervisor.publish(machines.enumerated().map { index, machine in
+            ProcessSnapshot(name: machine.name, tags: children[index].spec.tags, state: machine.state, restarts: machine.restarts)
+        })
+    }
+
+    private static func token(_ source: Source, _ index: Int) -> UInt64 {
+        source.rawValue << 32 | UInt64(index)
+    }
+}

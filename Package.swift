@@ -74,6 +74,7 @@ let package = Package(
             dependencies: [
                 "CSystemd",
                 "Lifecycle",
+                "Supervision",
                 "SatelliteConfig",
                 "SatelliteDB",
                 "StructuredLogging",
@@ -95,6 +96,8 @@ let package = Package(
             name: "satellite-cli",
             dependencies: [
                 "Satellite",
+                "Supervision",
+                "satellite-exec",
                 "SatelliteConfig",
                 "SatelliteDB",
                 "StructuredLogging",

@@ -1,9 +1,25 @@
 /// Why a value was refused, before the loader adds where it came from.
 public struct ConfigRejection: Error, Sendable {
     public let problem: ConfigError.Problem
+    /// The part of a structured value that was refused, as `processes[2].restart`; nil means the
+    /// key itself.
+    public var key: String?
+    /// The file line of that part, when it has one of its own.
+    public var line: Int?
+    /// The refused part as written, when it is not the whole value.
+    public var value: String?
 
     public init(_ problem: ConfigError.Problem) {
         self.problem = problem
+    }
+
+    /// The same refusal, placed at a part of a structured value.
+    public func at(key: String, line: Int?, value: String?) -> Self {
+        var placed = self
+        placed.key = self.key ?? key
+        placed.line = self.line ?? line
+        placed.value = self.value ?? value
+        return placed
     }
 
     public static func outOfRange(_ expected: String) -> Self { Self(.outOfRange(expected: expected)) }

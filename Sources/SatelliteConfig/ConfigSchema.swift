@@ -115,7 +115,9 @@ public struct ConfigSchema<Root: ConfigSection>: Sendable {
         do {
             try byKey[key]!.assign(&root, value)
         } catch {
-            throw ConfigError(source: source, key: key, value: value.shown, problem: error.problem)
+            var place = source
+            if let line = error.line, case .file(let path, _) = source { place = .file(path: path, line: line) }
+            throw ConfigError(source: place, key: error.key ?? key, value: error.value ?? value.shown, problem: error.problem)
         }
     }
 
@@ -138,7 +140,7 @@ public struct ConfigSchema<Root: ConfigSection>: Sendable {
         return best.1 <= max(2, word.count / 3) ? best.0 : nil
     }
 
-    static func editDistance(_ a: String, _ b: String) -> Int {
+    public static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a.lowercased()), b = Array(b.lowercased())
         guard !a.isEmpty else { return b.count }
         guard !b.isEmpty else { return a.count }

@@ -76,6 +76,11 @@ public enum YAMLText {
         return ConfigError.quote(text)
     }
 
+    /// Writes a list of scalars in flow style, as `[a, "b c"]`.
+    public static func flowList(_ items: [String]) -> String {
+        "[" + items.map(scalar).joined(separator: ", ") + "]"
+    }
+
     /// Writes dotted keys as nested YAML, in the order given; sections open where their first key
     /// appears. With `help`, each key is preceded by its help as a comment.
     public static func render(_ entries: [(key: String, help: String?, value: String)]) -> String {
@@ -97,7 +102,15 @@ public enum YAMLText {
             if let help = entry.help {
                 out += indent + "# " + help + "\n"
             }
-            out += indent + parts.last! + ": " + entry.value + "\n"
+            if entry.value.hasPrefix("\n") {
+                // A block value (a list of mappings) is written relative to its key's column.
+                out += indent + parts.last! + ":\n"
+                for line in entry.value.dropFirst().split(separator: "\n", omittingEmptySubsequences: false) where !line.isEmpty {
+                    out += indent + "  " + line + "\n"
+                }
+            } else {
+                out += indent + parts.last! + ": " + entry.value + "\n"
+            }
         }
         return out
     }

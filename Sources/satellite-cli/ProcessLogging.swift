@@ -4,10 +4,12 @@ import StructuredLogging
 
 /// Sets up this process's logging once, from the `log` section.
 enum ProcessLogging {
-    static func bootstrap(process: String, config: LogConfig) -> Logger {
+    /// Logs go to standard error and to `alsoTo`.
+    static func bootstrap(process: String, config: LogConfig, alsoTo extra: [LogSink] = []) -> Logger {
         let level = LogLevelControl(config.level)
+        let sinks = [LogSink.standardError] + extra
         LoggingSystem.bootstrap { label in
-            StructuredLogHandler(label: label, process: process, format: config.format, sinks: [.standardError], level: level)
+            StructuredLogHandler(label: label, process: process, format: config.format, sinks: sinks, level: level)
         }
         return Logger(label: "satellite")
     }

@@ -5,6 +5,7 @@ import Satellite
 import SatelliteConfig
 import SatelliteDB
 import StructuredLogging
+import Supervision
 
 /// `satellite run [peer]`: one peer in the foreground, or the launcher.
 struct Run: AsyncParsableCommand {
@@ -13,19 +14,15 @@ struct Run: AsyncParsableCommand {
         usage: "satellite run [core|api|repairer|migration] [--config <file>] [--key=value ...]"
     )
 
-    enum Peer: String, CaseIterable {
-        case core, api, repairer, migration
-    }
-
     @OptionGroup var options: ConfigOptions
 
     /// The peer is the first argument, if it is not a flag: `satellite run api --api.address=...`.
     /// Taken by hand because a positional before free-form `--key value` flags is ambiguous
     /// (`run --data-dir /srv` would read `/srv` as the peer).
-    private func splitPeer() throws -> (peer: Peer?, options: ConfigOptions) {
+    private func splitPeer() throws -> (peer: PeerName?, options: ConfigOptions) {
         var options = self.options
         guard let first = options.overrides.first, !first.hasPrefix("-") else { return (nil, options) }
-        guard let peer = Peer(rawValue: first) else {
+        guard let peer = PeerName(rawValue: first) else {
             throw ValidationError("unknown peer '\(first)'; expected one of core, api, repairer, migration (or none, for the launcher)")
         }
         options.overrides.removeFirst()
@@ -36,9 +33,10 @@ struct Run: AsyncParsableCommand {
         let (peer, options) = try splitPeer()
         let config = try options.load()
         guard let peer else {
-            FileHandle.standardError.write(Data("run: the launcher is not part of this build yet; run one peer: satellite run core|api|repairer|migration\n".utf8))
-            throw ExitCode(64)
+            try await Launcher.run(config: config, options: options)
+            return
         }
+        let heartbeat = config.supervisor.timings.heartbeatInterval
         let log = ProcessLogging.bootstrap(process: peer.rawValue, config: config.log)
         do {
             try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true)
@@ -48,11 +46,11 @@ struct Run: AsyncParsableCommand {
             case .migration:
                 try MigrationPeer(log: log, database: database).run()
             case .core:
-                try await runUntilSignalled(Core(log: log, database: database, config: config.core), log: log)
+                try await runUntilSignalled(Core(log: log, database: database, config: config.core), log: log, heartbeatInterval: heartbeat)
             case .api:
-                try await runUntilSignalled(API(log: log, database: database, config: config.apiPeer), log: log)
+                try await runUntilSignalled(API(log: log, database: database, config: config.apiPeer), log: log, heartbeatInterval: heartbeat)
             case .repairer:
-                try await runUntilSignalled(Repairer(log: log, database: database, config: config.repairer), log: log)
+                try await runUntilSignalled(Repairer(log: log, database: database, config: config.repairer), log: log, heartbeatInterval: heartbeat)
             }
         } catch {
             log.critical("\(peer.rawValue) failed", metadata: ["error": "\(error)"])

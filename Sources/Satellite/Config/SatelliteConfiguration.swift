@@ -10,6 +10,8 @@ public struct SatelliteConfiguration: ConfigSection {
     public var database = DatabaseConfig()
     public var api = APIConfig()
     public var debug = DebugConfig()
+    public var supervisor = SupervisorConfig()
+    public var processes = ProcessEntry.defaults
 
     public init() {}
 
@@ -19,6 +21,8 @@ public struct SatelliteConfiguration: ConfigSection {
         + DatabaseConfig.fields(at: \.database, prefix: "database")
         + APIConfig.fields(at: \.api, prefix: "api")
         + DebugConfig.fields(at: \.debug, prefix: "debug")
+        + SupervisorConfig.fields(at: \.supervisor, prefix: "supervisor")
+        + [ProcessEntry.field(\.processes)]
 
     /// The loader for this configuration. `SATELLITE_NOTIFY_FD` and `SATELLITE_PROCESS` belong to
     /// the launcher's protocol with its children, not to the configuration.

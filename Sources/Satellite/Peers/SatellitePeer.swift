@@ -2,6 +2,7 @@ import Lifecycle
 import Logging
 import Metrics
 import Prometheus
+import Supervision
 import SatelliteDB
 import UnixSignals
 
@@ -61,11 +62,15 @@ extension SatellitePeer {
 
 /// Runs a peer until SIGTERM or SIGINT, then stops it gracefully and closes it.
 ///
-/// Once every subsystem has started the peer tells systemd `READY=1` (when run under it). The first signal begins a graceful shutdown (`STOPPING=1`; subsystems stop in
-/// reverse order, then close); a second one exits the process at once with status 1, for an
-/// operator who will not wait.
+/// Once every subsystem has started the peer sends `READY=1` to whoever started it (the
+/// launcher's notify pipe or systemd), then `WATCHDOG=1` every `heartbeatInterval` from a task on
+/// the same executor as its work, so a wedged peer stops beating. If the launcher is gone (the
+/// pipe has no reader) the peer stops. The first signal begins a graceful shutdown
+/// (`STOPPING=1`; subsystems stop in reverse order, then close); a second one exits the process
+/// at once with status 1, for an operator who will not wait.
 /// - Throws: what the peer's run or close threw.
-public func runUntilSignalled(_ peer: some SatellitePeer, log: Logger) async throws {
+public func runUntilSignalled(_ peer: some SatellitePeer, log: Logger, heartbeatInterval: Duration = .seconds(1)) async throws {
+    let notifier = PeerNotifier.current()
     let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
     let watcher = Task {
         var received = 0
@@ -73,7 +78,7 @@ public func runUntilSignalled(_ peer: some SatellitePeer, log: Logger) async thr
             received += 1
             if received == 1 {
                 log.info("stopping", metadata: ["signal": "\(signal)"])
-                SystemdNotify.send("STOPPING=1")
+                notifier.send(.stopping)
                 await peer.shutdown()
             } else {
                 log.warning("second signal; exiting now", metadata: ["signal": "\(signal)"])
@@ -81,13 +86,22 @@ public func runUntilSignalled(_ peer: some SatellitePeer, log: Logger) async thr
             }
         }
     }
-    let readiness = Task {
+    let heartbeat = Task {
         guard await peer.group.untilStarted() else { return }
-        SystemdNotify.send("READY=1\nSTATUS=\(type(of: peer).name) running")
+        notifier.send(.ready, .status("\(type(of: peer).name) running"))
+        while !Task.isCancelled {
+            try? await Task.sleep(for: heartbeatInterval)
+            guard !Task.isCancelled else { return }
+            guard notifier.send(.watchdog) else {
+                log.warning("the launcher is gone; stopping")
+                await peer.shutdown()
+                return
+            }
+        }
     }
     defer {
         watcher.cancel()
-        readiness.cancel()
+        heartbeat.cancel()
     }
     var runError: (any Error)?
     do {

@@ -1,0 +1,22 @@
+import SatelliteConfig
+import Supervision
+
+/// The `supervisor` section: how the launcher watches, restarts and stops its processes. Every
+/// key can also be set on one entry of `processes`, for that process alone.
+public struct SupervisorConfig: ConfigSection, Equatable {
+    public var timings = SupervisionTimings()
+
+    public init() {}
+
+    public static let fields: [ConfigField<Self>] = [
+        .duration("heartbeat-interval", \.timings.heartbeatInterval, help: "how often each peer sends WATCHDOG=1 to the launcher", range: .milliseconds(10) ... .seconds(3600)),
+        .duration("heartbeat-timeout", \.timings.heartbeatTimeout, help: "silence after which a notify process is hung and restarted; 0s turns hang detection off"),
+        .duration("start-timeout", \.timings.startTimeout, help: "time a notify process has to send READY=1 (a one-shot, to finish); 0s waits for ever"),
+        .duration("stop-timeout", \.timings.stopTimeout, help: "time between SIGTERM and SIGKILL when a process is stopped"),
+        .duration("restart-backoff-initial", \.timings.restartBackoffInitial, help: "delay before the second restart in a row; it doubles with each further failure"),
+        .duration("restart-backoff-max", \.timings.restartBackoffMax, help: "longest delay between restarts"),
+        .duration("restart-backoff-reset", \.timings.restartBackoffReset, help: "time ready after which a process's backoff starts over"),
+        .int("restart-limit", \.timings.restartLimit, help: "restarts of one process allowed within restart-window; one more and the launcher gives up and exits 1", range: 0 ... 1_000_000),
+        .duration("restart-window", \.timings.restartWindow, help: "window over which restart-limit counts restarts", range: .milliseconds(1) ... .seconds(86400 * 365)),
+    ]
+}

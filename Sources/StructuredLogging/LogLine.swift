@@ -15,7 +15,9 @@ public enum LogFormat: String, Sendable, CaseIterable {
 /// Renders one log event as one line, newline included, ready for a single write.
 ///
 /// JSON lines carry `ts` (RFC 3339, UTC, milliseconds), `level`, `process`, `logger`, `msg`,
-/// then the metadata as further fields in key order, and `error` when the event has one.
+/// then the metadata as further fields in key order, and `error` when the event has one. A
+/// `process` metadata value names the process the line is about in place of the writer, as the
+/// launcher does for its children (its `logger` still says who wrote it).
 public enum LogLine {
     /// The metadata key that names a logger; see `Logger.named(_:)`.
     public static let loggerKey = "logger"
@@ -36,7 +38,8 @@ public enum LogLine {
         switch format {
         case .json:
             var line = "{\"ts\":\"\(ts)\",\"level\":\"\(level.rawValue)\""
-            line += ",\"process\":" + jsonString(process)
+            let subject = metadata["process"].map { "\($0)" } ?? process
+            line += ",\"process\":" + jsonString(subject)
             line += ",\"logger\":" + jsonString(logger)
             line += ",\"msg\":" + jsonString(message)
             for (key, value) in fields where !["ts", "level", "process", "msg"].contains(key) {

@@ -34,7 +34,7 @@ enum Launcher {
             FileHandle.standardError.write(Data("run: cannot open \(logPath): \(String(cString: strerror(errno)))\n".utf8))
             throw ExitCode.failure
         }
-        let log = ProcessLogging.bootstrap(process: "launcher", config: config.log, alsoTo: [LogSink(descriptor: logFile)])
+        let log = ProcessLogging.bootstrap(process: "launcher", config: config.log, label: "launcher", alsoTo: [LogSink(descriptor: logFile)])
 
         var supervisorOptions = SupervisorOptions(trampoline: SupervisorOptions.trampolineBesideExecutable(), logger: log)
         supervisorOptions.trapsSignals = true

@@ -5,12 +5,12 @@ import StructuredLogging
 /// Sets up this process's logging once, from the `log` section.
 enum ProcessLogging {
     /// Logs go to standard error and to `alsoTo`.
-    static func bootstrap(process: String, config: LogConfig, alsoTo extra: [LogSink] = []) -> Logger {
+    static func bootstrap(process: String, config: LogConfig, label: String = "satellite", alsoTo extra: [LogSink] = []) -> Logger {
         let level = LogLevelControl(config.level)
         let sinks = [LogSink.standardError] + extra
         LoggingSystem.bootstrap { label in
             StructuredLogHandler(label: label, process: process, format: config.format, sinks: sinks, level: level)
         }
-        return Logger(label: "satellite")
+        return Logger(label: label)
     }
 }

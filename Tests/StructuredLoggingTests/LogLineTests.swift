@@ -27,6 +27,14 @@ import Testing
         #expect(line.hasPrefix(#"{"ts":"2026-11-23T14:15:16.123Z","level":"warning","process":"core","logger":"repair:checker","msg":"#))
     }
 
+    @Test func processMetadataNamesTheProcessTheLineIsAbout() throws {
+        let line = LogLine.render(
+            format: .json, timestamp: time, level: .info, process: "launcher", logger: "launcher",
+            message: "spawned", metadata: ["process": "api", "pid": "42"], error: nil
+        )
+        #expect(line.hasPrefix(#"{"ts":"2026-11-23T14:15:16.123Z","level":"info","process":"api","logger":"launcher","msg":"spawned","pid":"42"}"#))
+    }
+
     @Test func textLineKeepsAMultiLineMessageOnOneLine() {
         let line = LogLine.render(
             format: .text, timestamp: time, level: .info, process: "api", logger: "contact",

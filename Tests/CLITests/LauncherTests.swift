@@ -1,0 +1,215 @@
+import Foundation
+import Testing
+
+/// `satellite run` started as an operator starts it, in a directory of its own, and always
+/// cleaned up: the launcher and every process it logged as spawned are killed at the end.
+final class LaunchedSatellite {
+    let directory: URL
+    let process = Process()
+    var pid: Int32 { process.processIdentifier }
+    var dataDir: String { directory.appendingPathComponent("data").path }
+    var logDir: String { dataDir + "/log" }
+
+    /// Starts the launcher with `config` as its file (if given) and `flags`.
+    init(config: String? = nil, flags: [String] = []) throws {
+        directory = try temporaryDirectory()
+        var arguments = ["run", "--data-dir", dataDir]
+        if let config {
+            let path = directory.appendingPathComponent("satellite.yaml")
+            try config.write(to: path, atomically: true, encoding: .utf8)
+            arguments += ["--config", path.path]
+        }
+        process.executableURL = SatelliteProcess.executable
+        process.arguments = arguments + flags
+        process.environment = ["PATH": "/usr/bin:/bin"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    deinit {
+        let pids = Set(records.compactMap { $0["msg"] as? String == "spawned" ? ($0["pid"] as? String).flatMap(Int32.init) : nil })
+        if process.isRunning { kill(pid, SIGKILL) }
+        for child in pids { kill(-child, SIGKILL) }
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func logText(_ name: String = "satellite") -> String {
+        (try? String(contentsOfFile: logDir + "/\(name).log", encoding: .utf8)) ?? ""
+    }
+
+    /// The launcher's log lines as JSON objects.
+    var records: [[String: Any]] {
+        logText().split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    /// `(process, msg)` of every launcher event so far.
+    var events: [(process: String, msg: String)] {
+        records.filter { $0["logger"] as? String == "launcher" }.map { ($0["process"] as? String ?? "", $0["msg"] as? String ?? "") }
+    }
+
+    func count(_ msg: String, of process: String? = nil) -> Int {
+        events.filter { $0.msg == msg && (process == nil || $0.process == process) }.count
+    }
+
+    /// Polls the launcher's log until `condition` holds; fails after `timeout` seconds.
+    func until(_ what: String, timeout: Double = 20, sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return }
+            usleep(5_000)
+        }
+        Issue.record("timed out waiting for \(what); launcher log:\n\(logText())", sourceLocation: sourceLocation)
+        throw CancellationError()
+    }
+
+    /// Waits for the launcher to exit; returns its status.
+    func exitStatus(timeout: Double = 20) throws -> Int32 {
+        try until("the launcher to exit", timeout: timeout) { !process.isRunning }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    func pids(of name: String) -> [Int32] {
+        records.filter { $0["msg"] as? String == "spawned" && $0["process"] as? String == name }.compactMap { ($0["pid"] as? String).flatMap(Int32.init) }
+    }
+}
+
+/// Whether `pid` is gone or a zombie nobody of ours will reap.
+func processIsGone(_ pid: Int32) -> Bool {
+    guard kill(pid, 0) == 0 else { return true }
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
+    return stat[stat.index(close, offsetBy: 2)] == "Z"
+}
+
+/// Zombie children of `parent`.
+func zombies(of parent: Int32) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap(Int32.init).filter { pid in
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+        let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+        return fields.count > 1 && fields[0] == "Z" && Int32(fields[1]) == parent
+    }
+}
+
+/// Open descriptors of `pid`, without the pidfd of a child that happens to be running.
+func openDescriptors(of pid: Int32) -> Int {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+    return entries.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) != "anon_inode:[pidfd]" }.count
+}
+
+@Suite(.timeLimit(.minutes(2)))
+struct LauncherTests {
+    @Test(arguments: [SIGINT, SIGTERM])
+    func defaultsBringUpThePeersInOrderAndASignalBringsThemDownInReverse(signal: Int32) throws {
+        let satellite = try LaunchedSatellite(flags: ["--debug.address=127.0.0.1:0", "--api.address=127.0.0.1:0"])
+        try satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
+        let spawned = satellite.events.filter { $0.msg == "spawned" }.map(\.process)
+        #expect(spawned == ["migration", "core", "api", "repairer"])
+        #expect(satellite.events.contains { $0 == ("migration", "exited") })
+        for peer in ["core", "api", "repairer"] {
+            #expect(satellite.count("ready", of: peer) == 1)
+            #expect(satellite.logText(peer).contains(#""msg":"ready""#))
+        }
+        let children = ["core", "api", "repairer"].flatMap { satellite.pids(of: $0) }
+
+        kill(satellite.pid, signal)
+        #expect(try satellite.exitStatus() == 0)
+        let stopped = satellite.events.filter { $0.msg == "stopped" && $0.process != "launcher" }.map(\.process)
+        #expect(stopped == ["repairer", "api", "core"])
+        for peer in ["core", "api", "repairer"] {
+            #expect(satellite.events.contains { $0 == (peer, "exited") })
+            #expect(satellite.logText(peer).contains(#""msg":"stopped""#), "\(peer) did not stop gracefully")
+        }
+        for child in children { #expect(processIsGone(child)) }
+    }
+
+    @Test func killingTheLauncherLeavesNoOrphans() throws {
+        let satellite = try LaunchedSatellite(config: """
+            processes:
+              - {name: migration, run: migration, oneshot: true}
+              - {name: core, run: core}
+              - {name: sleeper, exec: /bin/sleep, args: ["1000"]}
+              - {name: script, exec: /bin/sh, args: ["-c", "trap '' TERM HUP; while :; do sleep 0.1; done"]}
+            """, flags: ["--debug.address=127.0.0.1:0"])
+        try satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
+        let children = ["core", "sleeper", "script"].flatMap { satellite.pids(of: $0) }
+        #expect(children.count == 3)
+        kill(satellite.pid, SIGKILL)
+        let deadline = Date().addingTimeInterval(2)
+        while Date() < deadline, !children.allSatisfy(processIsGone) { usleep(5_000) }
+        for child in children { #expect(processIsGone(child), "child \(child) outlived the launcher by 2 s") }
+    }
+
+    @Test func descriptorsAndZombiesStaySteadyOverAThousandRestarts() throws {
+        let satellite = try LaunchedSatellite(config: """
+            log:
+              level: warning
+            supervisor:
+              restart-backoff-initial: 0s
+              restart-backoff-max: 0s
+              restart-limit: 1000000
+            processes:
+              - {name: blink, exec: /bin/true}
+            """, flags: ["--log.level=info"])
+        try satellite.until("20 restarts") { satellite.count("restarting") >= 20 }
+        let early = openDescriptors(of: satellite.pid)
+        try satellite.until("1000 restarts", timeout: 60) { satellite.count("restarting") >= 1000 }
+        #expect(openDescriptors(of: satellite.pid) == early)
+        #expect(zombies(of: satellite.pid).isEmpty)
+        kill(satellite.pid, SIGTERM)
+        #expect(try satellite.exitStatus() == 0)
+    }
+
+    @Test func aSecondSignalKillsWhatIsLeftAndExits1() throws {
+        let satellite = try LaunchedSatellite(config: """
+            supervisor:
+              stop-timeout: 1m
+            processes:
+              - {name: stubborn, exec: /bin/sh, args: ["-c", "trap '' TERM; while :; do sleep 0.05; done"]}
+            """)
+        try satellite.until("stubborn ready") { satellite.count("ready", of: "stubborn") == 1 }
+        kill(satellite.pid, SIGTERM)
+        try satellite.until("SIGTERM sent") { satellite.count("stopping", of: "stubborn") == 1 }
+        kill(satellite.pid, SIGTERM)
+        #expect(try satellite.exitStatus(timeout: 10) == 1)
+        #expect(satellite.records.contains { $0["process"] as? String == "stubborn" && $0["signal"] as? String == "SIGKILL" && $0["msg"] as? String == "exited" })
+    }
+
+    @Test func aCrashLoopMakesTheLauncherGiveUpAndExit1() throws {
+        let satellite = try LaunchedSatellite(config: """
+            supervisor:
+              restart-backoff-initial: 1ms
+              restart-limit: 3
+            processes:
+              - {name: sleeper, exec: /bin/sleep, args: ["1000"]}
+              - {name: broken, exec: /bin/false}
+            """)
+        #expect(try satellite.exitStatus() == 1)
+        let givingUp = satellite.records.first { $0["msg"] as? String == "giving up" }
+        #expect(givingUp?["reason"] as? String == "broken needed more than 3 restarts within 1m")
+        #expect(satellite.events.last { $0.process == "sleeper" }?.msg == "stopped")
+    }
+
+    @Test(arguments: [
+        ("processes:\n  - {name: a, exec: /bin/true, after: [b]}\n  - {name: b, exec: /bin/true, after: [a]}\n", "processes wait on each other in a cycle: a -> b -> a"),
+        ("processes:\n  - {name: a, exec: /bin/true, after: [nobody]}\n", #"invalid value "nobody" for "processes[0].after""#),
+        ("processes:\n  - name: a\n    exec: /bin/true\n    retsart: never\n", #"satellite.yaml:4: unknown key "processes[0].retsart"; did you mean "processes[0].restart"?"#),
+        ("processes:\n  - {name: a, exec: /no/such/program}\n", #"invalid value "/no/such/program" for "processes[0].exec"; expected an executable file"#),
+        ("processes:\n  - {name: a, run: core, exec: /bin/true}\n", "either a peer (run:) or a program (exec:)"),
+        ("processes:\n  - {name: a, exec: /bin/true}\n  - {name: a, exec: /bin/true}\n", #"expected a name no other process has"#),
+        ("processes:\n  - {name: a, exec: /bin/true, stop-timeout: soon}\n", #"invalid value "soon" for "processes[0].stop-timeout""#),
+    ])
+    func badProcessListsAreConfigErrors(config: String, message: String) throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("satellite.yaml")
+        try config.write(to: path, atomically: true, encoding: .utf8)
+        let result = try SatelliteProcess.run(["run", "--config", path.path, "--data-dir", directory.appendingPathComponent("data").path])
+        #expect(result.status == 78)
+        #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("data").path))
+    }
+}

@@ -66,11 +66,21 @@ public final class Supervisor: Sendable {
     let startOrder: StartOrder
     private let mailbox = Mutex<[Command]>([])
     private let wakeDescriptor: Int32
-    private let snapshots: Mutex<[ProcessSnapshot]>
+    private let shared: Mutex<Shared>
 
     enum Command {
         case shutdown
         case kill
+        case startProcess(String)
+        case stopProcess(String)
+        case killProcess(String)
+    }
+
+    /// What other threads read: the last snapshot, and who waits for a process to stop.
+    private struct Shared {
+        var snapshots: [ProcessSnapshot]
+        var waiters: [Int: (name: String, continuation: CheckedContinuation<Bool, Never>)] = [:]
+        var nextWaiter = 0
     }
 
     /// - Throws: ``StartOrderError`` when names repeat, `after` names an unknown process, or
@@ -80,7 +90,7 @@ public final class Supervisor: Sendable {
         self.specs = specs
         self.options = options
         self.wakeDescriptor = cs_eventfd()
-        self.snapshots = Mutex(specs.map { ProcessSnapshot(name: $0.name, tags: $0.tags, state: .idle, restarts: 0) })
+        self.shared = Mutex(Shared(snapshots: specs.map { ProcessSnapshot(name: $0.name, tags: $0.tags, state: .idle, restarts: 0) }))
         guard wakeDescriptor >= 0 else { throw SupervisorSetupError.system("eventfd", errno: errno) }
     }
 
@@ -118,7 +128,61 @@ public final class Supervisor: Sendable {
 
     /// Every process as of the supervisor's last step.
     public func snapshot() -> [ProcessSnapshot] {
-        snapshots.withLock { $0 }
+        shared.withLock { $0.snapshots }
+    }
+
+    /// Starts one process that is down (stopped, or not restarted by its policy). Returns at once;
+    /// ignored while the supervisor shuts down.
+    public func start(process name: String) {
+        post(.startProcess(name))
+    }
+
+    /// Stops one process for good: SIGTERM to its group, SIGKILL after its stop timeout. Returns
+    /// at once; ``waitUntilStopped(process:timeout:)`` waits.
+    public func stop(process name: String) {
+        post(.stopProcess(name))
+    }
+
+    /// Kills one process's group with SIGKILL; it stays down. Returns at once.
+    public func kill(process name: String) {
+        post(.killProcess(name))
+    }
+
+    /// Whether the process is running (or being stopped).
+    public func isAlive(process name: String) -> Bool {
+        shared.withLock { state in state.snapshots.first { $0.name == name }?.state.run != nil }
+    }
+
+    /// Waits until the process is not running, for at most `timeout`; true if it stopped.
+    /// Cancellation ends the wait early with the answer at that moment.
+    public func waitUntilStopped(process name: String, timeout: Duration) async -> Bool {
+        let id: Int? = shared.withLock { state in
+            guard state.snapshots.first(where: { $0.name == name })?.state.run != nil else { return nil }
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        guard let id else { return true }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            self.resumeWaiter(id, with: false)
+        }
+        defer { timer.cancel() }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let stillAlive = shared.withLock { state in
+                    let alive = state.snapshots.first(where: { $0.name == name })?.state.run != nil
+                    if alive { state.waiters[id] = (name, continuation) }
+                    return alive
+                }
+                if !stillAlive { continuation.resume(returning: true) }
+            }
+        } onCancel: {
+            resumeWaiter(id, with: !isAlive(process: name))
+        }
+    }
+
+    private func resumeWaiter(_ id: Int, with value: Bool) {
+        shared.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume(returning: value)
     }
 
     private func post(_ command: Command) {
@@ -137,6 +201,12 @@ public final class Supervisor: Sendable {
     var wake: Int32 { wakeDescriptor }
 
     func publish(_ snapshot: [ProcessSnapshot]) {
-        snapshots.withLock { $0 = snapshot }
+        let stopped = shared.withLock { state in
+            state.snapshots = snapshot
+            let down = Set(snapshot.filter { $0.state.run == nil }.map(\.name))
+            let ids = state.waiters.filter { down.contains($0.value.name) }.map(\.key)
+            return ids.compactMap { state.waiters.removeValue(forKey: $0)?.continuation }
+        }
+        for continuation in stopped { continuation.resume(returning: true) }
     }
 }

@@ -194,6 +194,15 @@ final class SupervisorLoop: @unchecked Sendable {
         switch command {
         case .shutdown: requestStop(at: now)
         case .kill: killAll(at: now)
+        case .startProcess(let name):
+            guard case .running = phase, let index = machines.firstIndex(where: { $0.name == name }) else { return }
+            apply(machines[index].handle(.start, at: now), to: index, at: now)
+        case .stopProcess(let name):
+            guard let index = machines.firstIndex(where: { $0.name == name }) else { return }
+            apply(machines[index].handle(.stop, at: now), to: index, at: now)
+        case .killProcess(let name):
+            guard let index = machines.firstIndex(where: { $0.name == name }) else { return }
+            apply(machines[index].handle(.kill, at: now), to: index, at: now)
         }
     }
 

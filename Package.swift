@@ -89,7 +89,7 @@ let package = Package(
         ),
         .target(
             name: "TestPlanet",
-            dependencies: ["Satellite", "SatelliteDB", "Lifecycle", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Satellite", "SatelliteDB", "Lifecycle", "Supervision", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(name: "SatelliteConfigTests", dependencies: ["SatelliteConfig"], swiftSettings: strict),
         .testTarget(
             name: "SatelliteTests",
-            dependencies: ["Satellite", "TestPlanet", "SatelliteDB", "SatelliteConfig", "Lifecycle", .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")],
+            dependencies: ["Satellite", "TestPlanet", "SatelliteDB", "SatelliteConfig", "Lifecycle", "Supervision", .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")],
             swiftSettings: strict
         ),
         .testTarget(name: "SatelliteDBTests", dependencies: ["SatelliteDB", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Satellite
 import SatelliteDB
+import Supervision
 
 /// The satellite's peers in one process, on a temporary database, for tests.
 ///
@@ -24,6 +25,9 @@ public final class TestPlanet: Sendable {
     public let core: Core
     public let api: API
     public let repairer: Repairer
+    /// The peers as task services, as the launcher runs them as process services: the API comes
+    /// after Core and the Repairer after the API, so they stop in the launcher's reverse order.
+    public let services: ServiceList
 
     private init(directory: URL, database: SatelliteDatabase, core: Core, api: API, repairer: Repairer) {
         self.directory = directory
@@ -31,13 +35,21 @@ public final class TestPlanet: Sendable {
         self.core = core
         self.api = api
         self.repairer = repairer
+        let coreService = TaskService(name: Core.name, tags: ["peer"], work: core.run, shutdown: core.shutdown)
+        let apiService = TaskService(name: API.name, tags: ["peer"], work: api.run, shutdown: api.shutdown)
+        let repairerService = TaskService(name: Repairer.name, tags: ["peer"], work: repairer.run, shutdown: repairer.shutdown)
+        coreService.addDependant(apiService)
+        apiService.addDependant(repairerService)
+        services = ServiceList([coreService, apiService, repairerService])
     }
 
-    /// Makes a planet, runs its peers while `body` runs, then shuts them down in reverse order
-    /// (repairer, api, core), closes them and deletes the temporary directory.
+    /// Makes a planet, runs its peers while `body` runs, then stops them gradually (repairer,
+    /// api, core; whatever has not stopped after `stopDeadline` is cancelled), closes them and
+    /// deletes the temporary directory.
     public static func run<T: Sendable>(
         reconfigure: Reconfigure = Reconfigure(),
         log: Logger = Logger(label: "testplanet", factory: { _ in SwiftLogNoOpLogHandler() }),
+        stopDeadline: Duration = .seconds(30),
         _ body: @Sendable (TestPlanet) async throws -> T
     ) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("testplanet-\(UUID().uuidString)")
@@ -74,16 +86,16 @@ public final class TestPlanet: Sendable {
             throw error
         }
         let planet = TestPlanet(directory: directory, database: database, core: core, api: api, repairer: repairer)
-        let runs = [Task { try await core.run() }, Task { try await api.run() }, Task { try await repairer.run() }]
+        try await planet.services.start()
         let result: Result<T, any Error>
         do {
             result = .success(try await body(planet))
         } catch {
             result = .failure(error)
         }
-        for (peer, run) in zip([repairer.shutdown, api.shutdown, core.shutdown], runs.reversed()) {
-            await peer()
-            _ = await run.result
+        let survivors = await planet.services.stopGradually(deadline: stopDeadline)
+        if !survivors.isEmpty {
+            log.error("peers did not stop, even when cancelled", metadata: ["peers": .array(survivors.names.map { .string($0) })])
         }
         try await repairer.close()
         try await api.close()

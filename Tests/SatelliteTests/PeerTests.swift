@@ -5,6 +5,7 @@ import Prometheus
 import Satellite
 import SatelliteConfig
 import SatelliteDB
+import Supervision
 import TestPlanet
 import Testing
 
@@ -45,6 +46,19 @@ struct PeerTests {
                 #expect(metrics.contains(#"satellite_peer_ready{peer="\#(name)"} 1"#))
             }
             #expect(planet.core.group.names == ["debug"])
+        }
+    }
+
+    @Test func planetRunsThePeersAsTaskServicesThatStopLikeTheLaunchersProcesses() async throws {
+        try await TestPlanet.run { planet in
+            let peers = planet.services
+            #expect(peers.tagged("peer").alive().names == ["core", "api", "repairer"])
+            #expect(peers.alive().withoutAliveDependants().names == ["repairer"])
+            let repairer = peers.named("repairer")
+            await repairer.stop()
+            #expect(await repairer.services[0].waitUntilStopped(timeout: .seconds(10)))
+            #expect(peers.alive().names == ["core", "api"])
+            #expect(peers.alive().withoutAliveDependants().names == ["api"])
         }
     }
 

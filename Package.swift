@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "satellite", targets: ["satellite-cli"]),
         .executable(name: "satellite-exec", targets: ["satellite-exec"]),
+        .executable(name: "satellite-launcher", targets: ["satellite-launcher"]),
         .library(name: "Lifecycle", targets: ["Lifecycle"]),
         .library(name: "Supervision", targets: ["Supervision"]),
         .library(name: "Satellite", targets: ["Satellite"]),
@@ -35,6 +36,11 @@ let package = Package(
         ),
         .target(name: "CSupport"),
         .executableTarget(name: "satellite-exec"),
+        .executableTarget(
+            name: "satellite-launcher",
+            dependencies: ["Supervision", "StructuredLogging", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .target(
             name: "Supervision",
             dependencies: [
@@ -98,6 +104,8 @@ let package = Package(
                 "Satellite",
                 "Supervision",
                 "satellite-exec",
+                "satellite-launcher",
+                "CSupport",
                 "SatelliteConfig",
                 "SatelliteDB",
                 "StructuredLogging",

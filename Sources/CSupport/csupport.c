@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -148,6 +149,8 @@ int cs_signal_group(pid_t pgid, int sig) {
     if (kill(-pgid, sig) == 0) return 0;
     return errno == ESRCH ? 0 : errno;
 }
+
+int cs_memfd_inheritable(const char *name) { return memfd_create(name, 0); }
 
 int cs_open_descriptor_count(void) {
     DIR *directory = opendir("/proc/self/fd");

@@ -4,6 +4,7 @@ import Logging
 import Satellite
 import SatelliteConfig
 import StructuredLogging
+import CSupport
 import Supervision
 
 /// `satellite run` with no peer: the launcher. Maps the configuration onto the supervisor's
@@ -28,35 +29,27 @@ enum Launcher {
             FileHandle.standardError.write(Data("run: cannot create the log directory \(logDirectory): \((error as NSError).localizedDescription)\n".utf8))
             throw ExitCode.failure
         }
-        let logPath = logDirectory + "/satellite.log"
-        let logFile = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-        guard logFile >= 0 else {
-            FileHandle.standardError.write(Data("run: cannot open \(logPath): \(String(cString: strerror(errno)))\n".utf8))
+        let plan = LaunchPlan(specs: specs, settings: [
+            "log-file": logDirectory + "/satellite.log",
+            "log-format": config.log.format.rawValue,
+            "log-level": config.log.level.rawValue,
+        ])
+        let launcher = besideSelf("satellite-launcher")
+        let fd = cs_memfd_inheritable("satellite-launch-plan")
+        guard fd >= 0 else {
+            FileHandle.standardError.write(Data("run: memfd_create: \(String(cString: strerror(errno)))\n".utf8))
             throw ExitCode.failure
         }
-        let log = ProcessLogging.bootstrap(process: "launcher", config: config.log, label: "launcher", alsoTo: [LogSink(descriptor: logFile)])
-
-        var supervisorOptions = SupervisorOptions(trampoline: SupervisorOptions.trampolineBesideExecutable(), logger: log)
-        supervisorOptions.trapsSignals = true
-        let outcome: SupervisorOutcome
-        do {
-            let supervisor = try Supervisor(specs: specs, options: supervisorOptions)
-            log.info("launching", metadata: ["processes": .array(specs.map { .string($0.name) }), "log_dir": .string(logDirectory)])
-            outcome = try await supervisor.run()
-        } catch {
-            log.critical("cannot launch", metadata: ["error": "\(error)"])
+        let bytes = plan.encoded()
+        guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count, lseek(fd, 0, SEEK_SET) == 0 else {
+            FileHandle.standardError.write(Data("run: cannot write the launch plan: \(String(cString: strerror(errno)))\n".utf8))
             throw ExitCode.failure
         }
-        switch outcome {
-        case .stopped:
-            log.info("stopped")
-        case .forced:
-            log.warning("stopped by force")
-            throw ExitCode.failure
-        case .gaveUp(let reason):
-            log.error("gave up", metadata: ["reason": .string(reason)])
-            throw ExitCode.failure
-        }
+        let words: [String] = [launcher, "--plan-fd", String(fd)]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        execv(launcher, argv)
+        FileHandle.standardError.write(Data("run: cannot execute \(launcher): \(String(cString: strerror(errno))) (build the satellite-launcher product beside satellite)\n".utf8))
+        throw ExitCode.failure
     }
 
     /// One spec per entry of `processes`: peers run this executable as `satellite run PEER` with
@@ -109,5 +102,10 @@ enum Launcher {
     /// This executable's path, so that a peer runs the same build as its launcher.
     static func selfExecutable() -> String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    /// A program built beside this executable.
+    static func besideSelf(_ name: String) -> String {
+        URL(fileURLWithPath: selfExecutable()).deletingLastPathComponent().appendingPathComponent(name).path
     }
 }

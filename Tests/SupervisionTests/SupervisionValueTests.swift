@@ -125,3 +125,26 @@ private func spec(_ name: String, after: [String] = [], oneshot: Bool = false) -
         #expect(!framer.hasPending)
     }
 }
+
+@Suite struct LaunchPlanTests {
+    @Test func roundTripsEverySpecField() throws {
+        var timings = SupervisionTimings()
+        timings.heartbeatTimeout = .milliseconds(1500)
+        timings.restartLimit = 7
+        let specs = [
+            ProcessSpec(name: "migration", executable: "/usr/bin/satellite", arguments: ["run", "migration"], oneshot: true, notify: true),
+            ProcessSpec(
+                name: "helper", executable: "/bin/sh", arguments: ["-c", "echo 'a b'\nexit 0", ""], environment: ["A": "1", "EMPTY": ""],
+                after: ["migration"], restart: .onFailure, tags: ["edge", "x"], timings: timings, logPath: "/var/log/satellite/helper.log"
+            ),
+        ]
+        let plan = LaunchPlan(specs: specs, settings: ["log-file": "/var/log/satellite/satellite.log", "log-format": "json"])
+        #expect(try LaunchPlan(decoding: plan.encoded()) == plan)
+    }
+
+    @Test func refusesWhatItDidNotWrite() {
+        #expect(throws: LaunchPlanError(detail: "not a launch plan of this version")) { try LaunchPlan(decoding: Array("hello\0".utf8)) }
+        let cut = Array(LaunchPlan(specs: [ProcessSpec(name: "a", executable: "/bin/true")]).encoded().dropLast(3))
+        #expect(throws: LaunchPlanError.self) { try LaunchPlan(decoding: cut) }
+    }
+}

@@ -46,6 +46,9 @@ int cs_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[
 /// kill(-pgid, sig), ignoring a group that is already gone. Returns 0 or an errno value.
 int cs_signal_group(pid_t pgid, int sig);
 
+/// memfd_create(2) with MFD_CLOEXEC cleared, so that a program this process executes inherits it.
+int cs_memfd_inheritable(const char *name);
+
 /// The number of this process's open descriptors (reads /proc/self/fd), or -1.
 int cs_open_descriptor_count(void);
 

@@ -1,0 +1,83 @@
+import Logging
+import StructuredLogging
+import Supervision
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `satellite-launcher --plan-fd N`: the supervising half of `satellite run`.
+///
+/// `satellite run` reads and checks the configuration, writes a ``LaunchPlan`` to a memory file
+/// and executes this program in its place (same pid, so systemd and the operator see one
+/// process). This program links neither Foundation nor the satellite's libraries, which keeps
+/// the process that stays up for the satellite's whole life small.
+@main
+struct LauncherMain {
+    static func main() async {
+        let arguments = CommandLine.arguments
+        guard arguments.count == 3, arguments[1] == "--plan-fd", let fd = Int32(arguments[2]) else {
+            fail("usage: satellite-launcher --plan-fd N (started by `satellite run`, not by hand)", status: 64)
+        }
+        let plan: LaunchPlan
+        do {
+            plan = try LaunchPlan(decoding: readAll(fd))
+        } catch {
+            fail("satellite-launcher: \(error)", status: 1)
+        }
+        close(fd)
+
+        var sinks = [LogSink.standardError]
+        if let path = plan.settings["log-file"] {
+            let file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+            guard file >= 0 else { fail("satellite-launcher: cannot open \(path): \(String(cString: strerror(errno)))", status: 1) }
+            sinks.append(LogSink(descriptor: file))
+        }
+        let format = plan.settings["log-format"].flatMap(LogFormat.init(rawValue:)) ?? .json
+        let level = LogLevelControl(plan.settings["log-level"].flatMap(Logger.Level.init(rawValue:)) ?? .info)
+        let allSinks = sinks
+        LoggingSystem.bootstrap { label in
+            StructuredLogHandler(label: label, process: "launcher", format: format, sinks: allSinks, level: level)
+        }
+        let log = Logger(label: "launcher")
+
+        var options = SupervisorOptions(trampoline: SupervisorOptions.trampolineBesideExecutable(), logger: log)
+        options.trapsSignals = true
+        let outcome: SupervisorOutcome
+        do {
+            let supervisor = try Supervisor(specs: plan.specs, options: options)
+            log.info("launching", metadata: ["processes": .array(plan.specs.map { .string($0.name) })])
+            outcome = try await supervisor.run()
+        } catch {
+            log.critical("cannot launch", metadata: ["error": "\(error)"])
+            exit(1)
+        }
+        switch outcome {
+        case .stopped:
+            log.info("stopped")
+            exit(0)
+        case .forced:
+            log.warning("stopped by force")
+            exit(1)
+        case .gaveUp(let reason):
+            log.error("gave up", metadata: ["reason": .string(reason)])
+            exit(1)
+        }
+    }
+
+    static func readAll(_ fd: Int32) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { return bytes }
+            bytes += chunk[..<count]
+        }
+    }
+
+    static func fail(_ message: String, status: Int32) -> Never {
+        LogSink.standardError.write(message + "\n")
+        exit(status)
+    }
+}

@@ -1,0 +1,406 @@
+#!/usr/bin/env python3
+"""Measures the satellite launcher beside supervisord and s6 on the same scripted children.
+
+A benchmark, not a test: it prints figures and their ratios and asserts nothing. Run it through
+scripts/bench, which installs supervisord and s6 and builds the release binary first.
+
+Every child, under every supervisor, is the same shell script: it writes "NAME PID EVENT" to a
+FIFO that this driver holds open and reads as lines arrive, so each timing is taken the moment
+the child itself runs, by the same clock, for all three supervisors.
+"""
+import argparse
+import os
+import re
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+CHILDREN = ["migration", "core", "api", "repairer"]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def now_ms():
+    return time.monotonic_ns() / 1e6
+
+
+class Fifo:
+    """Lines children write, each stamped when it arrives."""
+
+    def __init__(self, path):
+        self.path = path
+        os.mkfifo(path)
+        # Open read-write so the FIFO never reports end-of-file between writers.
+        self.fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        self.buffer = b""
+
+    def next(self, timeout_s=30):
+        deadline = time.monotonic() + timeout_s
+        while b"\n" not in self.buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no line from a child within %ss" % timeout_s)
+            ready, _, _ = select.select([self.fd], [], [], remaining)
+            if ready:
+                self.buffer += os.read(self.fd, 65536)
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        name, pid, event = line.decode().split(" ", 2)
+        return now_ms(), name, int(pid), event
+
+    def drain(self):
+        self.buffer = b""
+        try:
+            while os.read(self.fd, 65536):
+                pass
+        except BlockingIOError:
+            pass
+
+    def close(self):
+        os.close(self.fd)
+
+
+def child_script(name, fifo):
+    return 'echo "%s $$ started" > %s; exec sleep 100000' % (name, fifo)
+
+
+def rss_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def descendants(pid):
+    children = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(entry))
+            children += descendants(int(entry))
+    return children
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open("/proc/%d/stat" % pid) as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+class Supervisor:
+    """One supervisor under test, over the four scripted children."""
+
+    name = ""
+
+    def __init__(self, workdir, fifo):
+        self.workdir = workdir
+        self.fifo = fifo
+        self.process = None
+
+    def start(self):
+        raise NotImplementedError
+
+    def supervisor_pids(self):
+        return [self.process.pid]
+
+    def stop(self):
+        """SIGTERM to the supervisor; returns ms until it and every child are gone."""
+        pids = descendants(self.process.pid)
+        start = now_ms()
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+        while any(alive(pid) for pid in pids):
+            time.sleep(0.0005)
+        return now_ms() - start
+
+    def kill_everything(self):
+        if self.process and self.process.poll() is None:
+            for pid in descendants(self.process.pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.process.kill()
+            self.process.wait()
+
+
+class Launcher(Supervisor):
+    name = "satellite"
+
+    def __init__(self, workdir, fifo, binary):
+        super().__init__(workdir, fifo)
+        self.binary = binary
+
+    def start(self):
+        config = os.path.join(self.workdir, "satellite.yaml")
+        with open(config, "w") as out:
+            out.write("log:\n  level: warning\nprocesses:\n")
+            for name in CHILDREN:
+                out.write("  - name: %s\n    exec: /bin/sh\n    args: [\"-c\", %s]\n" % (name, json_string(child_script(name, self.fifo.path))))
+        self.process = subprocess.Popen(
+            [self.binary, "run", "--config", config, "--data-dir", os.path.join(self.workdir, "data")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+
+class Supervisord(Supervisor):
+    name = "supervisord"
+
+    def __init__(self, workdir, fifo, executable):
+        super().__init__(workdir, fifo)
+        self.executable = executable
+
+    def start(self):
+        config = os.path.join(self.workdir, "supervisord.conf")
+        with open(config, "w") as out:
+            out.write("[supervisord]\nnodaemon=true\nlogfile=%s/supervisord.log\npidfile=%s/supervisord.pid\nloglevel=warn\n"
+                      % (self.workdir, self.workdir))
+            for name in CHILDREN:
+                out.write("[program:%s]\ncommand=/bin/sh -c '%s'\nstartsecs=0\nautorestart=true\nstopwaitsecs=10\n"
+                          "stopasgroup=true\nkillasgroup=true\nstdout_logfile=%s/%s.log\nredirect_stderr=true\n"
+                          % (name, child_script(name, self.fifo.path), self.workdir, name))
+        self.process = subprocess.Popen([self.executable, "-c", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+class S6(Supervisor):
+    name = "s6"
+
+    def start(self):
+        scandir = os.path.join(self.workdir, "scan")
+        os.makedirs(scandir)
+        for name in CHILDREN:
+            service = os.path.join(scandir, name)
+            os.makedirs(service)
+            run = os.path.join(service, "run")
+            with open(run, "w") as out:
+                out.write("#!/bin/sh\n%s\n" % child_script(name, self.fifo.path))
+            os.chmod(run, 0o755)
+        self.process = subprocess.Popen(["s6-svscan", scandir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def supervisor_pids(self):
+        return [self.process.pid] + [pid for pid in descendants(self.process.pid) if comm(pid) == "s6-supervise"]
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as file:
+            return file.read().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def json_string(text):
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def wait_started(fifo, count):
+    pids = {}
+    while len(pids) < count:
+        at, name, pid, event = fifo.next()
+        if event == "started":
+            pids[name] = (pid, at)
+    return pids
+
+
+def measure(kind, make, launches, crashes, rest_seconds):
+    launch_ms, restart_ms, stop_ms = [], [], []
+    rest = None
+    for round_number in range(launches):
+        workdir = tempfile.mkdtemp(prefix="bench-%s-" % kind)
+        fifo = Fifo(os.path.join(workdir, "fifo"))
+        supervisor = make(workdir, fifo)
+        try:
+            start = now_ms()
+            supervisor.start()
+            pids = wait_started(fifo, len(CHILDREN))
+            launch_ms.append(max(at for _, at in pids.values()) - start)
+            if round_number == 0:
+                for _ in range(crashes):
+                    victim = "api"
+                    pid = pids[victim][0]
+                    time.sleep(0.05)
+                    killed = now_ms()
+                    os.kill(pid, signal.SIGKILL)
+                    while True:
+                        at, name, new_pid, event = fifo.next()
+                        if name == victim and event == "started":
+                            break
+                    restart_ms.append(at - killed)
+                    pids[victim] = (new_pid, at)
+                time.sleep(1)
+                watched = supervisor.supervisor_pids()
+                before = sum(cpu_ticks(pid) for pid in watched)
+                time.sleep(rest_seconds)
+                after = sum(cpu_ticks(pid) for pid in watched)
+                rest = {
+                    "cpu_percent": 100.0 * (after - before) / CLK_TCK / rest_seconds,
+                    "rss_mb": sum(rss_kb(pid) for pid in supervisor.supervisor_pids()) / 1024.0,
+                }
+            time.sleep(0.05)
+            stop_ms.append(supervisor.stop())
+        finally:
+            supervisor.kill_everything()
+            fifo.close()
+            shutil.rmtree(workdir, ignore_errors=True)
+    return {"launch": launch_ms, "restart": restart_ms, "stop": stop_ms, "rest": rest}
+
+
+def launcher_on_defaults(binary, runs):
+    """`satellite run` with embedded defaults: time to the launcher's all-ready line."""
+    times, stops = [], []
+    for _ in range(runs):
+        workdir = tempfile.mkdtemp(prefix="bench-defaults-")
+        start = now_ms()
+        process = subprocess.Popen([binary, "run", "--data-dir", os.path.join(workdir, "data"), "--log.format=text",
+                                    "--api.address=127.0.0.1:0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            for raw in process.stderr:
+                line = raw.decode()
+                if " launcher launcher: ready " in line and "ms_since_launch" in line:
+                    times.append(now_ms() - start)
+                    break
+            pids = descendants(process.pid)
+            time.sleep(0.2)
+            stopped = now_ms()
+            process.send_signal(signal.SIGTERM)
+            process.stderr.read()
+            process.wait(timeout=60)
+            while any(alive(pid) for pid in pids):
+                time.sleep(0.0005)
+            stops.append(now_ms() - stopped)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            shutil.rmtree(workdir, ignore_errors=True)
+    return times, stops
+
+
+def launcher_rest(binary, seconds):
+    workdir = tempfile.mkdtemp(prefix="bench-rest-")
+    process = subprocess.Popen([binary, "run", "--data-dir", os.path.join(workdir, "data"), "--log.format=text",
+                                "--api.address=127.0.0.1:0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for raw in process.stderr:
+            if b"ms_since_launch" in raw:
+                break
+        time.sleep(1)
+        before = cpu_ticks(process.pid)
+        time.sleep(seconds)
+        after = cpu_ticks(process.pid)
+        return 100.0 * (after - before) / CLK_TCK / seconds, rss_kb(process.pid) / 1024.0
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.stderr.read()
+        process.wait(timeout=60)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def launcher_hang(binary):
+    """A notify child that beats three times then stops: time from its last beat to `hung`."""
+    workdir = tempfile.mkdtemp(prefix="bench-hang-")
+    fifo = Fifo(os.path.join(workdir, "fifo"))
+    script = ('echo READY=1 >&$SATELLITE_NOTIFY_FD; for i in 1 2 3; do sleep 0.5; echo WATCHDOG=1 >&$SATELLITE_NOTIFY_FD; done; '
+              'echo "quiet $$ last-beat" > %s; exec sleep 100000' % fifo.path)
+    config = os.path.join(workdir, "satellite.yaml")
+    with open(config, "w") as out:
+        out.write("processes:\n  - name: quiet\n    exec: /bin/sh\n    notify: true\n    args: [\"-c\", %s]\n" % json_string(script))
+    process = subprocess.Popen([binary, "run", "--config", config, "--data-dir", os.path.join(workdir, "data"), "--log.format=text"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        at, _, _, _ = fifo.next(timeout_s=30)
+        for raw in process.stderr:
+            if b" hung " in raw:
+                age = re.search(rb"heartbeat_age_ms=(\d+)", raw)
+                return now_ms() - at, int(age.group(1)) if age else None
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.stderr.read()
+        process.wait(timeout=60)
+        fifo.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--satellite", required=True, help="the release satellite binary")
+    parser.add_argument("--supervisord", required=True, help="supervisord from PyPI")
+    parser.add_argument("--launches", type=int, default=5)
+    parser.add_argument("--crashes", type=int, default=10)
+    parser.add_argument("--rest-seconds", type=float, default=5)
+    args = parser.parse_args()
+
+    print("machine: %d cores, %s" % (os.cpu_count(), os.uname().release))
+    ready, stops = launcher_on_defaults(args.satellite, args.launches)
+    cpu, rss = launcher_rest(args.satellite, args.rest_seconds)
+    hang = launcher_hang(args.satellite)
+    print("\nsatellite run on embedded defaults (migration, then core, api and repairer speaking the notify protocol):")
+    print("  launch to all ready          median %7.1f ms  (runs: %s)  bar < 300 ms" % (median(ready), ", ".join("%.0f" % t for t in ready)))
+    print("  SIGTERM to all gone          median %7.1f ms  (runs: %s)  bar < 100 ms" % (median(stops), ", ".join("%.0f" % t for t in stops)))
+    print("  at rest, 4 peers beating     cpu %.2f %%, launcher resident %.1f MB  bar 0 %%, < 15 MB" % (cpu, rss))
+    print("  hang detected after last beat %7.0f ms  (heartbeat_age_ms=%s)  bar < heartbeat-timeout 5 s + interval 1 s" % hang)
+
+    results = {}
+    makers = {
+        "satellite": lambda workdir, fifo: Launcher(workdir, fifo, args.satellite),
+        "supervisord": lambda workdir, fifo: Supervisord(workdir, fifo, args.supervisord),
+        "s6": lambda workdir, fifo: S6(workdir, fifo),
+    }
+    for kind, make in makers.items():
+        results[kind] = measure(kind, make, args.launches, args.crashes, args.rest_seconds)
+
+    print("\nthe same four scripted children (sh writing to a FIFO, then exec sleep) under each supervisor; medians:")
+    header = "  %-34s %12s %12s %12s %14s %10s" % ("figure", "satellite", "supervisord", "s6", "vs supervisord", "vs s6")
+    print(header)
+
+    def row(label, values, unit, lower_is_better=True):
+        ours = values["satellite"]
+        cells = ["%10.1f %s" % (values[k], unit) for k in ("satellite", "supervisord", "s6")]
+        ratios = []
+        for other in ("supervisord", "s6"):
+            theirs = values[other]
+            if ours > 0 and theirs > 0:
+                ratios.append("%9.1fx" % (theirs / ours if lower_is_better else ours / theirs))
+            else:
+                ratios.append("%10s" % "-")
+        print("  %-34s %12s %12s %12s %14s %10s" % (label, cells[0], cells[1], cells[2], ratios[0], ratios[1]))
+
+    row("start to 4 children running", {k: median(v["launch"]) for k, v in results.items()}, "ms")
+    row("SIGKILL to replacement running", {k: median(v["restart"]) for k, v in results.items()}, "ms")
+    row("SIGTERM to all gone", {k: median(v["stop"]) for k, v in results.items()}, "ms")
+    row("resident memory at rest", {k: v["rest"]["rss_mb"] for k, v in results.items()}, "MB")
+    row("cpu at rest", {k: v["rest"]["cpu_percent"] for k, v in results.items()}, "% ")
+    print("\n  (ratios are how many times longer or larger theirs is; s6's memory counts s6-svscan and its four s6-supervise)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -74,7 +74,10 @@ enum Launcher {
             case .peer(let peer):
                 executable = selfExecutable()
                 arguments = ["run", peer.rawValue] + configArguments
+                // The peer beats at its entry's interval and keeps its shutdown within its entry's
+                // stop timeout, whatever the section says.
                 environment[schema.environmentVariable(for: "supervisor.heartbeat-interval")] = GoDuration.format(timings.heartbeatInterval)
+                environment[schema.environmentVariable(for: "supervisor.stop-timeout")] = GoDuration.format(timings.stopTimeout)
             case .exec(let program):
                 if program.contains("/"), access(program, X_OK) != 0 {
                     throw ConfigError(

@@ -10,8 +10,8 @@ final class LaunchedSatellite {
     var dataDir: String { directory.appendingPathComponent("data").path }
     var logDir: String { dataDir + "/log" }
 
-    /// Starts the launcher with `config` as its file (if given) and `flags`.
-    init(config: String? = nil, flags: [String] = []) throws {
+    /// Starts the launcher with `config` as its file (if given), `flags` and `environment`.
+    init(config: String? = nil, flags: [String] = [], environment: [String: String] = [:]) throws {
         directory = try temporaryDirectory()
         var arguments = ["run", "--data-dir", dataDir]
         if let config {
@@ -21,7 +21,7 @@ final class LaunchedSatellite {
         }
         process.executableURL = SatelliteProcess.executable
         process.arguments = arguments + flags
-        process.environment = ["PATH": "/usr/bin:/bin"]
+        process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -123,6 +123,40 @@ struct LauncherTests {
             #expect(satellite.logText(peer).contains(#""msg":"stopped""#), "\(peer) did not stop gracefully")
         }
         for child in children { #expect(processIsGone(child)) }
+    }
+
+    @Test func childrenInheritOnlyTheirDescriptorsAndTheirEntrysSettings() throws {
+        let satellite = try LaunchedSatellite(config: """
+            processes:
+              - {name: migration, run: migration, oneshot: true}
+              - {name: core, run: core, stop-timeout: 7s, heartbeat-interval: 300ms}
+              - {name: plain, exec: /bin/sleep, args: ["1000"], env: {COLOUR: blue}}
+              - {name: speaker, exec: /bin/sh, notify: true, args: ["-c", "echo READY=1 >&3; exec sleep 1000"]}
+            """, flags: ["--debug.address=127.0.0.1:0"], environment: ["NOTIFY_SOCKET": "/run/systemd/notify", "KEEP": "me"])
+        try satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
+        func environment(_ name: String) -> [String] {
+            let pid = satellite.pids(of: name).last ?? 0
+            let raw = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
+            return raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        }
+        func descriptors(_ name: String) -> [String] {
+            let pid = satellite.pids(of: name).last ?? 0
+            return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []).sorted()
+        }
+        let core = environment("core")
+        for expected in ["SATELLITE_PROCESS=core", "SATELLITE_NOTIFY_FD=3", "SATELLITE_SUPERVISOR_STOP_TIMEOUT=7s", "SATELLITE_SUPERVISOR_HEARTBEAT_INTERVAL=300ms", "KEEP=me"] {
+            #expect(core.contains(expected), "core's environment lacks \(expected)")
+        }
+        #expect(!core.contains { $0.hasPrefix("NOTIFY_SOCKET=") })
+        let plain = environment("plain")
+        #expect(plain.contains("COLOUR=blue") && plain.contains("SATELLITE_PROCESS=plain"))
+        #expect(!plain.contains { $0.hasPrefix("SATELLITE_NOTIFY_FD=") })
+        #expect(descriptors("plain") == ["0", "1", "2"])
+        #expect(descriptors("speaker") == ["0", "1", "2", "3"])
+        let stdin = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(satellite.pids(of: "plain")[0])/fd/0")
+        #expect(stdin == "/dev/null")
+        kill(satellite.pid, SIGTERM)
+        #expect(try satellite.exitStatus() == 0)
     }
 
     @Test func killingTheLauncherLeavesNoOrphans() throws {

@@ -1,5 +1,6 @@
 import SatelliteConfig
 import SatelliteDB
+import Supervision
 
 /// Every key of the satellite, gathered from the sections that live beside their subsystems.
 ///
@@ -36,10 +37,15 @@ public struct SatelliteConfiguration: ConfigSection {
 }
 
 extension SatelliteConfiguration {
+    /// A peer's own deadline for a graceful shutdown: four fifths of the launcher's stop timeout,
+    /// so that it abandons in-flight work and closes its subsystems before SIGKILL would come.
+    public var peerShutdownTimeout: Duration { supervisor.timings.stopTimeout * 0.8 }
+
     /// The keys the Core peer reads.
     public var core: Core.Config {
         var config = Core.Config()
         config.debug = debug
+        config.shutdownTimeout = peerShutdownTimeout
         return config
     }
 
@@ -47,6 +53,7 @@ extension SatelliteConfiguration {
     public var apiPeer: API.Config {
         var config = API.Config()
         config.debug = debug
+        config.shutdownTimeout = peerShutdownTimeout
         return config
     }
 
@@ -54,6 +61,7 @@ extension SatelliteConfiguration {
     public var repairer: Repairer.Config {
         var config = Repairer.Config()
         config.debug = debug
+        config.shutdownTimeout = peerShutdownTimeout
         return config
     }
 }

@@ -14,12 +14,12 @@ public struct PeerBasis: Sendable {
     public let metrics: PrometheusCollectorRegistry
     public let group: PeerGroup
 
-    init(peer name: String, log: Logger, database: SatelliteDatabase) {
+    init(peer name: String, log: Logger, database: SatelliteDatabase, shutdownTimeout: Duration?) {
         self.name = name
         self.log = log.named(name)
         self.database = database
         self.metrics = PrometheusCollectorRegistry()
-        self.group = PeerGroup(logger: self.log)
+        self.group = PeerGroup(logger: self.log, shutdownTimeout: shutdownTimeout)
     }
 
     /// The subsystems every peer starts with, in creation order: the debug endpoint (first, so a

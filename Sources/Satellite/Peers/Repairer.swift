@@ -12,6 +12,9 @@ public final class Repairer: SatellitePeer {
     /// Every key the peer reads.
     public struct Config: Sendable {
         public var debug = DebugConfig()
+        /// How long a graceful shutdown may take before the subsystems still running are
+        /// cancelled (in-flight work abandoned); nil waits for them.
+        public var shutdownTimeout: Duration?
 
         public init() {}
     }
@@ -23,7 +26,7 @@ public final class Repairer: SatellitePeer {
     /// Wires the peer.
     /// - Throws: `PeerInitError` naming the subsystem that failed, after closing the ones made.
     public init(log: Logger, database: SatelliteDatabase, config: Config) async throws {
-        let basis = PeerBasis(peer: Self.name, log: log, database: database)
+        let basis = PeerBasis(peer: Self.name, log: log, database: database, shutdownTimeout: config.shutdownTimeout)
         self.basis = basis
         do {
             // debug, then schema

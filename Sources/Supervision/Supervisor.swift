@@ -25,6 +25,9 @@ public struct SupervisorOptions: Sendable {
     /// Whether the supervisor handles SIGTERM and SIGINT itself: the first stops everything in
     /// reverse order, a second kills what is left.
     public var trapsSignals = false
+    /// Whether a `satellite-exec --guard` process kills what the children started should the
+    /// supervisor die without stopping them.
+    public var guardsProcessGroups = true
     public var logger: Logger
     /// Called on the supervisor's thread with every event, after it is logged. Keep it short.
     public var observer: (@Sendable (SupervisorRecord) -> Void)?

@@ -92,6 +92,7 @@ final class SupervisorLoop: @unchecked Sendable {
     private var allReadyReported = false
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var finish: (@Sendable (SupervisorOutcome) -> Void)?
+    private var groupGuard: GroupGuard?
     private static let trappedSignals: [Int32] = [SIGTERM, SIGINT]
 
     init(supervisor: Supervisor) throws(SupervisorSetupError) {
@@ -150,7 +151,11 @@ final class SupervisorLoop: @unchecked Sendable {
     }
 
     private func runLoop() {
+        if supervisor.options.guardsProcessGroups {
+            groupGuard = GroupGuard(trampoline: supervisor.options.trampoline, log: log)
+        }
         let outcome = loop()
+        groupGuard?.finish()
         if signalPipe != nil {
             cs_signal_pipe_uninstall(Self.trappedSignals, Int32(Self.trappedSignals.count))
         }
@@ -238,6 +243,7 @@ final class SupervisorLoop: @unchecked Sendable {
         // While the exited leader is a zombie its pid cannot be reused, so this reaches only
         // what it left behind in its group.
         _ = cs_signal_group(run.pid, SIGKILL)
+        groupGuard?.reaped(run.pid)
         var code: Int32 = -1
         var signal: Int32 = -1
         guard cs_pidfd_reap(child.pidfd, &code, &signal) == 1 else { return }
@@ -331,6 +337,7 @@ final class SupervisorLoop: @unchecked Sendable {
                 return
             }
             child.pidfd = pidfd
+            groupGuard?.spawned(pid)
             do {
                 try poll.add(pidfd, token: Self.token(.exit, index))
             } catch {

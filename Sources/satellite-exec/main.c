@@ -1,4 +1,5 @@
 // satellite-exec PARENT_PID PROGRAM [ARG...]
+// satellite-exec --guard
 //
 // The launcher's trampoline. posix_spawn cannot ask the kernel to kill a child when its parent
 // dies, so every child starts here: it sets PR_SET_PDEATHSIG to SIGKILL (which survives exec),
@@ -14,7 +15,51 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+// The guard: one per launcher, outside its process group. The launcher writes "+PGID" when it
+// spawns a child and "-PGID" when it has reaped one, on a pipe at descriptor 3. When that pipe
+// reaches end-of-file with groups still listed, the launcher died without stopping them (SIGKILL,
+// a crash): PR_SET_PDEATHSIG has taken the children, and the guard takes what they left in their
+// groups. A launcher that stops normally has reaped everything first, and the guard just exits.
+static int guard(int fd) {
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    size_t count = 0, capacity = 64;
+    pid_t *groups = malloc(capacity * sizeof *groups);
+    char buffer[4096];
+    size_t used = 0;
+    for (;;) {
+        ssize_t got = read(fd, buffer + used, sizeof buffer - used);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;
+        used += (size_t)got;
+        char *start = buffer, *newline;
+        while ((newline = memchr(start, '\n', used - (size_t)(start - buffer))) != NULL) {
+            *newline = '\0';
+            long group = strtol(start + 1, NULL, 10);
+            if (group > 1 && start[0] == '+') {
+                if (count == capacity) {
+                    pid_t *grown = realloc(groups, 2 * capacity * sizeof *groups);
+                    if (grown != NULL) { groups = grown; capacity *= 2; }
+                }
+                if (count < capacity) groups[count++] = (pid_t)group;
+            } else if (group > 1 && start[0] == '-') {
+                for (size_t i = 0; i < count; i++) {
+                    if (groups[i] == (pid_t)group) { groups[i] = groups[--count]; break; }
+                }
+            }
+            start = newline + 1;
+        }
+        used -= (size_t)(start - buffer);
+        memmove(buffer, start, used);
+        if (used == sizeof buffer) used = 0; // a line that long is not ours
+    }
+    for (size_t i = 0; i < count; i++) kill(-groups[i], SIGKILL);
+    return 0;
+}
+
 int main(int argc, char *argv[]) {
+    if (argc == 2 && strcmp(argv[1], "--guard") == 0) return guard(3);
     if (argc < 3) {
         fprintf(stderr, "usage: satellite-exec PARENT_PID PROGRAM [ARG...] (started by the satellite launcher)\n");
         return 64;

@@ -20,6 +20,7 @@ final class LaunchedSatellite {
             arguments += ["--config", path.path]
         }
         process.executableURL = SatelliteProcess.executable
+        process.currentDirectoryURL = directory
         process.arguments = arguments + flags
         process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
@@ -110,7 +111,8 @@ struct LauncherTests {
         #expect(satellite.events.contains { $0 == ("migration", "exited") })
         for peer in ["core", "api", "repairer"] {
             #expect(satellite.count("ready", of: peer) == 1)
-            #expect(satellite.logText(peer).contains(#""msg":"ready""#))
+            // The peer logs `ready` and sends READY=1 from two tasks; its log line may come second.
+            try satellite.until("\(peer)'s own ready line") { satellite.logText(peer).contains(#""msg":"ready""#) }
         }
         let children = ["core", "api", "repairer"].flatMap { satellite.pids(of: $0) }
 
@@ -166,30 +168,40 @@ struct LauncherTests {
               - {name: core, run: core}
               - {name: sleeper, exec: /bin/sleep, args: ["1000"]}
               - {name: script, exec: /bin/sh, args: ["-c", "trap '' TERM HUP; while :; do sleep 0.1; done"]}
+              - {name: parent, exec: /bin/sh, args: ["-c", "sleep 1000 & echo $! > grandchild; exec sleep 1000"]}
             """, flags: ["--debug.address=127.0.0.1:0"])
         try satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
-        let children = ["core", "sleeper", "script"].flatMap { satellite.pids(of: $0) }
-        #expect(children.count == 3)
+        let grandchildFile = satellite.directory.appendingPathComponent("grandchild").path
+        try satellite.until("the grandchild's pid") { ((try? String(contentsOfFile: grandchildFile, encoding: .utf8)) ?? "").hasSuffix("\n") }
+        let grandchild = try #require(Int32(String(contentsOfFile: grandchildFile, encoding: .utf8).filter(\.isNumber)))
+        let children = ["core", "sleeper", "script", "parent"].flatMap { satellite.pids(of: $0) } + [grandchild]
+        #expect(children.count == 5)
         kill(satellite.pid, SIGKILL)
         let deadline = Date().addingTimeInterval(2)
         while Date() < deadline, !children.allSatisfy(processIsGone) { usleep(5_000) }
-        for child in children { #expect(processIsGone(child), "child \(child) outlived the launcher by 2 s") }
+        for child in children { #expect(processIsGone(child), "process \(child) outlived the launcher by 2 s") }
     }
 
     @Test func descriptorsAndZombiesStaySteadyOverAThousandRestarts() throws {
+        // The child exits at once 1000 times, then stays up, so the launcher can be looked at
+        // with nothing in flight.
+        let script = "n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; [ $n -gt 1000 ] && exec sleep 1000; exit 0"
         let satellite = try LaunchedSatellite(config: """
-            log:
-              level: warning
             supervisor:
               restart-backoff-initial: 0s
               restart-backoff-max: 0s
               restart-limit: 1000000
             processes:
-              - {name: blink, exec: /bin/true}
-            """, flags: ["--log.level=info"])
+              - name: blink
+                exec: /bin/sh
+                args: ["-c", "\(script)"]
+            """)
         try satellite.until("20 restarts") { satellite.count("restarting") >= 20 }
         let early = openDescriptors(of: satellite.pid)
         try satellite.until("1000 restarts", timeout: 60) { satellite.count("restarting") >= 1000 }
+        let countFile = satellite.directory.appendingPathComponent("count").path
+        try satellite.until("the child to stay up") { (try? String(contentsOfFile: countFile, encoding: .utf8)) == "1001\n" }
+        try satellite.until("the last spawn logged") { satellite.count("spawned") == 1001 }
         #expect(openDescriptors(of: satellite.pid) == early)
         #expect(zombies(of: satellite.pid).isEmpty)
         kill(satellite.pid, SIGTERM)
@@ -201,7 +213,7 @@ struct LauncherTests {
             supervisor:
               stop-timeout: 1m
             processes:
-              - {name: stubborn, exec: /bin/sh, args: ["-c", "trap '' TERM; while :; do sleep 0.05; done"]}
+              - {name: stubborn, exec: /bin/sh, notify: true, heartbeat-timeout: 0s, args: ["-c", "trap '' TERM; echo READY=1 >&3; while :; do sleep 0.05; done"]}
             """)
         try satellite.until("stubborn ready") { satellite.count("ready", of: "stubborn") == 1 }
         kill(satellite.pid, SIGTERM)

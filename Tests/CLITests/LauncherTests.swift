@@ -40,9 +40,20 @@ final class LaunchedSatellite {
         (try? String(contentsOfFile: logDir + "/\(name).log", encoding: .utf8)) ?? ""
     }
 
-    /// The launcher's log lines as JSON objects.
+    private var parsed: [[String: Any]] = []
+    private var parsedBytes = 0
+
+    /// The launcher's log lines as JSON objects; each poll parses only the lines added since the
+    /// last, so waiting on a long log stays cheap.
     var records: [[String: Any]] {
-        logText().split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        guard let data = FileManager.default.contents(atPath: logDir + "/satellite.log"), data.count > parsedBytes else { return parsed }
+        let fresh = data[data.startIndex.advanced(by: parsedBytes)...]
+        guard let lastNewline = fresh.lastIndex(of: UInt8(ascii: "\n")) else { return parsed }
+        for line in fresh[..<lastNewline].split(separator: UInt8(ascii: "\n")) {
+            if let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] { parsed.append(object) }
+        }
+        parsedBytes = lastNewline - data.startIndex + 1
+        return parsed
     }
 
     /// `(process, msg)` of every launcher event so far.
@@ -55,18 +66,18 @@ final class LaunchedSatellite {
     }
 
     /// Polls the launcher's log until `condition` holds; fails after `timeout` seconds.
-    func until(_ what: String, timeout: Double = 20, sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool) throws {
+    func until(_ what: String, timeout: Double = 40, sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if condition() { return }
-            usleep(5_000)
+            usleep(10_000)
         }
         Issue.record("timed out waiting for \(what); launcher log:\n\(logText())", sourceLocation: sourceLocation)
         throw CancellationError()
     }
 
     /// Waits for the launcher to exit; returns its status.
-    func exitStatus(timeout: Double = 20) throws -> Int32 {
+    func exitStatus(timeout: Double = 40) throws -> Int32 {
         try until("the launcher to exit", timeout: timeout) { !process.isRunning }
         process.waitUntilExit()
         return process.terminationStatus

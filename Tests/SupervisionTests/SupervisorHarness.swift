@@ -22,7 +22,7 @@ final class EventLog: Sendable {
     @discardableResult
     func until(
         _ what: String,
-        timeout: Duration = .seconds(10),
+        timeout: Duration = .seconds(30),
         sourceLocation: SourceLocation = #_sourceLocation,
         _ predicate: ([SupervisorRecord]) -> Bool
     ) async throws -> [SupervisorRecord] {
@@ -30,7 +30,7 @@ final class EventLog: Sendable {
         while ContinuousClock.now < deadline {
             let snapshot = all
             if predicate(snapshot) { return snapshot }
-            try await Task.sleep(for: .milliseconds(2))
+            try await Task.sleep(for: .milliseconds(5))
         }
         let shown = all.map { "\($0.process ?? "-"): \($0.event)" }.joined(separator: "\n")
         Issue.record("timed out waiting for \(what); events so far:\n\(shown)", sourceLocation: sourceLocation)
@@ -38,7 +38,7 @@ final class EventLog: Sendable {
     }
 
     /// Waits until `count` events of `process` match `predicate`.
-    func until(_ process: String, count: Int = 1, timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation, _ predicate: @escaping (SupervisorEvent) -> Bool) async throws {
+    func until(_ process: String, count: Int = 1, timeout: Duration = .seconds(30), sourceLocation: SourceLocation = #_sourceLocation, _ predicate: @escaping (SupervisorEvent) -> Bool) async throws {
         try await until("\(count) matching event(s) of \(process)", timeout: timeout, sourceLocation: sourceLocation) { records in
             records.filter { $0.process == process && predicate($0.event) }.count >= count
         }
@@ -75,7 +75,7 @@ struct SupervisorHarness: Sendable {
     }
 
     /// Waits for the supervisor to finish by itself, up to `timeout`.
-    func finished(timeout: Duration = .seconds(10)) async throws -> SupervisorOutcome {
+    func finished(timeout: Duration = .seconds(30)) async throws -> SupervisorOutcome {
         let deadline = ContinuousClock.now + timeout
         let done = Mutex<SupervisorOutcome?>(nil)
         let waiter = Task { [outcome] in
@@ -92,7 +92,7 @@ struct SupervisorHarness: Sendable {
     }
 
     /// Stops the supervisor and waits for its outcome.
-    func stop(timeout: Duration = .seconds(10)) async throws -> SupervisorOutcome {
+    func stop(timeout: Duration = .seconds(30)) async throws -> SupervisorOutcome {
         supervisor.shutdown()
         return try await finished(timeout: timeout)
     }
@@ -159,7 +159,7 @@ func isGone(_ pid: Int32) -> Bool {
 }
 
 /// Polls until `condition` holds, failing the test after `timeout`.
-func eventually(_ what: String, timeout: Duration = .seconds(5), sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool) async throws {
+func eventually(_ what: String, timeout: Duration = .seconds(15), sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if condition() { return }

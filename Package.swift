@@ -59,7 +59,7 @@ let package = Package(
         ),
         .target(
             name: "StructuredLogging",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(

@@ -150,6 +150,20 @@ int cs_signal_group(pid_t pgid, int sig) {
     return errno == ESRCH ? 0 : errno;
 }
 
+int cs_write_all(int fd, const void *bytes, size_t length) {
+    const char *next = bytes;
+    while (length > 0) {
+        ssize_t written = write(fd, next, length);
+        if (written < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        next += written;
+        length -= (size_t)written;
+    }
+    return 0;
+}
+
 int cs_memfd_inheritable(const char *name) { return memfd_create(name, 0); }
 
 int cs_open_descriptor_count(void) {

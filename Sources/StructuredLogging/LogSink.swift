@@ -1,3 +1,4 @@
+import CSupport
 import Synchronization
 
 #if canImport(Glibc)
@@ -26,17 +27,7 @@ public final class LogSink: Sendable {
     public func write(_ line: String) {
         var line = line
         line.withUTF8 { buffer in
-            descriptor.withLock { fd in
-                var offset = 0
-                while offset < buffer.count {
-                    let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        return
-                    }
-                    offset += written
-                }
-            }
+            descriptor.withLock { fd in _ = cs_write_all(fd, buffer.baseAddress, buffer.count) }
         }
     }
 }

@@ -1,3 +1,5 @@
+import CSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -44,17 +46,6 @@ public struct NotifyClient: Sendable {
     @discardableResult
     public func send(_ messages: [NotifyMessage]) -> Bool {
         var text = messages.map { $0.line + "\n" }.joined()
-        return text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += written
-            }
-            return true
-        }
+        return text.withUTF8 { cs_write_all(descriptor, $0.baseAddress, $0.count) } == 0
     }
 }

@@ -69,7 +69,8 @@ public final class Supervisor: Sendable {
     let startOrder: StartOrder
     private let mailbox = Mutex<[Command]>([])
     private let wakeDescriptor: Int32
-    private let shared: Mutex<Shared>
+    private let snapshots: Mutex<[ProcessSnapshot]>
+    private let stopWaiters = StopWaiters()
 
     enum Command {
         case shutdown
@@ -79,12 +80,6 @@ public final class Supervisor: Sendable {
         case killProcess(String)
     }
 
-    /// What other threads read: the last snapshot, and who waits for a process to stop.
-    private struct Shared {
-        var snapshots: [ProcessSnapshot]
-        var waiters: [Int: (name: String, continuation: CheckedContinuation<Bool, Never>)] = [:]
-        var nextWaiter = 0
-    }
 
     /// - Throws: ``StartOrderError`` when names repeat, `after` names an unknown process, or
     ///   processes wait on each other in a cycle.
@@ -93,7 +88,7 @@ public final class Supervisor: Sendable {
         self.specs = specs
         self.options = options
         self.wakeDescriptor = cs_eventfd()
-        self.shared = Mutex(Shared(snapshots: specs.map { ProcessSnapshot(name: $0.name, tags: $0.tags, state: .idle, restarts: 0) }))
+        self.snapshots = Mutex(specs.map { ProcessSnapshot(name: $0.name, tags: $0.tags, state: .idle, restarts: 0) })
         guard wakeDescriptor >= 0 else { throw SupervisorSetupError.system("eventfd", errno: errno) }
     }
 
@@ -131,7 +126,7 @@ public final class Supervisor: Sendable {
 
     /// Every process as of the supervisor's last step.
     public func snapshot() -> [ProcessSnapshot] {
-        shared.withLock { $0.snapshots }
+        snapshots.withLock { $0 }
     }
 
     /// Starts one process that is down (stopped, or not restarted by its policy). Returns at once;
@@ -153,39 +148,13 @@ public final class Supervisor: Sendable {
 
     /// Whether the process is running (or being stopped).
     public func isAlive(process name: String) -> Bool {
-        shared.withLock { state in state.snapshots.first { $0.name == name }?.state.run != nil }
+        snapshots.withLock { $0.first { $0.name == name }?.state.run != nil }
     }
 
     /// Waits until the process is not running, for at most `timeout`; true if it stopped.
     /// Cancellation ends the wait early with the answer at that moment.
     public func waitUntilStopped(process name: String, timeout: Duration) async -> Bool {
-        let id: Int? = shared.withLock { state in
-            guard state.snapshots.first(where: { $0.name == name })?.state.run != nil else { return nil }
-            defer { state.nextWaiter += 1 }
-            return state.nextWaiter
-        }
-        guard let id else { return true }
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            self.resumeWaiter(id, with: false)
-        }
-        defer { timer.cancel() }
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let stillAlive = shared.withLock { state in
-                    let alive = state.snapshots.first(where: { $0.name == name })?.state.run != nil
-                    if alive { state.waiters[id] = (name, continuation) }
-                    return alive
-                }
-                if !stillAlive { continuation.resume(returning: true) }
-            }
-        } onCancel: {
-            resumeWaiter(id, with: !isAlive(process: name))
-        }
-    }
-
-    private func resumeWaiter(_ id: Int, with value: Bool) {
-        shared.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume(returning: value)
+        await stopWaiters.wait(for: name, timeout: timeout) { !self.isAlive(process: name) }
     }
 
     private func post(_ command: Command) {
@@ -204,12 +173,7 @@ public final class Supervisor: Sendable {
     var wake: Int32 { wakeDescriptor }
 
     func publish(_ snapshot: [ProcessSnapshot]) {
-        let stopped = shared.withLock { state in
-            state.snapshots = snapshot
-            let down = Set(snapshot.filter { $0.state.run == nil }.map(\.name))
-            let ids = state.waiters.filter { down.contains($0.value.name) }.map(\.key)
-            return ids.compactMap { state.waiters.removeValue(forKey: $0)?.continuation }
-        }
-        for continuation in stopped { continuation.resume(returning: true) }
+        snapshots.withLock { $0 = snapshot }
+        stopWaiters.stopped(Set(snapshot.filter { $0.state.run == nil }.map(\.name)))
     }
 }

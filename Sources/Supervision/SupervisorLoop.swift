@@ -290,17 +290,7 @@ final class SupervisorLoop: @unchecked Sendable {
 
     private func write(_ bytes: [UInt8], to fd: Int32) {
         guard !bytes.isEmpty, fd >= 0 else { return }
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
+        _ = bytes.withUnsafeBytes { cs_write_all(fd, $0.baseAddress, $0.count) }
     }
 
     // MARK: Actions

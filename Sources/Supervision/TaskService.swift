@@ -17,9 +17,9 @@ public final class TaskService: SupervisedService {
         var finished = false
         var failure: (any Error)?
         var dependants: [any SupervisedService] = []
-        var waiters: [Int: CheckedContinuation<Bool, Never>] = [:]
-        var nextWaiter = 0
     }
+
+    private let stopWaiters = StopWaiters()
 
     /// - Parameters:
     ///   - work: runs until done or shut down; what it throws is kept as ``failure``.
@@ -69,42 +69,15 @@ public final class TaskService: SupervisedService {
     public var isAlive: Bool { state.withLock { $0.task != nil && !$0.finished } }
 
     public func waitUntilStopped(timeout: Duration) async -> Bool {
-        let id: Int? = state.withLock { state in
-            guard state.task != nil, !state.finished else { return nil }
-            defer { state.nextWaiter += 1 }
-            return state.nextWaiter
-        }
-        guard let id else { return true }
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            self.resumeWaiter(id, with: false)
-        }
-        defer { timer.cancel() }
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let finished = state.withLock { state in
-                    if !state.finished { state.waiters[id] = continuation }
-                    return state.finished
-                }
-                if finished { continuation.resume(returning: true) }
-            }
-        } onCancel: {
-            resumeWaiter(id, with: !isAlive)
-        }
-    }
-
-    private func resumeWaiter(_ id: Int, with value: Bool) {
-        state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(returning: value)
+        await stopWaiters.wait(for: name, timeout: timeout) { !self.isAlive }
     }
 
     private func finish(_ failure: (any Error)?) {
-        let waiters = state.withLock { state in
+        state.withLock { state in
             state.finished = true
             state.failure = failure
-            defer { state.waiters.removeAll() }
-            return Array(state.waiters.values)
         }
-        for waiter in waiters { waiter.resume(returning: true) }
+        stopWaiters.stopped([name])
     }
 }
 

@@ -20,7 +20,7 @@ struct SatelliteProcess {
 
     /// Runs `satellite` with `arguments`, in `directory`, with `environment` added to a clean one;
     /// gives up (and fails) after 30 seconds.
-    static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> Self {
+    static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) async throws -> Self {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -31,7 +31,7 @@ struct SatelliteProcess {
         process.standardError = err
         try process.run()
         let deadline = Date().addingTimeInterval(30)
-        while process.isRunning, Date() < deadline { usleep(10_000) }
+        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(5)) }
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
@@ -54,42 +54,42 @@ func temporaryDirectory() throws -> URL {
 
 @Suite(.timeLimit(.minutes(1)))
 struct CLITests {
-    @Test func typoInConfigFileIsOneLineNamingFileLineKeyAndNearestAndExits78() throws {
+    @Test func typoInConfigFileIsOneLineNamingFileLineKeyAndNearestAndExits78() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("satellite.yaml")
         try "data-dir: \(directory.path)\napi:\n  adress: 127.0.0.1:1\n".write(to: file, atomically: true, encoding: .utf8)
-        let result = try SatelliteProcess.run(["config", "--config", file.path])
+        let result = try await SatelliteProcess.run(["config", "--config", file.path])
         #expect(result.status == 78)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr == "config error: \(file.path):3: unknown key \"api.adress\"; did you mean \"api.address\"?\n")
     }
 
-    @Test func configErrorFromEnvironmentOrFlagExits78BeforeTouchingData() throws {
+    @Test func configErrorFromEnvironmentOrFlagExits78BeforeTouchingData() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let dataDir = directory.appendingPathComponent("data").path
-        let fromEnvironment = try SatelliteProcess.run(
+        let fromEnvironment = try await SatelliteProcess.run(
             ["setup", "--data-dir=\(dataDir)"], environment: ["SATELLITE_LOG_LEVEL": "loud"]
         )
         #expect(fromEnvironment.status == 78)
         #expect(fromEnvironment.stderr.contains("environment variable SATELLITE_LOG_LEVEL"))
-        let fromFlag = try SatelliteProcess.run(["setup", "--data-dir=\(dataDir)", "--api.address=nowhere"])
+        let fromFlag = try await SatelliteProcess.run(["setup", "--data-dir=\(dataDir)", "--api.address=nowhere"])
         #expect(fromFlag.status == 78)
         #expect(fromFlag.stderr.contains("flag --api.address: invalid value \"nowhere\" for \"api.address\""))
         #expect(!FileManager.default.fileExists(atPath: dataDir))
     }
 
-    @Test func defaultsFileInTheRepositoryMatchesTheCommand() throws {
-        let result = try SatelliteProcess.run(["config", "--defaults"])
+    @Test func defaultsFileInTheRepositoryMatchesTheCommand() async throws {
+        let result = try await SatelliteProcess.run(["config", "--defaults"])
         #expect(result.status == 0)
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let committed = try String(contentsOf: repository.appendingPathComponent("config/satellite.yaml"), encoding: .utf8)
         #expect(committed == result.stdout, "config/satellite.yaml drifted: regenerate it with `satellite config --defaults > config/satellite.yaml`")
     }
 
-    @Test func effectiveConfigShowsEveryLayer() throws {
-        let result = try SatelliteProcess.run(
+    @Test func effectiveConfigShowsEveryLayer() async throws {
+        let result = try await SatelliteProcess.run(
             ["config", "--log.format=text"], environment: ["SATELLITE_API_ADDRESS": "127.0.0.1:9999"]
         )
         #expect(result.status == 0)
@@ -97,11 +97,11 @@ struct CLITests {
         #expect(result.stdout.contains("api:\n  address: 127.0.0.1:9999\n"))
     }
 
-    @Test func setupCreatesDataDirectoryAndConfigAndRefusesToOverwrite() throws {
+    @Test func setupCreatesDataDirectoryAndConfigAndRefusesToOverwrite() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let dataDir = directory.appendingPathComponent("data")
-        let first = try SatelliteProcess.run(["setup", "--data-dir", dataDir.path])
+        let first = try await SatelliteProcess.run(["setup", "--data-dir", dataDir.path])
         #expect(first.status == 0)
         let configPath = dataDir.appendingPathComponent("satellite.yaml")
         let written = try String(contentsOf: configPath, encoding: .utf8)
@@ -110,21 +110,21 @@ struct CLITests {
         #expect(FileManager.default.fileExists(atPath: dataDir.appendingPathComponent("satellite.db").path))
 
         try (written + "# operator's note\n").write(to: configPath, atomically: true, encoding: .utf8)
-        let second = try SatelliteProcess.run(["setup", "--data-dir", dataDir.path])
+        let second = try await SatelliteProcess.run(["setup", "--data-dir", dataDir.path])
         #expect(second.status == 1)
         #expect(second.stderr.contains("already exists"))
         #expect(try String(contentsOf: configPath, encoding: .utf8).hasSuffix("# operator's note\n"))
 
-        let loaded = try SatelliteProcess.run(["config", "--config", configPath.path])
+        let loaded = try await SatelliteProcess.run(["config", "--config", configPath.path])
         #expect(loaded.status == 0)
         #expect(loaded.stdout.contains("data-dir: \(dataDir.path)\n"))
     }
 
-    @Test func migrationPeerAppliesTheSchemaOnceAndExits0() throws {
+    @Test func migrationPeerAppliesTheSchemaOnceAndExits0() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let dataDir = directory.appendingPathComponent("data").path
-        let first = try SatelliteProcess.run(["run", "migration", "--data-dir", dataDir])
+        let first = try await SatelliteProcess.run(["run", "migration", "--data-dir", dataDir])
         #expect(first.status == 0)
         let line = try #require(first.stderr.split(separator: "\n").first { $0.contains("schema migrated") })
         let object = try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
@@ -132,28 +132,28 @@ struct CLITests {
         #expect(object["logger"] as? String == "migration")
         #expect((object["applied"] as? [String])?.isEmpty == false)
 
-        let again = try SatelliteProcess.run(["run", "migration", "--data-dir", dataDir])
+        let again = try await SatelliteProcess.run(["run", "migration", "--data-dir", dataDir])
         #expect(again.status == 0)
         #expect(again.stderr.contains("schema already up to date"))
     }
 
-    @Test func migrationPeerOnAnUnusableDatabaseExits1NamingIt() throws {
+    @Test func migrationPeerOnAnUnusableDatabaseExits1NamingIt() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let bogus = directory.appendingPathComponent("not-a.db")
         try "this is not a database".write(to: bogus, atomically: true, encoding: .utf8)
-        let result = try SatelliteProcess.run(["run", "migration", "--data-dir", directory.path, "--database.path", bogus.path])
+        let result = try await SatelliteProcess.run(["run", "migration", "--data-dir", directory.path, "--database.path", bogus.path])
         #expect(result.status == 1)
         #expect(result.stderr.contains("migration failed"))
         #expect(result.stderr.contains(bogus.path))
     }
 
     @Test(arguments: [SIGTERM, SIGINT])
-    func peerStopsGracefullyOnASignalAndExits0(signal: Int32) throws {
+    func peerStopsGracefullyOnASignalAndExits0(signal: Int32) async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let dataDir = directory.appendingPathComponent("data").path
-        #expect(try SatelliteProcess.run(["run", "migration", "--data-dir", dataDir]).status == 0)
+        #expect(try await SatelliteProcess.run(["run", "migration", "--data-dir", dataDir]).status == 0)
 
         let logPath = directory.appendingPathComponent("core.log")
         #expect(FileManager.default.createFile(atPath: logPath.path, contents: nil))
@@ -168,10 +168,10 @@ struct CLITests {
 
         func logText() -> String { (try? String(contentsOf: logPath, encoding: .utf8)) ?? "" }
         let deadline = Date().addingTimeInterval(20)
-        while !logText().contains("Server started"), process.isRunning, Date() < deadline { usleep(10_000) }
+        while !logText().contains("Server started"), process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
         #expect(logText().contains(#""msg":"running""#))
         kill(process.processIdentifier, signal)
-        while process.isRunning, Date() < deadline { usleep(10_000) }
+        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(5)) }
         #expect(!process.isRunning, "core did not stop within 20 s of the signal")
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
@@ -179,11 +179,11 @@ struct CLITests {
         #expect(logText().contains(#""msg":"stopped""#))
     }
 
-    @Test func peerUnderSystemdSendsReadyThenStoppingToNotifySocket() throws {
+    @Test func peerUnderSystemdSendsReadyThenStoppingToNotifySocket() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let dataDir = directory.appendingPathComponent("data").path
-        #expect(try SatelliteProcess.run(["run", "migration", "--data-dir", dataDir]).status == 0)
+        #expect(try await SatelliteProcess.run(["run", "migration", "--data-dir", dataDir]).status == 0)
 
         let socketPath = directory.appendingPathComponent("notify").path
         let socket = try NotifySocket(path: socketPath)
@@ -196,35 +196,36 @@ struct CLITests {
         try process.run()
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
 
-        let ready = socket.receive(timeoutSeconds: 20)
+        let ready = await socket.receive(timeoutSeconds: 20)
         #expect(ready?.contains("READY=1") == true)
         #expect(ready?.contains("STATUS=repairer running") == true)
         kill(process.processIdentifier, SIGTERM)
-        #expect(socket.receive(timeoutSeconds: 20) == "STOPPING=1")
+        let stopping = await socket.receive(timeoutSeconds: 20)
+        #expect(stopping == "STOPPING=1")
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
     }
 
-    @Test func peerRefusesAnUnmigratedDatabaseAndExits1() throws {
+    @Test func peerRefusesAnUnmigratedDatabaseAndExits1() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let result = try SatelliteProcess.run(["run", "api", "--data-dir", directory.path])
+        let result = try await SatelliteProcess.run(["run", "api", "--data-dir", directory.path])
         #expect(result.status == 1)
         #expect(result.stderr.contains("satellite run migration"))
     }
 
-    @Test func usageErrorsExit64AndHelpListsEverySubcommand() throws {
-        let help = try SatelliteProcess.run(["--help"])
+    @Test func usageErrorsExit64AndHelpListsEverySubcommand() async throws {
+        let help = try await SatelliteProcess.run(["--help"])
         #expect(help.status == 0)
         for subcommand in ["run", "setup", "config"] {
             #expect(help.stdout.contains("  \(subcommand) "))
         }
-        let badPeer = try SatelliteProcess.run(["run", "moon"])
+        let badPeer = try await SatelliteProcess.run(["run", "moon"])
         #expect(badPeer.status == 64)
-        let strayArgument = try SatelliteProcess.run(["run", "--log.format=text", "migration"])
+        let strayArgument = try await SatelliteProcess.run(["run", "--log.format=text", "migration"])
         #expect(strayArgument.status == 64)
         #expect(strayArgument.stderr.contains("unexpected argument \"migration\""))
-        let version = try SatelliteProcess.run(["--version"])
+        let version = try await SatelliteProcess.run(["--version"])
         #expect(version.status == 0)
         #expect(!version.stdout.isEmpty)
     }
@@ -248,10 +249,15 @@ final class NotifySocket {
         guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
     }
 
-    /// One datagram, or nil if none arrives within the timeout.
-    func receive(timeoutSeconds: Int) -> String? {
+    /// One datagram, or nil if none arrives within the timeout. Polls without blocking a thread
+    /// of the shared pool.
+    func receive(timeoutSeconds: Int) async -> String? {
         var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        guard poll(&poller, 1, Int32(timeoutSeconds * 1000)) == 1 else { return nil }
+        let deadline = Date().addingTimeInterval(Double(timeoutSeconds))
+        while poll(&poller, 1, 0) != 1 {
+            guard Date() < deadline else { return nil }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
         var buffer = [UInt8](repeating: 0, count: 4096)
         let count = recv(descriptor, &buffer, buffer.count, 0)
         return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : nil

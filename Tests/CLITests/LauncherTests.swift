@@ -66,19 +66,21 @@ final class LaunchedSatellite {
     }
 
     /// Polls the launcher's log until `condition` holds; fails after `timeout` seconds.
-    func until(_ what: String, timeout: Double = 40, sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool) throws {
+    /// Sleeps with `Task.sleep`, not `usleep`: a blocked thread of the shared pool would stall
+    /// every other test's tasks.
+    func until(_ what: String, timeout: Double = 40, sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if condition() { return }
-            usleep(10_000)
+            try await Task.sleep(for: .milliseconds(10))
         }
         Issue.record("timed out waiting for \(what); launcher log:\n\(logText())", sourceLocation: sourceLocation)
         throw CancellationError()
     }
 
     /// Waits for the launcher to exit; returns its status.
-    func exitStatus(timeout: Double = 40) throws -> Int32 {
-        try until("the launcher to exit", timeout: timeout) { !process.isRunning }
+    func exitStatus(timeout: Double = 40) async throws -> Int32 {
+        try await until("the launcher to exit", timeout: timeout) { !process.isRunning }
         process.waitUntilExit()
         return process.terminationStatus
     }
@@ -105,30 +107,32 @@ func zombies(of parent: Int32) -> [Int32] {
     }
 }
 
-/// Open descriptors of `pid`, without the pidfd of a child that happens to be running.
+/// Open descriptors of `pid`, without the pidfd of a child that happens to be running (nor one
+/// closed between the listing and the look).
 func openDescriptors(of pid: Int32) -> Int {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
-    return entries.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) != "anon_inode:[pidfd]" }.count
+    return entries.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)") }
+        .filter { $0 != "anon_inode:[pidfd]" }.count
 }
 
 @Suite(.timeLimit(.minutes(2)))
 struct LauncherTests {
     @Test(arguments: [SIGINT, SIGTERM])
-    func defaultsBringUpThePeersInOrderAndASignalBringsThemDownInReverse(signal: Int32) throws {
+    func defaultsBringUpThePeersInOrderAndASignalBringsThemDownInReverse(signal: Int32) async throws {
         let satellite = try LaunchedSatellite(flags: ["--debug.address=127.0.0.1:0", "--api.address=127.0.0.1:0"])
-        try satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
+        try await satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
         let spawned = satellite.events.filter { $0.msg == "spawned" }.map(\.process)
         #expect(spawned == ["migration", "core", "api", "repairer"])
         #expect(satellite.events.contains { $0 == ("migration", "exited") })
         for peer in ["core", "api", "repairer"] {
             #expect(satellite.count("ready", of: peer) == 1)
             // The peer logs `ready` and sends READY=1 from two tasks; its log line may come second.
-            try satellite.until("\(peer)'s own ready line") { satellite.logText(peer).contains(#""msg":"ready""#) }
+            try await satellite.until("\(peer)'s own ready line") { satellite.logText(peer).contains(#""msg":"ready""#) }
         }
         let children = ["core", "api", "repairer"].flatMap { satellite.pids(of: $0) }
 
         kill(satellite.pid, signal)
-        #expect(try satellite.exitStatus() == 0)
+        #expect(try await satellite.exitStatus() == 0)
         let stopped = satellite.events.filter { $0.msg == "stopped" && $0.process != "launcher" }.map(\.process)
         #expect(stopped == ["repairer", "api", "core"])
         for peer in ["core", "api", "repairer"] {
@@ -138,7 +142,7 @@ struct LauncherTests {
         for child in children { #expect(processIsGone(child)) }
     }
 
-    @Test func childrenInheritOnlyTheirDescriptorsAndTheirEntrysSettings() throws {
+    @Test func childrenInheritOnlyTheirDescriptorsAndTheirEntrysSettings() async throws {
         let satellite = try LaunchedSatellite(config: """
             processes:
               - {name: migration, run: migration, oneshot: true}
@@ -146,7 +150,7 @@ struct LauncherTests {
               - {name: plain, exec: /bin/sleep, args: ["1000"], env: {COLOUR: blue}}
               - {name: speaker, exec: /bin/sh, notify: true, args: ["-c", "echo READY=1 >&3; exec sleep 1000"]}
             """, flags: ["--debug.address=127.0.0.1:0"], environment: ["NOTIFY_SOCKET": "/run/systemd/notify", "KEEP": "me"])
-        try satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
+        try await satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
         func environment(_ name: String) -> [String] {
             let pid = satellite.pids(of: name).last ?? 0
             let raw = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
@@ -169,10 +173,10 @@ struct LauncherTests {
         let stdin = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(satellite.pids(of: "plain")[0])/fd/0")
         #expect(stdin == "/dev/null")
         kill(satellite.pid, SIGTERM)
-        #expect(try satellite.exitStatus() == 0)
+        #expect(try await satellite.exitStatus() == 0)
     }
 
-    @Test func killingTheLauncherLeavesNoOrphans() throws {
+    @Test func killingTheLauncherLeavesNoOrphans() async throws {
         let satellite = try LaunchedSatellite(config: """
             processes:
               - {name: migration, run: migration, oneshot: true}
@@ -181,19 +185,19 @@ struct LauncherTests {
               - {name: script, exec: /bin/sh, args: ["-c", "trap '' TERM HUP; while :; do sleep 0.1; done"]}
               - {name: parent, exec: /bin/sh, args: ["-c", "sleep 1000 & echo $! > grandchild; exec sleep 1000"]}
             """, flags: ["--debug.address=127.0.0.1:0"])
-        try satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
+        try await satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
         let grandchildFile = satellite.directory.appendingPathComponent("grandchild").path
-        try satellite.until("the grandchild's pid") { ((try? String(contentsOfFile: grandchildFile, encoding: .utf8)) ?? "").hasSuffix("\n") }
+        try await satellite.until("the grandchild's pid") { ((try? String(contentsOfFile: grandchildFile, encoding: .utf8)) ?? "").hasSuffix("\n") }
         let grandchild = try #require(Int32(String(contentsOfFile: grandchildFile, encoding: .utf8).filter(\.isNumber)))
         let children = ["core", "sleeper", "script", "parent"].flatMap { satellite.pids(of: $0) } + [grandchild]
         #expect(children.count == 5)
         kill(satellite.pid, SIGKILL)
         let deadline = Date().addingTimeInterval(2)
-        while Date() < deadline, !children.allSatisfy(processIsGone) { usleep(5_000) }
+        while Date() < deadline, !children.allSatisfy(processIsGone) { try await Task.sleep(for: .milliseconds(5)) }
         for child in children { #expect(processIsGone(child), "process \(child) outlived the launcher by 2 s") }
     }
 
-    @Test func descriptorsAndZombiesStaySteadyOverAThousandRestarts() throws {
+    @Test func descriptorsAndZombiesStaySteadyOverAThousandRestarts() async throws {
         // The child exits at once 1000 times, then stays up, so the launcher can be looked at
         // with nothing in flight.
         let script = "n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; [ $n -gt 1000 ] && exec sleep 1000; exit 0"
@@ -207,34 +211,34 @@ struct LauncherTests {
                 exec: /bin/sh
                 args: ["-c", "\(script)"]
             """)
-        try satellite.until("20 restarts") { satellite.count("restarting") >= 20 }
+        try await satellite.until("20 restarts") { satellite.count("restarting") >= 20 }
         let early = openDescriptors(of: satellite.pid)
-        try satellite.until("1000 restarts", timeout: 60) { satellite.count("restarting") >= 1000 }
+        try await satellite.until("1000 restarts", timeout: 60) { satellite.count("restarting") >= 1000 }
         let countFile = satellite.directory.appendingPathComponent("count").path
-        try satellite.until("the child to stay up") { (try? String(contentsOfFile: countFile, encoding: .utf8)) == "1001\n" }
-        try satellite.until("the last spawn logged") { satellite.count("spawned") == 1001 }
+        try await satellite.until("the child to stay up") { (try? String(contentsOfFile: countFile, encoding: .utf8)) == "1001\n" }
+        try await satellite.until("the last spawn logged") { satellite.count("spawned") == 1001 }
         #expect(openDescriptors(of: satellite.pid) == early)
         #expect(zombies(of: satellite.pid).isEmpty)
         kill(satellite.pid, SIGTERM)
-        #expect(try satellite.exitStatus() == 0)
+        #expect(try await satellite.exitStatus() == 0)
     }
 
-    @Test func aSecondSignalKillsWhatIsLeftAndExits1() throws {
+    @Test func aSecondSignalKillsWhatIsLeftAndExits1() async throws {
         let satellite = try LaunchedSatellite(config: """
             supervisor:
               stop-timeout: 1m
             processes:
               - {name: stubborn, exec: /bin/sh, notify: true, heartbeat-timeout: 0s, args: ["-c", "trap '' TERM; echo READY=1 >&3; while :; do sleep 0.05; done"]}
             """)
-        try satellite.until("stubborn ready") { satellite.count("ready", of: "stubborn") == 1 }
+        try await satellite.until("stubborn ready") { satellite.count("ready", of: "stubborn") == 1 }
         kill(satellite.pid, SIGTERM)
-        try satellite.until("SIGTERM sent") { satellite.count("stopping", of: "stubborn") == 1 }
+        try await satellite.until("SIGTERM sent") { satellite.count("stopping", of: "stubborn") == 1 }
         kill(satellite.pid, SIGTERM)
-        #expect(try satellite.exitStatus(timeout: 10) == 1)
+        #expect(try await satellite.exitStatus(timeout: 10) == 1)
         #expect(satellite.records.contains { $0["process"] as? String == "stubborn" && $0["signal"] as? String == "SIGKILL" && $0["msg"] as? String == "exited" })
     }
 
-    @Test func aCrashLoopMakesTheLauncherGiveUpAndExit1() throws {
+    @Test func aCrashLoopMakesTheLauncherGiveUpAndExit1() async throws {
         let satellite = try LaunchedSatellite(config: """
             supervisor:
               restart-backoff-initial: 1ms
@@ -243,7 +247,7 @@ struct LauncherTests {
               - {name: sleeper, exec: /bin/sleep, args: ["1000"]}
               - {name: broken, exec: /bin/false}
             """)
-        #expect(try satellite.exitStatus() == 1)
+        #expect(try await satellite.exitStatus() == 1)
         let givingUp = satellite.records.first { $0["msg"] as? String == "giving up" }
         #expect(givingUp?["reason"] as? String == "broken needed more than 3 restarts within 1m")
         #expect(satellite.events.last { $0.process == "sleeper" }?.msg == "stopped")
@@ -258,12 +262,12 @@ struct LauncherTests {
         ("processes:\n  - {name: a, exec: /bin/true}\n  - {name: a, exec: /bin/true}\n", #"expected a name no other process has"#),
         ("processes:\n  - {name: a, exec: /bin/true, stop-timeout: soon}\n", #"invalid value "soon" for "processes[0].stop-timeout""#),
     ])
-    func badProcessListsAreConfigErrors(config: String, message: String) throws {
+    func badProcessListsAreConfigErrors(config: String, message: String) async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("satellite.yaml")
         try config.write(to: path, atomically: true, encoding: .utf8)
-        let result = try SatelliteProcess.run(["run", "--config", path.path, "--data-dir", directory.appendingPathComponent("data").path])
+        let result = try await SatelliteProcess.run(["run", "--config", path.path, "--data-dir", directory.appendingPathComponent("data").path])
         #expect(result.status == 78)
         #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1)

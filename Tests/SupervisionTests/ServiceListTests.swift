@@ -110,7 +110,7 @@ struct ServiceListTests {
         try await withSupervisor([
             shell("core", "exec sleep 1000"),
             shell("api", "exec sleep 1000", after: ["core"]),
-            shell("stubborn", "trap '' TERM; while :; do sleep 0.05; done", after: ["api"]) { $0.stopTimeout = .milliseconds(200) },
+            shell("stubborn", "trap '' TERM; echo READY=1 >&3; while :; do sleep 0.05; done", notify: true, after: ["api"]) { $0.stopTimeout = .milliseconds(200) },
         ]) { h in
             try await h.events.until("all ready") { $0.contains { $0.process == nil && $0.event.message == "ready" } }
             let services = ServiceList(ProcessService.all(of: h.supervisor))

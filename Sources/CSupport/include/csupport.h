@@ -49,6 +49,9 @@ int cs_signal_group(pid_t pgid, int sig);
 /// memfd_create(2) with MFD_CLOEXEC cleared, so that a program this process executes inherits it.
 int cs_memfd_inheritable(const char *name);
 
+/// Writes all `length` bytes, retrying on EINTR and short writes. Returns 0, or an errno value.
+int cs_write_all(int fd, const void *bytes, size_t length);
+
 /// The number of this process's open descriptors (reads /proc/self/fd), or -1.
 int cs_open_descriptor_count(void);
 

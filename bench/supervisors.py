@@ -349,6 +349,36 @@ def launcher_hang(binary):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def launcher_restart_memory(binary, restarts):
+    """Launcher memory and descriptors after 100 restarts and after `restarts` of a child that exits at once.
+
+    The restart window is 1 ms so that the crash-loop rule, which remembers each restart within its
+    window, keeps nothing; what is left to grow would be a leak."""
+    workdir = tempfile.mkdtemp(prefix="bench-restarts-")
+    config = os.path.join(workdir, "satellite.yaml")
+    with open(config, "w") as out:
+        out.write("log:\n  format: text\nsupervisor:\n  restart-backoff-initial: 0s\n  restart-backoff-max: 0s\n"
+                  "  restart-limit: 1000000\n  restart-window: 1ms\nprocesses:\n  - {name: blink, exec: /bin/true}\n")
+    process = subprocess.Popen([binary, "run", "--config", config, "--data-dir", os.path.join(workdir, "data")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    samples = {}
+    try:
+        seen = 0
+        for raw in process.stderr:
+            if b" restarting " in raw:
+                seen += 1
+                if seen in (100, restarts):
+                    samples[seen] = (rss_kb(process.pid) / 1024.0, len(os.listdir("/proc/%d/fd" % process.pid)))
+                if seen >= restarts:
+                    break
+        return samples
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.stderr.read()
+        process.wait(timeout=60)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def median(values):
     return statistics.median(values) if values else float("nan")
 
@@ -360,17 +390,21 @@ def main():
     parser.add_argument("--launches", type=int, default=5)
     parser.add_argument("--crashes", type=int, default=10)
     parser.add_argument("--rest-seconds", type=float, default=5)
+    parser.add_argument("--restarts", type=int, default=5000)
     args = parser.parse_args()
 
     print("machine: %d cores, %s" % (os.cpu_count(), os.uname().release))
     ready, stops = launcher_on_defaults(args.satellite, args.launches)
     cpu, rss = launcher_rest(args.satellite, args.rest_seconds)
     hang = launcher_hang(args.satellite)
+    memory = launcher_restart_memory(args.satellite, args.restarts)
     print("\nsatellite run on embedded defaults (migration, then core, api and repairer speaking the notify protocol):")
     print("  launch to all ready          median %7.1f ms  (runs: %s)  bar < 300 ms" % (median(ready), ", ".join("%.0f" % t for t in ready)))
     print("  SIGTERM to all gone          median %7.1f ms  (runs: %s)  bar < 100 ms" % (median(stops), ", ".join("%.0f" % t for t in stops)))
     print("  at rest, 4 peers beating     cpu %.2f %%, launcher resident %.1f MB  bar 0 %%, < 15 MB" % (cpu, rss))
     print("  hang detected after last beat %7.0f ms  (heartbeat_age_ms=%s)  bar < heartbeat-timeout 5 s + interval 1 s" % hang)
+    print("  after 100 and %d restarts      resident %.1f MB -> %.1f MB, descriptors %d -> %d (a child's pidfd may be open at either)"
+          % (args.restarts, memory[100][0], memory[args.restarts][0], memory[100][1], memory[args.restarts][1]))
 
     results = {}
     makers = {

@@ -35,7 +35,9 @@ let package = Package(
             providers: [.apt(["libsystemd-dev"])]
         ),
         .target(name: "CSupport"),
-        .executableTarget(name: "satellite-exec"),
+        // Plain C: the linker drops the Swift runtime the driver adds to every executable, so
+        // each child's first exec loads only libc.
+        .executableTarget(name: "satellite-exec", linkerSettings: [.unsafeFlags(["-Xlinker", "--as-needed"])]),
         .executableTarget(
             name: "satellite-launcher",
             dependencies: ["Supervision", "StructuredLogging", .product(name: "Logging", package: "swift-log")],

@@ -171,6 +171,11 @@ class Launcher(Supervisor):
         )
 
 
+    def supervisor_pids(self):
+        # The launcher and its process-group guard (the only satellite-exec that does not exec).
+        return [self.process.pid] + [pid for pid in descendants(self.process.pid) if comm(pid) == "satellite-exec"]
+
+
 class Supervisord(Supervisor):
     name = "supervisord"
 
@@ -316,7 +321,8 @@ def launcher_rest(binary, seconds):
         before = cpu_ticks(process.pid)
         time.sleep(seconds)
         after = cpu_ticks(process.pid)
-        return 100.0 * (after - before) / CLK_TCK / seconds, rss_kb(process.pid) / 1024.0
+        guard = [pid for pid in descendants(process.pid) if comm(pid) == "satellite-exec"]
+        return 100.0 * (after - before) / CLK_TCK / seconds, rss_kb(process.pid) / 1024.0, sum(rss_kb(pid) for pid in guard) / 1024.0
     finally:
         process.send_signal(signal.SIGTERM)
         process.stderr.read()
@@ -395,13 +401,13 @@ def main():
 
     print("machine: %d cores, %s" % (os.cpu_count(), os.uname().release))
     ready, stops = launcher_on_defaults(args.satellite, args.launches)
-    cpu, rss = launcher_rest(args.satellite, args.rest_seconds)
+    cpu, rss, guard_rss = launcher_rest(args.satellite, args.rest_seconds)
     hang = launcher_hang(args.satellite)
     memory = launcher_restart_memory(args.satellite, args.restarts)
     print("\nsatellite run on embedded defaults (migration, then core, api and repairer speaking the notify protocol):")
     print("  launch to all ready          median %7.1f ms  (runs: %s)  bar < 300 ms" % (median(ready), ", ".join("%.0f" % t for t in ready)))
     print("  SIGTERM to all gone          median %7.1f ms  (runs: %s)  bar < 100 ms" % (median(stops), ", ".join("%.0f" % t for t in stops)))
-    print("  at rest, 4 peers beating     cpu %.2f %%, launcher resident %.1f MB  bar 0 %%, < 15 MB" % (cpu, rss))
+    print("  at rest, 4 peers beating     cpu %.2f %%, launcher resident %.1f MB (+ %.1f MB its guard)  bar 0 %%, < 15 MB" % (cpu, rss, guard_rss))
     print("  hang detected after last beat %7.0f ms  (heartbeat_age_ms=%s)  bar < heartbeat-timeout 5 s + interval 1 s" % hang)
     print("  after 100 and %d restarts      resident %.1f MB -> %.1f MB, descriptors %d -> %d (a child's pidfd may be open at either)"
           % (args.restarts, memory[100][0], memory[args.restarts][0], memory[100][1], memory[args.restarts][1]))
@@ -436,7 +442,8 @@ def main():
     row("SIGTERM to all gone", {k: median(v["stop"]) for k, v in results.items()}, "ms")
     row("resident memory at rest", {k: v["rest"]["rss_mb"] for k, v in results.items()}, "MB")
     row("cpu at rest", {k: v["rest"]["cpu_percent"] for k, v in results.items()}, "% ")
-    print("\n  (ratios are how many times longer or larger theirs is; s6's memory counts s6-svscan and its four s6-supervise)")
+    print("\n  (ratios are how many times longer or larger theirs is; satellite's memory counts the launcher and its guard,")
+    print("   s6's counts s6-svscan and its four s6-supervise)")
     print("  * each crash 200 ms after the last restart; the launcher runs with restart-backoff-reset 100ms so that every crash")
     print("    follows a healthy run and gets the immediate first restart; with the default 60s, back-to-back crashes back off.")
 

@@ -15,6 +15,12 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+// The Swift driver links its image-registration object into every executable it links, C ones
+// too. Its two references are satisfied here, so the linker (with --as-needed) leaves the Swift
+// runtime out: each child's first exec then loads only libc, and the guard stays small.
+__attribute__((visibility("hidden"))) void swift_addNewDSOImage(const void *image) { (void)image; }
+__attribute__((visibility("hidden"))) int _swift_backtrace_isThunkFunction(const char *name) { (void)name; return 0; }
+
 // The guard: one per launcher, outside its process group. The launcher writes "+PGID" when it
 // spawns a child and "-PGID" when it has reaped one, on a pipe at descriptor 3. When that pipe
 // reaches end-of-file with groups still listed, the launcher died without stopping them (SIGKILL,

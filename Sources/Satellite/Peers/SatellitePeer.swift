@@ -17,6 +17,8 @@ public protocol SatellitePeer: Sendable {
     static var name: String { get }
     /// The logger, database, metrics and subsystem group the peer is built on.
     var basis: PeerBasis { get }
+    /// Health and metrics; nil when `debug.address` is empty.
+    var debug: DebugServer? { get }
 }
 
 extension SatellitePeer {
@@ -29,14 +31,14 @@ extension SatellitePeer {
     /// Runs every subsystem until graceful shutdown, cancellation, or the first failure.
     /// - Throws: `PeerItemFailure` naming the subsystem that failed; the others were cancelled.
     ///
-    /// Once every subsystem has started it logs `ready` and sets the gauge
+    /// Once every subsystem has started and its listeners are bound it logs `ready` and sets the gauge
     /// `satellite_peer_ready{peer="NAME"}` to 1; when run returns the gauge goes back to 0.
     public func run() async throws {
         log.info("running", metadata: ["subsystems": .array(group.names.map { .string($0) })])
         let ready = Gauge(label: "satellite_peer_ready", dimensions: [("peer", Self.name)], factory: PrometheusMetricsFactory(registry: metrics))
         ready.record(0)
-        let readiness = Task { [log, group] in
-            guard await group.untilStarted() else { return }
+        let readiness = Task { [log] in
+            guard await self.untilServing() else { return }
             ready.record(1)
             log.info("ready")
         }
@@ -45,6 +47,14 @@ extension SatellitePeer {
             ready.record(0)
         }
         try await group.run()
+    }
+
+    /// Returns true once every subsystem has started and every listener is bound (so READY
+    /// means a client can connect); false if the peer stopped first.
+    public func untilServing() async -> Bool {
+        guard await group.untilStarted() else { return false }
+        if let debug, await debug.listeningPort() == nil { return false }
+        return true
     }
 
     /// Stops the subsystems gracefully, in reverse order of creation. Returns at once.
@@ -62,7 +72,7 @@ extension SatellitePeer {
 
 /// Runs a peer until SIGTERM or SIGINT, then stops it gracefully and closes it.
 ///
-/// Once every subsystem has started the peer sends `READY=1` to whoever started it (the
+/// Once every subsystem has started and its listeners are bound the peer sends `READY=1` to whoever started it (the
 /// launcher's notify pipe or systemd), then `WATCHDOG=1` every `heartbeatInterval` from a task on
 /// the same executor as its work, so a wedged peer stops beating. If the launcher is gone (the
 /// pipe has no reader) the peer stops. The first signal begins a graceful shutdown
@@ -87,7 +97,7 @@ public func runUntilSignalled(_ peer: some SatellitePeer, log: Logger, heartbeat
         }
     }
     let heartbeat = Task {
-        guard await peer.group.untilStarted() else { return }
+        guard await peer.untilServing() else { return }
         notifier.send(.ready, .status("\(type(of: peer).name) running"))
         while !Task.isCancelled {
             try? await Task.sleep(for: heartbeatInterval)

@@ -142,6 +142,26 @@ struct LauncherTests {
         for child in children { #expect(processIsGone(child)) }
     }
 
+    @Test func peersBeatOftenEnoughNeverToLookHung() async throws {
+        let satellite = try LaunchedSatellite(flags: [
+            "--debug.address=127.0.0.1:0", "--supervisor.heartbeat-interval=50ms", "--supervisor.heartbeat-timeout=400ms", "--supervisor.stop-timeout=500ms",
+        ])
+        try await satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
+        // Four heartbeat timeouts: a peer that did not beat would have been declared hung.
+        try await Task.sleep(for: .milliseconds(1600))
+        #expect(satellite.count("hung") == 0)
+        #expect(satellite.count("restarting") == 0)
+        // And a peer that stops beating is caught: SIGSTOP freezes core's heartbeat.
+        let core = try #require(satellite.pids(of: "core").first)
+        kill(core, SIGSTOP)
+        try await satellite.until("core declared hung") { satellite.count("hung", of: "core") == 1 }
+        let hung = satellite.records.first { $0["msg"] as? String == "hung" }
+        #expect(Int(hung?["heartbeat_age_ms"] as? String ?? "") ?? 0 >= 400)
+        try await satellite.until("core restarted") { satellite.count("ready", of: "core") == 2 }
+        kill(satellite.pid, SIGTERM)
+        #expect(try await satellite.exitStatus() == 0)
+    }
+
     @Test func childrenInheritOnlyTheirDescriptorsAndTheirEntrysSettings() async throws {
         let satellite = try LaunchedSatellite(config: """
             processes:

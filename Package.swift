@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
     ],
     targets: [
         .systemLibrary(
@@ -77,6 +79,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The API's types and routing, generated from openapi.yaml by scripts/generate-openapi
+        // and committed, so a clean build does not build the generator.
+        .target(
+            name: "SatelliteAPI",
+            dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],
+            exclude: ["openapi-generator-config.yaml"],
+            resources: [.copy("openapi.yaml")],
+            // The generator writes `public import`s that some files do not need; the warnings are
+            // about code we do not write, so they are silenced here and nowhere else.
+            swiftSettings: [.unsafeFlags(["-suppress-warnings"])]
+        ),
         .target(
             name: "Satellite",
             dependencies: [
@@ -86,6 +99,9 @@ let package = Package(
                 "SatelliteConfig",
                 "SatelliteDB",
                 "StructuredLogging",
+                "SatelliteAPI",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -26,6 +26,77 @@ enum Migrations {
             }
             try db.create(index: "nodes_last_net", on: "nodes", columns: ["last_net"])
         }
+        migrator.registerMigration("0002-metainfo-repair-accounting") { db in
+            try db.create(table: "projects") { table in
+                table.column("id", .blob).primaryKey()
+                table.column("name", .text).notNull().unique()
+                table.column("created_at", .datetime).notNull().defaults(sql: "CURRENT_TIMESTAMP")
+            }
+            // Only a hash of each key is kept; the key itself is shown once, when it is made.
+            try db.create(table: "api_keys") { table in
+                table.column("id", .blob).primaryKey()
+                table.column("project_id", .blob).notNull().references("projects", onDelete: .cascade)
+                table.column("secret_hash", .blob).notNull().unique()
+                table.column("name", .text).notNull().defaults(to: "")
+                table.column("created_at", .datetime).notNull().defaults(sql: "CURRENT_TIMESTAMP")
+            }
+            try db.create(table: "buckets") { table in
+                table.column("project_id", .blob).notNull().references("projects", onDelete: .cascade)
+                table.column("name", .text).notNull()
+                table.column("created_at", .datetime).notNull().defaults(sql: "CURRENT_TIMESTAMP")
+                table.primaryKey(["project_id", "name"])
+            }
+            try db.create(table: "objects") { table in
+                table.column("project_id", .blob).notNull()
+                table.column("bucket", .text).notNull()
+                table.column("key", .text).notNull()
+                table.column("version", .integer).notNull()
+                table.column("stream_id", .blob).notNull().unique()
+                table.column("status", .text).notNull().check { ["pending", "committed"].contains($0) }
+                table.column("created_at", .datetime).notNull().defaults(sql: "CURRENT_TIMESTAMP")
+                table.column("expires_at", .datetime)
+                table.column("zombie_deadline", .datetime)
+                table.primaryKey(["project_id", "bucket", "key", "version"])
+                table.foreignKey(["project_id", "bucket"], references: "buckets", onDelete: .cascade)
+            }
+            try db.create(index: "objects_expires_at", on: "objects", columns: ["expires_at"])
+            try db.create(index: "objects_zombie_deadline", on: "objects", columns: ["zombie_deadline"])
+            try db.create(table: "segments") { table in
+                table.column("stream_id", .blob).notNull().references("objects", column: "stream_id", onDelete: .cascade)
+                table.column("position", .integer).notNull()
+                table.column("redundancy_k", .integer).notNull()
+                table.column("redundancy_repair", .integer).notNull()
+                table.column("redundancy_optimal", .integer).notNull()
+                table.column("redundancy_total", .integer).notNull()
+                table.column("encrypted_size", .integer).notNull()
+                // (piece number, node id) pairs, as a blob of 2-byte numbers and 32-byte ids.
+                table.column("pieces", .blob).notNull()
+                table.column("created_at", .datetime).notNull().defaults(sql: "CURRENT_TIMESTAMP")
+                table.column("repaired_at", .datetime)
+                table.primaryKey(["stream_id", "position"])
+            }
+            try db.create(table: "repair_queue") { table in
+                table.column("stream_id", .blob).notNull()
+                table.column("position", .integer).notNull()
+                table.column("segment_health", .double).notNull()
+                table.column("inserted_at", .datetime).notNull().defaults(sql: "CURRENT_TIMESTAMP")
+                table.column("updated_at", .datetime).notNull().defaults(sql: "CURRENT_TIMESTAMP")
+                table.column("attempted_at", .datetime)
+                table.column("attempts", .integer).notNull().defaults(to: 0)
+                table.column("last_error", .text)
+                table.primaryKey(["stream_id", "position"])
+            }
+            try db.create(index: "repair_queue_health", on: "repair_queue", columns: ["segment_health", "attempted_at"])
+            try db.create(table: "bucket_tallies") { table in
+                table.column("project_id", .blob).notNull()
+                table.column("bucket", .text).notNull()
+                table.column("interval_start", .datetime).notNull()
+                table.column("bytes", .integer).notNull()
+                table.column("segments", .integer).notNull()
+                table.column("objects", .integer).notNull()
+                table.primaryKey(["project_id", "bucket", "interval_start"])
+            }
+        }
         return migrator
     }
 

@@ -64,6 +64,7 @@ public final class TestPlanet: Sendable {
         reconfigure.core(&coreConfig)
         var apiConfig = API.Config()
         apiConfig.debug.address = "127.0.0.1:0"
+        apiConfig.api.address = "127.0.0.1:0"
         reconfigure.api(&apiConfig)
         var repairerConfig = Repairer.Config()
         repairerConfig.debug.address = "127.0.0.1:0"

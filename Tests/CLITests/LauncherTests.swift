@@ -144,7 +144,7 @@ struct LauncherTests {
 
     @Test func peersBeatOftenEnoughNeverToLookHung() async throws {
         let satellite = try LaunchedSatellite(flags: [
-            "--debug.address=127.0.0.1:0", "--supervisor.heartbeat-interval=50ms", "--supervisor.heartbeat-timeout=400ms", "--supervisor.stop-timeout=500ms",
+            "--debug.address=127.0.0.1:0", "--api.address=127.0.0.1:0", "--supervisor.heartbeat-interval=50ms", "--supervisor.heartbeat-timeout=400ms", "--supervisor.stop-timeout=500ms",
         ])
         try await satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
         // Four heartbeat timeouts: a peer that did not beat would have been declared hung.

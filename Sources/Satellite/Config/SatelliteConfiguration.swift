@@ -10,6 +10,8 @@ public struct SatelliteConfiguration: ConfigSection {
     public var log = LogConfig()
     public var database = DatabaseConfig()
     public var api = APIConfig()
+    public var overlay = OverlayConfig()
+    public var contact = ContactConfig()
     public var debug = DebugConfig()
     public var supervisor = SupervisorConfig()
     public var processes = ProcessEntry.defaults
@@ -21,6 +23,8 @@ public struct SatelliteConfiguration: ConfigSection {
         + LogConfig.fields(at: \.log, prefix: "log")
         + DatabaseConfig.fields(at: \.database, prefix: "database")
         + APIConfig.fields(at: \.api, prefix: "api")
+        + OverlayConfig.fields(at: \.overlay, prefix: "overlay")
+        + ContactConfig.fields(at: \.contact, prefix: "contact")
         + DebugConfig.fields(at: \.debug, prefix: "debug")
         + SupervisorConfig.fields(at: \.supervisor, prefix: "supervisor")
         + [ProcessEntry.field(\.processes)]
@@ -53,6 +57,9 @@ extension SatelliteConfiguration {
     public var apiPeer: API.Config {
         var config = API.Config()
         config.debug = debug
+        config.api = api
+        config.overlay = overlay
+        config.contact = contact
         config.shutdownTimeout = peerShutdownTimeout
         return config
     }

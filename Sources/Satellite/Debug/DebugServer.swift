@@ -2,20 +2,12 @@ import Hummingbird
 import Logging
 import Prometheus
 import SatelliteConfig
-import Synchronization
 
 /// A peer's debug endpoint: `/health/live`, `/health/ready` and `/metrics` over HTTP.
 ///
 /// `ready` answers `/health/ready`; the registry answers `/metrics` in Prometheus' text format.
 public final class DebugServer: Sendable {
-    private struct State {
-        var port: Int?
-        var closed = false
-        var portWaiters: [CheckedContinuation<Int?, Never>] = []
-    }
-
-    private let app: Application<RouterResponder<BasicRequestContext>>
-    private let state = Mutex(State())
+    private let listener: HTTPListener
 
     /// Creates the server; it listens only once ``run()`` starts.
     public init(
@@ -40,53 +32,16 @@ public final class DebugServer: Sendable {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
             )
         }
-        // The server learns its port after init; the box lets the callback reach this instance.
-        let box = ServerBox()
-        app = Application(
-            router: router,
-            configuration: ApplicationConfiguration(address: .hostname(address.host, port: address.port), serverName: nil),
-            onServerRunning: { channel in box.server.withLock { $0 }?.listening(on: channel.localAddress?.port) },
-            logger: log
-        )
-        box.server.withLock { $0 = self }
+        listener = HTTPListener(address: address, router: router, log: log)
     }
 
     /// Serves until graceful shutdown or cancellation; returns at once if closed before it started.
     /// - Throws: the bind error when the address is taken.
-    public func run() async throws {
-        guard !state.withLock({ $0.closed }) else { return }
-        defer { listening(on: nil) }
-        try await app.run()
-    }
+    public func run() async throws { try await listener.run() }
 
     /// Marks the server closed: a run that has not started will not start.
-    public func close() {
-        state.withLock { $0.closed = true }
-    }
+    public func close() { listener.close() }
 
     /// The port it listens on, once it does; `nil` if it stopped or never started.
-    public func listeningPort() async -> Int? {
-        await withCheckedContinuation { continuation in
-            let port = state.withLock { state -> Int?? in
-                if let port = state.port { return .some(port) }
-                if state.closed { return .some(nil) }
-                state.portWaiters.append(continuation)
-                return .none
-            }
-            if let port { continuation.resume(returning: port) }
-        }
-    }
-
-    private func listening(on port: Int?) {
-        let waiters = state.withLock { state in
-            if port == nil { state.closed = true } else { state.port = port }
-            defer { state.portWaiters.removeAll() }
-            return state.portWaiters
-        }
-        waiters.forEach { $0.resume(returning: port) }
-    }
-}
-
-private final class ServerBox: Sendable {
-    let server = Mutex<DebugServer?>(nil)
+    public func listeningPort() async -> Int? { await listener.listeningPort() }
 }

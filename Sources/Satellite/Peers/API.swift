@@ -1,8 +1,11 @@
+import Lifecycle
 import Logging
+import SatelliteConfig
 import SatelliteDB
+import StructuredLogging
 
-/// The peer that storage nodes and clients talk to (contact and metainfo endpoints come with the
-/// satellite-work issue).
+/// The peer that storage nodes and clients talk to: the overlay of nodes, node contact, and the
+/// HTTP server of `openapi.yaml` (metainfo comes next).
 ///
 /// Shaped as Storj's peers: the initializer wires subsystems one block at a time, in creation
 /// order, and closes what it had made if one fails; `run`, `shutdown` and `close` come from
@@ -13,6 +16,9 @@ public final class API: SatellitePeer {
     /// Every key the peer reads.
     public struct Config: Sendable {
         public var debug = DebugConfig()
+        public var api = APIConfig()
+        public var overlay = OverlayConfig()
+        public var contact = ContactConfig()
         /// How long a graceful shutdown may take before the subsystems still running are
         /// cancelled (in-flight work abandoned); nil waits for them.
         public var shutdownTimeout: Duration?
@@ -23,6 +29,9 @@ public final class API: SatellitePeer {
     public let basis: PeerBasis
     /// Health and metrics; `nil` when `debug.address` is empty.
     public let debug: DebugServer?
+    public let overlay: Overlay
+    public let checkInLimiter: CheckInLimiter
+    public let server: APIServer
 
     /// Wires the peer.
     /// - Throws: `PeerInitError` naming the subsystem that failed, after closing the ones made.
@@ -32,8 +41,39 @@ public final class API: SatellitePeer {
         do {
             // debug, then schema
             debug = try basis.wireDebugAndSchema(config.debug)
+
+            let overlay = try basis.group.wiring("overlay") {
+                Overlay(config: config.overlay, db: database, log: basis.log.named("overlay"))
+            }
+            self.overlay = overlay
+
+            let checkInLimiter = try basis.group.wiring("contact") {
+                CheckInLimiter(interval: config.contact.checkInInterval)
+            }
+            self.checkInLimiter = checkInLimiter
+
+            let server = try basis.group.wiring("api:server") {
+                guard let address = HostPort(config.api.address) else { throw APIConfigError.badAddress(config.api.address) }
+                let handlers = APIHandlers(overlay: overlay, limiter: checkInLimiter, database: database)
+                let server = try APIServer(address: address, handlers: handlers, log: basis.log.named("server"))
+                basis.group.add(PeerItem(name: "api:server", run: { try await server.run() }, close: { server.close() }))
+                return server
+            }
+            self.server = server
+            basis.awaitsListening { await server.listeningPort() }
         } catch {
             throw await basis.failed(error)
+        }
+    }
+}
+
+/// The API peer's configuration cannot be used.
+public enum APIConfigError: Error, Equatable, CustomStringConvertible {
+    case badAddress(String)
+
+    public var description: String {
+        switch self {
+        case .badAddress(let address): "api.address \"\(address)\" is not host:port"
         }
     }
 }

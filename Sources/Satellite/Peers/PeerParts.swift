@@ -4,6 +4,7 @@ import Prometheus
 import SatelliteConfig
 import SatelliteDB
 import StructuredLogging
+import Synchronization
 
 /// What every peer is built on: its named logger, the shared database, its own metrics registry,
 /// and the group its subsystems are wired into.
@@ -13,6 +14,7 @@ public struct PeerBasis: Sendable {
     public let database: SatelliteDatabase
     public let metrics: PrometheusCollectorRegistry
     public let group: PeerGroup
+    private let listeners = ListenerList()
 
     init(peer name: String, log: Logger, database: SatelliteDatabase, shutdownTimeout: Duration?) {
         self.name = name
@@ -29,8 +31,22 @@ public struct PeerBasis: Sendable {
         let debug = try group.wiring("debug") {
             PeerParts.debug(config: config, registry: metrics, database: database, log: log.named("debug"), group: group)
         }
+        if let debug { awaitsListening { await debug.listeningPort() } }
         try group.wiring("schema") { try PeerParts.requireSchema(database) }
         return debug
+    }
+
+    /// Adds a listener whose port the peer waits for before it calls itself ready.
+    func awaitsListening(_ port: @escaping @Sendable () async -> Int?) {
+        listeners.add(port)
+    }
+
+    /// True once every listener is bound; false if one stopped first.
+    func untilListening() async -> Bool {
+        for port in listeners.all {
+            guard await port() != nil else { return false }
+        }
+        return true
     }
 
     /// Closes what the group holds, in reverse, after `error` stopped the peer's initializer.
@@ -100,4 +116,11 @@ public struct PeerCloseError: Error, CustomStringConvertible {
     public let report: PeerCloseReport
 
     public var description: String { "\(peer): \(report)" }
+}
+
+/// The ports a peer waits for before it is ready.
+private final class ListenerList: Sendable {
+    private let ports = Mutex<[@Sendable () async -> Int?]>([])
+    func add(_ port: @escaping @Sendable () async -> Int?) { ports.withLock { $0.append(port) } }
+    var all: [@Sendable () async -> Int?] { ports.withLock { $0 } }
 }

@@ -53,8 +53,7 @@ extension SatellitePeer {
     /// means a client can connect); false if the peer stopped first.
     public func untilServing() async -> Bool {
         guard await group.untilStarted() else { return false }
-        if let debug, await debug.listeningPort() == nil { return false }
-        return true
+        return await basis.untilListening()
     }
 
     /// Stops the subsystems gracefully, in reverse order of creation. Returns at once.

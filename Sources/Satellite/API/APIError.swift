@@ -1,0 +1,116 @@
+import Foundation
+import Hummingbird
+import Logging
+import OpenAPIRuntime
+import SatelliteAPI
+
+typealias ErrorBody = Components.Schemas._Error
+typealias ErrorCode = Components.Schemas._Error._ErrorPayload.CodePayload
+
+extension Components.Schemas._Error {
+    init(_ code: ErrorCode, _ message: String) {
+        self.init(error: .init(code: code, message: message))
+    }
+}
+
+/// Turns every error a request can end in into the document's error body, so a client never
+/// sees an empty 500: decoding failures of the generated code become 400 (415 for a wrong
+/// content type) naming the field, a body over the limit 413, an unknown route 404, and
+/// anything else 500 with nothing internal in it (it is logged instead).
+struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let log: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as ServerError {
+            let status = error.httpStatus
+            if status == .internalServerError {
+                log.error("request failed", metadata: ["operation": .string(error.operationID), "error": "\(error.underlyingError)"])
+                return Self.response(.internalServerError, ErrorBody(._internal, "the request failed; the satellite logged why"))
+            }
+            if status == .unsupportedMediaType {
+                return Self.response(status, ErrorBody(.unsupportedMediaType, "the request body must be application/json"))
+            }
+            return Self.response(.badRequest, ErrorBody(.badRequest, Self.describe(error.underlyingError)))
+        } catch let error as HTTPError {
+            switch error.status {
+            case .contentTooLarge:
+                return Self.response(.contentTooLarge, ErrorBody(.tooLarge, "the request body is larger than \(APIServer.bodyLimit / 1024) KiB"))
+            case .notFound:
+                return Self.response(.notFound, ErrorBody(.notFound, "no such endpoint: \(request.method) \(request.uri.path)"))
+            case .methodNotAllowed:
+                return Self.response(.methodNotAllowed, ErrorBody(.badRequest, "\(request.method) is not allowed on \(request.uri.path)"))
+            default:
+                return Self.response(error.status, ErrorBody(error.status.code < 500 ? .badRequest : ._internal, error.body ?? error.status.reasonPhrase))
+            }
+        } catch {
+            log.error("request failed", metadata: ["path": .string(request.uri.path), "error": "\(error)"])
+            return Self.response(.internalServerError, ErrorBody(._internal, "the request failed; the satellite logged why"))
+        }
+    }
+
+    static func response(_ status: HTTPResponse.Status, _ body: ErrorBody) -> Response {
+        let data = (try? JSONEncoder().encode(body)) ?? Data()
+        return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// What was wrong with a request, in the terms of its JSON, from what the generated code threw.
+    static func describe(_ error: any Error) -> String {
+        var error = error
+        // The generated code wraps a DecodingError in a runtime error enum; look inside.
+        for _ in 0..<3 {
+            guard !(error is DecodingError), let underlying = Self.unwrap(error) else { break }
+            error = underlying
+        }
+        switch error as? DecodingError {
+        case .keyNotFound(let key, let context)?:
+            return "missing field \"\(path(context.codingPath + [key]))\""
+        case .typeMismatch(let type, let context)?:
+            return "field \"\(path(context.codingPath))\" has the wrong type; expected \(typeName(type))"
+        case .valueNotFound(let type, let context)?:
+            return "field \"\(path(context.codingPath))\" is null; expected \(typeName(type))"
+        case .dataCorrupted(let context)?:
+            if context.codingPath.isEmpty { return "the body is not valid JSON" }
+            return "field \"\(path(context.codingPath))\": \(context.debugDescription)"
+        default:
+            return "the request is malformed: \(error)"
+        }
+    }
+
+    private static func unwrap(_ error: any Error) -> (any Error)? {
+        let mirror = Mirror(reflecting: error)
+        if mirror.displayStyle == .enum, let child = mirror.children.first, let inner = child.value as? any Error {
+            return inner
+        }
+        return nil
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+
+    private static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int64.Type, is Int.Type, is Int32.Type: "an integer"
+        case is Bool.Type: "true or false"
+        case is Double.Type: "a number"
+        default: "an object"
+        }
+    }
+}
+
+/// Reads at most `limit` bytes of a request body before anything decodes it.
+struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
+    let limit: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var request = request
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw HTTPError(.contentTooLarge)
+        }
+        _ = try await request.collectBody(upTo: limit)
+        return try await next(request, context)
+    }
+}

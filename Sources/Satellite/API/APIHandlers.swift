@@ -1,0 +1,74 @@
+import Foundation
+import OpenAPIRuntime
+import SatelliteAPI
+import SatelliteDB
+
+/// The API's operations, as the generated `APIProtocol` names them. The generated code decodes
+/// the JSON; everything the document says that the generator does not enforce (patterns, lengths,
+/// bounds) is checked here, before anything is written.
+struct APIHandlers: APIProtocol {
+    let overlay: Overlay
+    let limiter: CheckInLimiter
+    let database: SatelliteDatabase
+
+    func checkIn(_ input: Operations.CheckIn.Input) async throws -> Operations.CheckIn.Output {
+        guard case .json(let body) = input.body else { return .badRequest(.init(body: .json(ErrorBody(.badRequest, "the body must be JSON")))) }
+        guard let id = Self.nodeID(body.nodeId) else {
+            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"node_id\" must be 64 lowercase hexadecimal digits"))))
+        }
+        let address: NodeAddress
+        do {
+            address = try NodeAddress(body.address)
+        } catch {
+            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"address\": \(error)"))))
+        }
+        guard body.freeDisk >= 0 else {
+            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"free_disk\" must be 0 or more"))))
+        }
+        guard (1...64).contains(body.version.count) else {
+            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"version\" must be 1 to 64 characters"))))
+        }
+        if let wait = limiter.admit(id) {
+            let seconds = max(1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))
+            return .tooManyRequests(.init(
+                headers: .init(retryAfter: seconds),
+                body: .json(ErrorBody(.tooManyRequests, "node \(body.nodeId) checked in less than \(limiter.interval) ago; retry after \(seconds) s"))
+            ))
+        }
+        let lastNet = try overlay.checkIn(id: id, address: address, freeDisk: body.freeDisk, version: body.version)
+        return .ok(.init(body: .json(.init(nodeId: body.nodeId, lastNet: lastNet))))
+    }
+
+    func live(_ input: Operations.Live.Input) async throws -> Operations.Live.Output {
+        .ok(.init(body: .plainText("ok\n")))
+    }
+
+    func ready(_ input: Operations.Ready.Input) async throws -> Operations.Ready.Output {
+        if (try? database.isUpToDate()) == true { return .ok(.init(body: .plainText("ready\n"))) }
+        return .serviceUnavailable(.init(body: .plainText("database unreachable or not migrated\n")))
+    }
+
+    func document(_ input: Operations.Document.Input) async throws -> Operations.Document.Output {
+        .ok(.init(body: .yaml(HTTPBody(APIDocument.yaml))))
+    }
+
+    /// 32 bytes from 64 lowercase hexadecimal digits.
+    static func nodeID(_ text: String) -> Data? {
+        let digits = Array(text.utf8)
+        guard digits.count == 64 else { return nil }
+        var bytes = Data(capacity: 32)
+        for index in stride(from: 0, to: 64, by: 2) {
+            guard let high = hexValue(digits[index]), let low = hexValue(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return bytes
+    }
+
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import Hummingbird
+import Logging
+import OpenAPIHummingbird
+import SatelliteAPI
+import SatelliteConfig
+import SatelliteDB
+
+/// The API peer's HTTP server at `api.address`: the operations of `openapi.yaml`, with bodies
+/// bounded and every error in the document's error shape.
+public final class APIServer: Sendable {
+    /// The largest request body read, in bytes.
+    public static let bodyLimit = 64 * 1024
+
+    private let listener: HTTPListener
+
+    init(address: HostPort, handlers: APIHandlers, log: Logger) throws {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: APIErrorMiddleware<BasicRequestContext>(log: log))
+        router.add(middleware: BodyLimitMiddleware<BasicRequestContext>(limit: Self.bodyLimit))
+        try handlers.registerHandlers(on: router)
+        listener = HTTPListener(address: address, router: router, log: log)
+    }
+
+    /// Serves until graceful shutdown (in-flight requests finish) or cancellation.
+    /// - Throws: the bind error when the address is taken.
+    public func run() async throws { try await listener.run() }
+
+    public func close() { listener.close() }
+
+    /// The port it listens on, once it does; nil if it stopped or never started.
+    public func listeningPort() async -> Int? { await listener.listeningPort() }
+}

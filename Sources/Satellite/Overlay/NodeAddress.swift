@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A storage node's `host:port`, with the host an IPv4 or IPv6 address, and the network it is
+/// counted in for placement: its /24 (IPv4) or /64 (IPv6). Two nodes on one network hold at most
+/// one piece of a segment, so one operator's machines cannot hold a segment's redundancy.
+public struct NodeAddress: Sendable, Equatable, CustomStringConvertible {
+    public let host: String
+    public let port: Int
+    /// `203.0.113.0/24` or `2001:db8:1:2::/64`.
+    public let lastNet: String
+
+    /// Why an address was refused, in words for the API's error message.
+    public struct Invalid: Error, Equatable, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(_ text: String) throws(Invalid) {
+        guard let colon = text.lastIndex(of: ":") else {
+            throw Invalid(description: "address \"\(text)\" is not host:port")
+        }
+        var host = String(text[..<colon])
+        let bracketed = host.hasPrefix("[") && host.hasSuffix("]")
+        if bracketed { host = String(host.dropFirst().dropLast()) }
+        guard let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
+            throw Invalid(description: "address \"\(text)\" has no port from 1 to 65535")
+        }
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        if !bracketed, inet_pton(AF_INET, host, &v4) == 1 {
+            let octets = withUnsafeBytes(of: v4) { Array($0) }
+            lastNet = "\(octets[0]).\(octets[1]).\(octets[2]).0/24"
+        } else if bracketed, inet_pton(AF_INET6, host, &v6) == 1 {
+            var network = in6_addr()
+            withUnsafeMutableBytes(of: &network) { target in
+                withUnsafeBytes(of: v6) { source in
+                    for index in 0..<8 { target[index] = source[index] }
+                }
+            }
+            var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+            inet_ntop(AF_INET6, &network, &buffer, socklen_t(buffer.count))
+            lastNet = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/64"
+        } else {
+            throw Invalid(description: "address \"\(text)\" does not start with an IPv4 address or a bracketed IPv6 address")
+        }
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}

@@ -1,0 +1,27 @@
+import Foundation
+import Logging
+import SatelliteDB
+
+/// The satellite's view of its storage nodes: who they are, where they are, how they do.
+public struct Overlay: Sendable {
+    public let config: OverlayConfig
+    private let db: any OverlayDB
+    private let log: Logger
+
+    public init(config: OverlayConfig, db: any OverlayDB, log: Logger) {
+        self.config = config
+        self.db = db
+        self.log = log
+    }
+
+    /// Records that the node `id` checked in from `address` with `freeDisk` bytes free.
+    /// - Returns: the network the node is counted in.
+    public func checkIn(id: Data, address: NodeAddress, freeDisk: Int64, version: String, at now: Date = Date()) throws -> String {
+        try db.recordCheckIn(NodeCheckIn(id: id, address: address.description, lastNet: address.lastNet, freeDisk: freeDisk, version: version), at: now)
+        return address.lastNet
+    }
+
+    public func node(id: Data) throws -> NodeRecord? {
+        try db.node(id: id)
+    }
+}

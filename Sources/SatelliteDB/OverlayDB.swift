@@ -1,0 +1,83 @@
+import Foundation
+import GRDB
+
+/// What a storage node says when it checks in, after the API checked it.
+public struct NodeCheckIn: Sendable, Equatable {
+    /// 32 bytes.
+    public let id: Data
+    public let address: String
+    public let lastNet: String
+    public let freeDisk: Int64
+    public let version: String
+
+    public init(id: Data, address: String, lastNet: String, freeDisk: Int64, version: String) {
+        self.id = id
+        self.address = address
+        self.lastNet = lastNet
+        self.freeDisk = freeDisk
+        self.version = version
+    }
+}
+
+/// A storage node as the overlay knows it.
+public struct NodeRecord: Sendable, Equatable, FetchableRecord {
+    public let id: Data
+    public let address: String
+    public let lastNet: String
+    public let freeDisk: Int64
+    public let version: String
+    public let lastContactSuccess: Date?
+    public let lastContactFailure: Date?
+    public let disqualifiedAt: Date?
+    public let exitInitiatedAt: Date?
+    public let createdAt: Date
+
+    public init(row: Row) throws {
+        id = row["id"]
+        address = row["address"]
+        lastNet = row["last_net"]
+        freeDisk = row["free_disk"]
+        version = row["version"]
+        lastContactSuccess = row["last_contact_success"]
+        lastContactFailure = row["last_contact_failure"]
+        disqualifiedAt = row["disqualified_at"]
+        exitInitiatedAt = row["exit_initiated_at"]
+        createdAt = row["created_at"]
+    }
+}
+
+/// The overlay's storage: the nodes table.
+public protocol OverlayDB: Sendable {
+    /// Creates the node or updates its address, network, free disk and version, and records a
+    /// successful contact at `at`, in one transaction.
+    func recordCheckIn(_ checkIn: NodeCheckIn, at: Date) throws
+    /// The node, if the overlay knows it.
+    func node(id: Data) throws -> NodeRecord?
+    /// How many nodes the overlay knows.
+    func nodeCount() throws -> Int
+}
+
+extension SatelliteDatabase: OverlayDB {
+    public func recordCheckIn(_ checkIn: NodeCheckIn, at: Date) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO nodes (id, address, last_net, free_disk, version, last_contact_success, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET
+                        address = excluded.address, last_net = excluded.last_net, free_disk = excluded.free_disk,
+                        version = excluded.version, last_contact_success = excluded.last_contact_success
+                    """,
+                arguments: [checkIn.id, checkIn.address, checkIn.lastNet, checkIn.freeDisk, checkIn.version, at, at]
+            )
+        }
+    }
+
+    public func node(id: Data) throws -> NodeRecord? {
+        try pool.read { db in try NodeRecord.fetchOne(db, sql: "SELECT * FROM nodes WHERE id = ?", arguments: [id]) }
+    }
+
+    public func nodeCount() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM nodes") ?? 0 }
+    }
+}

@@ -67,8 +67,10 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .keyNotFound(let key, let context)?:
             return "missing field \"\(path(context.codingPath + [key]))\""
         case .typeMismatch(let type, let context)?:
+            if context.codingPath.isEmpty { return "the body must be a JSON object" }
             return "field \"\(path(context.codingPath))\" has the wrong type; expected \(typeName(type))"
         case .valueNotFound(let type, let context)?:
+            if context.codingPath.isEmpty { return "the body must be a JSON object, not null" }
             return "field \"\(path(context.codingPath))\" is null; expected \(typeName(type))"
         case .dataCorrupted(let context)?:
             if context.codingPath.isEmpty { return "the body is not valid JSON" }

@@ -1,0 +1,97 @@
+import Foundation
+import Satellite
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A storage node as far as the satellite can tell: an identity that checks in over HTTP.
+public struct SimulatedNode: Sendable, Equatable {
+    /// 64 lowercase hexadecimal digits.
+    public let id: String
+    public var address: String
+    public var freeDisk: Int64
+    public var version: String
+
+    public init(id: String, address: String, freeDisk: Int64, version: String) {
+        self.id = id
+        self.address = address
+        self.freeDisk = freeDisk
+        self.version = version
+    }
+
+    /// Node `index`: a fresh random identity, on its own /24 network unless `network` is given.
+    public static func make(index: Int, network: Int? = nil) -> SimulatedNode {
+        let id = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let net = network ?? index
+        return SimulatedNode(id: id, address: "10.\(net / 256 % 256).\(net % 256).\(index % 250 + 1):28967", freeDisk: 1 << 40, version: "1.104.2")
+    }
+
+    /// The check-in request body.
+    public var checkInBody: Data {
+        Data(#"{"node_id":"\#(id)","address":"\#(address)","free_disk":\#(freeDisk),"version":"\#(version)"}"#.utf8)
+    }
+}
+
+/// An HTTP answer: status, headers and body.
+public struct HTTPAnswer: Sendable {
+    public let status: Int
+    public let headers: [String: String]
+    public let body: Data
+
+    public var text: String { String(decoding: body, as: UTF8.self) }
+
+    /// The body as a JSON object, if it is one.
+    public var json: [String: Any]? { try? JSONSerialization.jsonObject(with: body) as? [String: Any] }
+
+    /// The error body's code and message, if the body is one.
+    public var error: (code: String, message: String)? {
+        guard let error = json?["error"] as? [String: Any], let code = error["code"] as? String, let message = error["message"] as? String else { return nil }
+        return (code, message)
+    }
+}
+
+extension TestPlanet {
+    /// The API peer's HTTP address, once it listens.
+    public func apiURL() async throws -> URL {
+        guard let port = await api.server.listeningPort() else { throw TestPlanetError.apiNotListening }
+        return URL(string: "http://127.0.0.1:\(port)")!
+    }
+
+    /// Sends a request to the API peer.
+    public func request(
+        _ method: String,
+        _ path: String,
+        body: Data? = nil,
+        contentType: String? = "application/json",
+        headers: [String: String] = [:]
+    ) async throws -> HTTPAnswer {
+        var request = URLRequest(url: try await apiURL().appendingPathComponent(path))
+        request.httpMethod = method
+        request.httpBody = body
+        request.timeoutInterval = 10
+        if let contentType, body != nil { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as? HTTPURLResponse
+        var fields: [String: String] = [:]
+        for (name, value) in http?.allHeaderFields ?? [:] { fields["\(name)".lowercased()] = "\(value)" }
+        return HTTPAnswer(status: http?.statusCode ?? 0, headers: fields, body: data)
+    }
+
+    /// The node checks in with the API peer.
+    @discardableResult
+    public func checkIn(_ node: SimulatedNode) async throws -> HTTPAnswer {
+        try await request("POST", "/v1/contact/checkin", body: node.checkInBody)
+    }
+}
+
+public enum TestPlanetError: Error, CustomStringConvertible {
+    case apiNotListening
+
+    public var description: String {
+        switch self {
+        case .apiNotListening: "the API peer is not listening"
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Satellite
+import SatelliteDB
+import TestPlanet
+import Testing
+
+/// Node check-in and the API's error answers, over HTTP against a TestPlanet.
+@Suite(.timeLimit(.minutes(1)))
+struct ContactTests {
+    private static func planet(checkInInterval: Duration = .zero) -> TestPlanet.Reconfigure {
+        var reconfigure = TestPlanet.Reconfigure()
+        reconfigure.api = { $0.contact.checkInInterval = checkInInterval }
+        return reconfigure
+    }
+
+    @Test func nodesCheckInAndTheOverlayKnowsThem() async throws {
+        try await TestPlanet.run(reconfigure: Self.planet()) { planet in
+            var nodes = (0..<5).map { SimulatedNode.make(index: $0, network: $0 / 2) }
+            nodes.append(SimulatedNode(id: String(repeating: "ab", count: 32), address: "[2001:db8:1:2:3:4:5:6]:28967", freeDisk: 0, version: "1.0.0"))
+            for node in nodes {
+                let answer = try await planet.checkIn(node)
+                #expect(answer.status == 200, "\(answer.text)")
+                #expect(answer.json?["node_id"] as? String == node.id)
+            }
+            #expect(try planet.database.nodeCount() == 6)
+            let first = try #require(try planet.database.node(id: hex(nodes[0].id)))
+            #expect(first.address == nodes[0].address)
+            #expect(first.lastNet == "10.0.0.0/24")
+            #expect(first.freeDisk == 1 << 40)
+            #expect(first.lastContactSuccess != nil)
+            #expect(try planet.database.node(id: hex(nodes[1].id))?.lastNet == "10.0.0.0/24")
+            #expect(try planet.database.node(id: hex(nodes[2].id))?.lastNet == "10.0.1.0/24")
+            #expect(try planet.database.node(id: hex(nodes[5].id))?.lastNet == "2001:db8:1:2::/64")
+
+            // A second check-in updates the node in place.
+            var moved = nodes[0]
+            moved.address = "192.0.2.7:7777"
+            moved.freeDisk = 5
+            #expect(try await planet.checkIn(moved).status == 200)
+            let updated = try #require(try planet.database.node(id: hex(moved.id)))
+            #expect(updated.address == "192.0.2.7:7777" && updated.lastNet == "192.0.2.0/24" && updated.freeDisk == 5)
+            #expect(try planet.database.nodeCount() == 6)
+        }
+    }
+
+    @Test func aNodeThatChecksInTooOftenIsToldWhenToComeBack() async throws {
+        try await TestPlanet.run(reconfigure: Self.planet(checkInInterval: .seconds(30))) { planet in
+            let node = SimulatedNode.make(index: 1)
+            #expect(try await planet.checkIn(node).status == 200)
+            let again = try await planet.checkIn(node)
+            #expect(again.status == 429)
+            #expect(again.error?.code == "too_many_requests")
+            let retryAfter = try #require(again.headers["retry-after"].flatMap(Int.init))
+            #expect((1...30).contains(retryAfter))
+            // Other nodes are not held back.
+            #expect(try await planet.checkIn(SimulatedNode.make(index: 2)).status == 200)
+        }
+    }
+
+    @Test(arguments: [
+        ("not json at all", "bad_request", "not valid JSON"),
+        (#"{"address":"10.0.0.1:1","free_disk":1,"version":"1"}"#, "bad_request", #"missing field "node_id""#),
+        (#"{"node_id":"\#(String(repeating: "a", count: 64))","address":"10.0.0.1:1","free_disk":"lots","version":"1"}"#, "bad_request", #""free_disk""#),
+        (#"{"node_id":"XYZ","address":"10.0.0.1:1","free_disk":1,"version":"1"}"#, "bad_request", #""node_id" must be 64 lowercase hexadecimal digits"#),
+        (#"{"node_id":"\#(String(repeating: "a", count: 64))","address":"localhost","free_disk":1,"version":"1"}"#, "bad_request", #""address""#),
+        (#"{"node_id":"\#(String(repeating: "a", count: 64))","address":"example.com:80","free_disk":1,"version":"1"}"#, "bad_request", "IPv4"),
+        (#"{"node_id":"\#(String(repeating: "a", count: 64))","address":"10.0.0.1:99999","free_disk":1,"version":"1"}"#, "bad_request", "port"),
+        (#"{"node_id":"\#(String(repeating: "a", count: 64))","address":"10.0.0.1:1","free_disk":-1,"version":"1"}"#, "bad_request", #""free_disk" must be 0 or more"#),
+        (#"{"node_id":"\#(String(repeating: "a", count: 64))","address":"10.0.0.1:1","free_disk":1,"version":""}"#, "bad_request", #""version""#),
+        (#"{"node_id":"\#(String(repeating: "a", count: 64))","address":"10.0.0.1:1","free_disk":1,"version":"1","extra":true}"#, "bad_request", "extra"),
+        (#"[1,2,3]"#, "bad_request", "the body must be a JSON object"),
+        (#"null"#, "bad_request", "the body must be a JSON object, not null"),
+    ])
+    func badCheckInsGetAClearErrorAndWriteNothing(body: String, code: String, message: String) async throws {
+        try await TestPlanet.run(reconfigure: Self.planet()) { planet in
+            let answer = try await planet.request("POST", "/v1/contact/checkin", body: Data(body.utf8))
+            #expect(answer.status == 400, "\(answer.text)")
+            #expect(answer.error?.code == code, "\(answer.text)")
+            #expect(answer.error?.message.contains(message) == true, "\(answer.text)")
+            #expect(try planet.database.nodeCount() == 0)
+        }
+    }
+
+    @Test func oversizedBodiesWrongContentTypesAndUnknownRoutesAreErrorsInTheDocumentsShape() async throws {
+        try await TestPlanet.run(reconfigure: Self.planet()) { planet in
+            let huge = Data(repeating: UInt8(ascii: " "), count: 200 * 1024)
+            let tooLarge = try await planet.request("POST", "/v1/contact/checkin", body: huge)
+            #expect(tooLarge.status == 413)
+            #expect(tooLarge.error?.code == "too_large")
+
+            let node = SimulatedNode.make(index: 3)
+            let wrongType = try await planet.request("POST", "/v1/contact/checkin", body: node.checkInBody, contentType: "text/plain")
+            #expect(wrongType.status == 415)
+            #expect(wrongType.error?.code == "unsupported_media_type")
+
+            let unknown = try await planet.request("GET", "/v1/nowhere")
+            #expect(unknown.status == 404)
+            #expect(unknown.error?.code == "not_found")
+            #expect(try planet.database.nodeCount() == 0)
+        }
+    }
+
+    @Test func theAPIAddressServesHealthAndItsOwnDocument() async throws {
+        try await TestPlanet.run { planet in
+            let live = try await planet.request("GET", "/health/live")
+            #expect(live.status == 200)
+            let ready = try await planet.request("GET", "/health/ready")
+            #expect(ready.status == 200 && ready.text == "ready\n")
+            let document = try await planet.request("GET", "/openapi.yaml")
+            #expect(document.status == 200)
+            #expect(document.text.hasPrefix("openapi: \"3.1.0\""))
+            #expect(document.text.contains("/v1/contact/checkin"))
+        }
+    }
+}
+
+private func hex(_ text: String) -> Data {
+    var bytes = Data()
+    var index = text.startIndex
+    while index < text.endIndex {
+        let next = text.index(index, offsetBy: 2)
+        bytes.append(UInt8(text[index..<next], radix: 16)!)
+        index = next
+    }
+    return bytes
+}

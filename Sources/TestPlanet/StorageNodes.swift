@@ -66,7 +66,8 @@ extension TestPlanet {
         contentType: String? = "application/json",
         headers: [String: String] = [:]
     ) async throws -> HTTPAnswer {
-        var request = URLRequest(url: try await apiURL().appendingPathComponent(path))
+        guard let url = URL(string: try await apiURL().absoluteString + path) else { throw TestPlanetError.badPath(path) }
+        var request = URLRequest(url: url)
         request.httpMethod = method
         request.httpBody = body
         request.timeoutInterval = 10
@@ -88,10 +89,20 @@ extension TestPlanet {
 
 public enum TestPlanetError: Error, CustomStringConvertible {
     case apiNotListening
+    case badPath(String)
 
     public var description: String {
         switch self {
         case .apiNotListening: "the API peer is not listening"
+        case .badPath(let path): "\"\(path)\" is not a path and query"
         }
+    }
+}
+
+extension TestPlanet {
+    /// Makes a project and one API key for it, as `satellite admin` does; returns the key.
+    public func makeProject(_ name: String) throws -> String {
+        try Projects(db: database).create(name: name)
+        return try APIKeys(db: database).create(project: name)
     }
 }

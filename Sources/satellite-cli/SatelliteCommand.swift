@@ -17,7 +17,7 @@ struct SatelliteCommand: AsyncParsableCommand {
             Exit status: 0 success, 1 failure, 64 usage error, 78 configuration error.
             """,
         version: SatelliteVersion.current,
-        subcommands: [Run.self, Setup.self, Config.self]
+        subcommands: [Run.self, Setup.self, Config.self, Admin.self]
     )
 }
 

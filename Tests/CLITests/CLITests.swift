@@ -214,10 +214,39 @@ struct CLITests {
         #expect(result.stderr.contains("satellite run migration"))
     }
 
+    @Test func adminCreatesProjectsAndShowsAKeyOnce() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dataDir = directory.appendingPathComponent("data").path
+        let unmigrated = try await SatelliteProcess.run(["admin", "create-project", "demo", "--data-dir", dataDir])
+        #expect(unmigrated.status == 1)
+        #expect(unmigrated.stderr.contains("satellite run migration"))
+        #expect(try await SatelliteProcess.run(["run", "migration", "--data-dir", dataDir]).status == 0)
+
+        let project = try await SatelliteProcess.run(["admin", "create-project", "demo", "--data-dir", dataDir])
+        #expect(project.status == 0, "\(project.stderr)")
+        let twice = try await SatelliteProcess.run(["admin", "create-project", "demo", "--data-dir", dataDir])
+        #expect(twice.status == 1)
+        #expect(twice.stderr.contains("exists already"))
+        let badName = try await SatelliteProcess.run(["admin", "create-project", "no spaces", "--data-dir", dataDir])
+        #expect(badName.status == 1)
+
+        let key = try await SatelliteProcess.run(["admin", "create-api-key", "demo", "--data-dir", dataDir])
+        #expect(key.status == 0)
+        let printed = key.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(printed.count == 64 && printed.allSatisfy(\.isHexDigit))
+        #expect(key.stderr.contains("cannot be shown again"))
+        let database = try String(contentsOfFile: dataDir + "/satellite.db", encoding: .isoLatin1)
+        #expect(!database.contains(printed), "the key itself must not be stored")
+        let unknown = try await SatelliteProcess.run(["admin", "create-api-key", "nobody", "--data-dir", dataDir])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("no project is named \"nobody\""))
+    }
+
     @Test func usageErrorsExit64AndHelpListsEverySubcommand() async throws {
         let help = try await SatelliteProcess.run(["--help"])
         #expect(help.status == 0)
-        for subcommand in ["run", "setup", "config"] {
+        for subcommand in ["run", "setup", "config", "admin"] {
             #expect(help.stdout.contains("  \(subcommand) "))
         }
         let badPeer = try await SatelliteProcess.run(["run", "moon"])

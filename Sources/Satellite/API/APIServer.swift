@@ -17,6 +17,7 @@ public final class APIServer: Sendable {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: APIErrorMiddleware<BasicRequestContext>(log: log))
         router.add(middleware: BodyLimitMiddleware<BasicRequestContext>(limit: Self.bodyLimit))
+        router.add(middleware: AuthorizationMiddleware<BasicRequestContext>())
         try handlers.registerHandlers(on: router)
         listener = HTTPListener(address: address, router: router, log: log)
     }

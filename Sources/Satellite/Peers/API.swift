@@ -54,7 +54,7 @@ public final class API: SatellitePeer {
 
             let server = try basis.group.wiring("api:server") {
                 guard let address = HostPort(config.api.address) else { throw APIConfigError.badAddress(config.api.address) }
-                let handlers = APIHandlers(overlay: overlay, limiter: checkInLimiter, database: database)
+                let handlers = APIHandlers(overlay: overlay, limiter: checkInLimiter, database: database, keys: APIKeys(db: database))
                 let server = try APIServer(address: address, handlers: handlers, log: basis.log.named("server"))
                 basis.group.add(PeerItem(name: "api:server", run: { try await server.run() }, close: { server.close() }))
                 return server

@@ -18,6 +18,83 @@ public import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/schemas` section of the OpenAPI document.
     public enum Schemas {
+        /// 3 to 63 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit.
+        ///
+        /// - Remark: Generated from `#/components/schemas/BucketName`.
+        public typealias BucketName = Swift.String
+        /// - Remark: Generated from `#/components/schemas/CreateBucket`.
+        public struct CreateBucket: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CreateBucket/name`.
+            public var name: Components.Schemas.BucketName
+            /// Creates a new `CreateBucket`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            public init(name: Components.Schemas.BucketName) {
+                self.name = name
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.name = try container.decode(
+                    Components.Schemas.BucketName.self,
+                    forKey: .name
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "name"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Bucket`.
+        public struct Bucket: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Bucket/name`.
+            public var name: Components.Schemas.BucketName
+            /// - Remark: Generated from `#/components/schemas/Bucket/created_at`.
+            public var createdAt: Foundation.Date
+            /// Creates a new `Bucket`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - createdAt:
+            public init(
+                name: Components.Schemas.BucketName,
+                createdAt: Foundation.Date
+            ) {
+                self.name = name
+                self.createdAt = createdAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case createdAt = "created_at"
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BucketList`.
+        public struct BucketList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BucketList/buckets`.
+            public var buckets: [Components.Schemas.Bucket]
+            /// Present when there may be more; pass it as `cursor` for the next page.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BucketList/next_cursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `BucketList`.
+            ///
+            /// - Parameters:
+            ///   - buckets:
+            ///   - nextCursor: Present when there may be more; pass it as `cursor` for the next page.
+            public init(
+                buckets: [Components.Schemas.Bucket],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.buckets = buckets
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case buckets
+                case nextCursor = "next_cursor"
+            }
+        }
         /// A storage node's identity, 32 bytes as 64 lowercase hexadecimal digits.
         ///
         /// - Remark: Generated from `#/components/schemas/NodeID`.

@@ -27,6 +27,21 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /v1/contact/checkin`.
     /// - Remark: Generated from `#/paths//v1/contact/checkin/post(checkIn)`.
     func checkIn(_ input: Operations.CheckIn.Input) async throws -> Operations.CheckIn.Output
+    /// The project's buckets in name order, a page at a time.
+    ///
+    /// - Remark: HTTP `GET /v1/buckets`.
+    /// - Remark: Generated from `#/paths//v1/buckets/get(listBuckets)`.
+    func listBuckets(_ input: Operations.ListBuckets.Input) async throws -> Operations.ListBuckets.Output
+    /// Creates a bucket in the project.
+    ///
+    /// - Remark: HTTP `POST /v1/buckets`.
+    /// - Remark: Generated from `#/paths//v1/buckets/post(createBucket)`.
+    func createBucket(_ input: Operations.CreateBucket.Input) async throws -> Operations.CreateBucket.Output
+    /// Deletes an empty bucket.
+    ///
+    /// - Remark: HTTP `DELETE /v1/buckets/{bucket}`.
+    /// - Remark: Generated from `#/paths//v1/buckets/{bucket}/delete(deleteBucket)`.
+    func deleteBucket(_ input: Operations.DeleteBucket.Input) async throws -> Operations.DeleteBucket.Output
     /// Answers while the process runs.
     ///
     /// - Remark: HTTP `GET /health/live`.
@@ -62,6 +77,45 @@ extension APIProtocol {
         try await checkIn(Operations.CheckIn.Input(
             headers: headers,
             body: body
+        ))
+    }
+    /// The project's buckets in name order, a page at a time.
+    ///
+    /// - Remark: HTTP `GET /v1/buckets`.
+    /// - Remark: Generated from `#/paths//v1/buckets/get(listBuckets)`.
+    public func listBuckets(
+        query: Operations.ListBuckets.Input.Query = .init(),
+        headers: Operations.ListBuckets.Input.Headers = .init()
+    ) async throws -> Operations.ListBuckets.Output {
+        try await listBuckets(Operations.ListBuckets.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Creates a bucket in the project.
+    ///
+    /// - Remark: HTTP `POST /v1/buckets`.
+    /// - Remark: Generated from `#/paths//v1/buckets/post(createBucket)`.
+    public func createBucket(
+        headers: Operations.CreateBucket.Input.Headers = .init(),
+        body: Operations.CreateBucket.Input.Body
+    ) async throws -> Operations.CreateBucket.Output {
+        try await createBucket(Operations.CreateBucket.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Deletes an empty bucket.
+    ///
+    /// - Remark: HTTP `DELETE /v1/buckets/{bucket}`.
+    /// - Remark: Generated from `#/paths//v1/buckets/{bucket}/delete(deleteBucket)`.
+    public func deleteBucket(
+        path: Operations.DeleteBucket.Input.Path,
+        headers: Operations.DeleteBucket.Input.Headers = .init()
+    ) async throws -> Operations.DeleteBucket.Output {
+        try await deleteBucket(Operations.DeleteBucket.Input(
+            path: path,
+            headers: headers
         ))
     }
     /// Answers while the process runs.

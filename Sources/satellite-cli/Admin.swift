@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import Satellite
+import SatelliteConfig
+import SatelliteDB
+
+/// `satellite admin`: the operator's hand on projects and API keys.
+struct Admin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage projects and API keys in the satellite's database.",
+        subcommands: [CreateProject.self, CreateAPIKey.self]
+    )
+
+    /// Opens the configured, migrated database, or explains why it cannot.
+    static func database(_ config: SatelliteConfiguration) throws -> SatelliteDatabase {
+        guard FileManager.default.fileExists(atPath: config.databasePath) else {
+            FileHandle.standardError.write(Data("admin: there is no database at \(config.databasePath); create it with `satellite setup` or `satellite run migration`\n".utf8))
+            throw ExitCode.failure
+        }
+        do {
+            let database = try SatelliteDatabase(path: config.databasePath, busyTimeout: config.database.busyTimeout)
+            guard try database.isUpToDate() else { throw PeerSetupError.schemaNotMigrated(path: config.databasePath) }
+            return database
+        } catch {
+            FileHandle.standardError.write(Data("admin: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    struct CreateProject: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "create-project", abstract: "Create a project.")
+
+        @Argument(help: "The project's name: letters, digits, '-', '_' or '.'.") var name: String
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            let config = try options.load()
+            let database = try Admin.database(config)
+            defer { try? database.close() }
+            do {
+                try Projects(db: database).create(name: name)
+            } catch {
+                FileHandle.standardError.write(Data("admin: \(error)\n".utf8))
+                throw ExitCode.failure
+            }
+            print("created project \(name); make a key with: satellite admin create-api-key \(name)")
+        }
+    }
+
+    struct CreateAPIKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-api-key",
+            abstract: "Create an API key for a project and print it; it is shown only this once."
+        )
+
+        @Argument(help: "The project the key opens.") var project: String
+        @Option(help: "A label for the key.") var label: String = ""
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            let config = try options.load()
+            let database = try Admin.database(config)
+            defer { try? database.close() }
+            let key: String
+            do {
+                key = try APIKeys(db: database).create(project: project, name: label)
+            } catch {
+                FileHandle.standardError.write(Data("admin: \(error)\n".utf8))
+                throw ExitCode.failure
+            }
+            print(key)
+            FileHandle.standardError.write(Data("admin: the key above opens project \(project); it is not stored and cannot be shown again\n".utf8))
+        }
+    }
+}

@@ -90,11 +90,13 @@ extension TestPlanet {
 public enum TestPlanetError: Error, CustomStringConvertible {
     case apiNotListening
     case badPath(String)
+    case checkInRefused(String)
 
     public var description: String {
         switch self {
         case .apiNotListening: "the API peer is not listening"
         case .badPath(let path): "\"\(path)\" is not a path and query"
+        case .checkInRefused(let answer): "a simulated node's check-in was refused: \(answer)"
         }
     }
 }
@@ -104,5 +106,19 @@ extension TestPlanet {
     public func makeProject(_ name: String) throws -> String {
         try Projects(db: database).create(name: name)
         return try APIKeys(db: database).create(project: name)
+    }
+}
+
+extension TestPlanet {
+    /// Makes `count` nodes, each on its own network, and checks them in.
+    public func startNodes(_ count: Int) async throws -> [SimulatedNode] {
+        var nodes: [SimulatedNode] = []
+        for index in 0..<count {
+            let node = SimulatedNode.make(index: index)
+            let answer = try await checkIn(node)
+            guard answer.status == 200 else { throw TestPlanetError.checkInRefused(answer.text) }
+            nodes.append(node)
+        }
+        return nodes
     }
 }

@@ -65,6 +65,9 @@ public final class TestPlanet: Sendable {
         var apiConfig = API.Config()
         apiConfig.debug.address = "127.0.0.1:0"
         apiConfig.api.address = "127.0.0.1:0"
+        // A small erasure code, so that a handful of simulated nodes can hold a segment.
+        apiConfig.metainfo.redundancy = "2/3/4/5"
+        apiConfig.metainfo.maxSegmentSize = 1 << 20
         reconfigure.api(&apiConfig)
         var repairerConfig = Repairer.Config()
         repairerConfig.debug.address = "127.0.0.1:0"

@@ -73,7 +73,12 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             if context.codingPath.isEmpty { return "the body must be a JSON object, not null" }
             return "field \"\(path(context.codingPath))\" is null; expected \(typeName(type))"
         case .dataCorrupted(let context)?:
-            if context.codingPath.isEmpty { return "the body is not valid JSON" }
+            if context.codingPath.isEmpty {
+                let detail = context.debugDescription
+                // The generated date decoder reports no field; every date field of the document is a date-time.
+                if detail.contains("ISO8601") { return "a date-time field is not ISO 8601; write it as 2026-11-24T08:00:00Z" }
+                return detail.localizedCaseInsensitiveContains("json") || detail.isEmpty ? "the body is not valid JSON" : "the body is not valid: \(detail)"
+            }
             return "field \"\(path(context.codingPath))\": \(context.debugDescription)"
         default:
             return "the request is malformed: \(error)"

@@ -11,14 +11,15 @@ struct APIHandlers: APIProtocol {
     let limiter: CheckInLimiter
     let database: SatelliteDatabase
     let keys: APIKeys
+    let metainfo: MetainfoConfig
 
     /// The project of the request's bearer key, or the error body that refuses it.
-    private enum Authentication {
+    enum Authentication {
         case success(ProjectRecord)
         case failure(ErrorBody)
     }
 
-    private func authenticate() throws -> Authentication {
+    func authenticate() throws -> Authentication {
         guard let header = RequestAuthorization.header else {
             return .failure(ErrorBody(.unauthorized, "missing Authorization header; send Authorization: Bearer <api key>"))
         }
@@ -90,7 +91,7 @@ struct APIHandlers: APIProtocol {
 
     func checkIn(_ input: Operations.CheckIn.Input) async throws -> Operations.CheckIn.Output {
         guard case .json(let body) = input.body else { return .badRequest(.init(body: .json(ErrorBody(.badRequest, "the body must be JSON")))) }
-        guard let id = Self.nodeID(body.nodeId) else {
+        guard let id = Hex.decode(body.nodeId, count: 32) else {
             return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"node_id\" must be 64 lowercase hexadecimal digits"))))
         }
         let address: NodeAddress
@@ -127,25 +128,5 @@ struct APIHandlers: APIProtocol {
 
     func document(_ input: Operations.Document.Input) async throws -> Operations.Document.Output {
         .ok(.init(body: .yaml(HTTPBody(APIDocument.yaml))))
-    }
-
-    /// 32 bytes from 64 lowercase hexadecimal digits.
-    static func nodeID(_ text: String) -> Data? {
-        let digits = Array(text.utf8)
-        guard digits.count == 64 else { return nil }
-        var bytes = Data(capacity: 32)
-        for index in stride(from: 0, to: 64, by: 2) {
-            guard let high = hexValue(digits[index]), let low = hexValue(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-        }
-        return bytes
-    }
-
-    private static func hexValue(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        default: nil
-        }
     }
 }

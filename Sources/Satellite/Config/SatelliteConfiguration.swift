@@ -12,6 +12,7 @@ public struct SatelliteConfiguration: ConfigSection {
     public var api = APIConfig()
     public var overlay = OverlayConfig()
     public var contact = ContactConfig()
+    public var metainfo = MetainfoConfig()
     public var debug = DebugConfig()
     public var supervisor = SupervisorConfig()
     public var processes = ProcessEntry.defaults
@@ -25,6 +26,7 @@ public struct SatelliteConfiguration: ConfigSection {
         + APIConfig.fields(at: \.api, prefix: "api")
         + OverlayConfig.fields(at: \.overlay, prefix: "overlay")
         + ContactConfig.fields(at: \.contact, prefix: "contact")
+        + MetainfoConfig.fields(at: \.metainfo, prefix: "metainfo")
         + DebugConfig.fields(at: \.debug, prefix: "debug")
         + SupervisorConfig.fields(at: \.supervisor, prefix: "supervisor")
         + [ProcessEntry.field(\.processes)]
@@ -60,6 +62,7 @@ extension SatelliteConfiguration {
         config.api = api
         config.overlay = overlay
         config.contact = contact
+        config.metainfo = metainfo
         config.shutdownTimeout = peerShutdownTimeout
         return config
     }

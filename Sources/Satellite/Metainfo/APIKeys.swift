@@ -16,12 +16,12 @@ public struct APIKeys: Sendable {
     public func create(project: String, name: String = "") throws -> String {
         let secret = Self.randomBytes(32)
         try db.createAPIKey(id: Self.randomBytes(16), projectName: project, secretHash: Self.hash(secret), name: name)
-        return secret.map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(secret)
     }
 
     /// The project a presented key belongs to, or nil for an unknown or malformed key.
     public func project(forKey key: String) throws -> ProjectRecord? {
-        guard let secret = Self.decode(key) else { return nil }
+        guard let secret = Hex.decode(key, count: 32) else { return nil }
         return try db.project(forSecretHash: Self.hash(secret))
     }
 
@@ -30,17 +30,6 @@ public struct APIKeys: Sendable {
     static func randomBytes(_ count: Int) -> Data {
         var generator = SystemRandomNumberGenerator()
         return Data((0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
-    }
-
-    static func decode(_ key: String) -> Data? {
-        let digits = Array(key.utf8)
-        guard digits.count == 64 else { return nil }
-        var bytes = Data(capacity: 32)
-        for index in stride(from: 0, to: 64, by: 2) {
-            guard let byte = UInt8(String(decoding: digits[index...index + 1], as: UTF8.self), radix: 16) else { return nil }
-            bytes.append(byte)
-        }
-        return bytes
     }
 }
 

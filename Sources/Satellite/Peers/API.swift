@@ -19,6 +19,7 @@ public final class API: SatellitePeer {
         public var api = APIConfig()
         public var overlay = OverlayConfig()
         public var contact = ContactConfig()
+        public var metainfo = MetainfoConfig()
         /// How long a graceful shutdown may take before the subsystems still running are
         /// cancelled (in-flight work abandoned); nil waits for them.
         public var shutdownTimeout: Duration?
@@ -54,7 +55,9 @@ public final class API: SatellitePeer {
 
             let server = try basis.group.wiring("api:server") {
                 guard let address = HostPort(config.api.address) else { throw APIConfigError.badAddress(config.api.address) }
-                let handlers = APIHandlers(overlay: overlay, limiter: checkInLimiter, database: database, keys: APIKeys(db: database))
+                let handlers = APIHandlers(
+                    overlay: overlay, limiter: checkInLimiter, database: database, keys: APIKeys(db: database), metainfo: config.metainfo
+                )
                 let server = try APIServer(address: address, handlers: handlers, log: basis.log.named("server"))
                 basis.group.add(PeerItem(name: "api:server", run: { try await server.run() }, close: { server.close() }))
                 return server

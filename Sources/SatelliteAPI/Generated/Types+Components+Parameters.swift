@@ -20,5 +20,11 @@ extension Components {
     public enum Parameters {
         /// - Remark: Generated from `#/components/parameters/BucketName`.
         public typealias BucketName = Components.Schemas.BucketName
+        /// The object's key, 1 to 1024 bytes of UTF-8.
+        ///
+        /// - Remark: Generated from `#/components/parameters/ObjectKey`.
+        public typealias ObjectKey = Swift.String
+        /// - Remark: Generated from `#/components/parameters/StreamID`.
+        public typealias StreamID = Components.Schemas.StreamID
     }
 }

@@ -18,6 +18,437 @@ public import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/schemas` section of the OpenAPI document.
     public enum Schemas {
+        /// An upload's identity, 16 bytes as 32 lowercase hexadecimal digits.
+        ///
+        /// - Remark: Generated from `#/components/schemas/StreamID`.
+        public typealias StreamID = Swift.String
+        /// k pieces rebuild a segment; at repair healthy pieces or fewer it is repaired; an upload needs optimal; total are offered.
+        ///
+        /// - Remark: Generated from `#/components/schemas/Redundancy`.
+        public struct Redundancy: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Redundancy/k`.
+            public var k: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Redundancy/repair`.
+            public var repair: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Redundancy/optimal`.
+            public var optimal: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Redundancy/total`.
+            public var total: Swift.Int
+            /// Creates a new `Redundancy`.
+            ///
+            /// - Parameters:
+            ///   - k:
+            ///   - repair:
+            ///   - optimal:
+            ///   - total:
+            public init(
+                k: Swift.Int,
+                repair: Swift.Int,
+                optimal: Swift.Int,
+                total: Swift.Int
+            ) {
+                self.k = k
+                self.repair = repair
+                self.optimal = optimal
+                self.total = total
+            }
+            public enum CodingKeys: String, CodingKey {
+                case k
+                case repair
+                case optimal
+                case total
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BeginObject`.
+        public struct BeginObject: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BeginObject/key`.
+            public var key: Swift.String
+            /// How many segments the object will have (0 to 10000).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BeginObject/segment_count`.
+            public var segmentCount: Swift.Int
+            /// When the object is deleted by itself; absent for never.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BeginObject/expires_at`.
+            public var expiresAt: Foundation.Date?
+            /// Creates a new `BeginObject`.
+            ///
+            /// - Parameters:
+            ///   - key:
+            ///   - segmentCount: How many segments the object will have (0 to 10000).
+            ///   - expiresAt: When the object is deleted by itself; absent for never.
+            public init(
+                key: Swift.String,
+                segmentCount: Swift.Int,
+                expiresAt: Foundation.Date? = nil
+            ) {
+                self.key = key
+                self.segmentCount = segmentCount
+                self.expiresAt = expiresAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case key
+                case segmentCount = "segment_count"
+                case expiresAt = "expires_at"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.key = try container.decode(
+                    Swift.String.self,
+                    forKey: .key
+                )
+                self.segmentCount = try container.decode(
+                    Swift.Int.self,
+                    forKey: .segmentCount
+                )
+                self.expiresAt = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .expiresAt
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "key",
+                    "segment_count",
+                    "expires_at"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/NodeOffer`.
+        public struct NodeOffer: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/NodeOffer/node_id`.
+            public var nodeId: Components.Schemas.NodeID
+            /// - Remark: Generated from `#/components/schemas/NodeOffer/address`.
+            public var address: Swift.String
+            /// Creates a new `NodeOffer`.
+            ///
+            /// - Parameters:
+            ///   - nodeId:
+            ///   - address:
+            public init(
+                nodeId: Components.Schemas.NodeID,
+                address: Swift.String
+            ) {
+                self.nodeId = nodeId
+                self.address = address
+            }
+            public enum CodingKeys: String, CodingKey {
+                case nodeId = "node_id"
+                case address
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SegmentOffer`.
+        public struct SegmentOffer: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SegmentOffer/position`.
+            public var position: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/SegmentOffer/nodes`.
+            public var nodes: [Components.Schemas.NodeOffer]
+            /// Creates a new `SegmentOffer`.
+            ///
+            /// - Parameters:
+            ///   - position:
+            ///   - nodes:
+            public init(
+                position: Swift.Int,
+                nodes: [Components.Schemas.NodeOffer]
+            ) {
+                self.position = position
+                self.nodes = nodes
+            }
+            public enum CodingKeys: String, CodingKey {
+                case position
+                case nodes
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BeginObjectResult`.
+        public struct BeginObjectResult: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BeginObjectResult/stream_id`.
+            public var streamId: Components.Schemas.StreamID
+            /// - Remark: Generated from `#/components/schemas/BeginObjectResult/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/BeginObjectResult/redundancy`.
+            public var redundancy: Components.Schemas.Redundancy
+            /// - Remark: Generated from `#/components/schemas/BeginObjectResult/segments`.
+            public var segments: [Components.Schemas.SegmentOffer]
+            /// Creates a new `BeginObjectResult`.
+            ///
+            /// - Parameters:
+            ///   - streamId:
+            ///   - version:
+            ///   - redundancy:
+            ///   - segments:
+            public init(
+                streamId: Components.Schemas.StreamID,
+                version: Swift.Int,
+                redundancy: Components.Schemas.Redundancy,
+                segments: [Components.Schemas.SegmentOffer]
+            ) {
+                self.streamId = streamId
+                self.version = version
+                self.redundancy = redundancy
+                self.segments = segments
+            }
+            public enum CodingKeys: String, CodingKey {
+                case streamId = "stream_id"
+                case version
+                case redundancy
+                case segments
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/StoredPiece`.
+        public struct StoredPiece: Codable, Hashable, Sendable {
+            /// The piece's number in the erasure code, from 0 to total - 1.
+            ///
+            /// - Remark: Generated from `#/components/schemas/StoredPiece/number`.
+            public var number: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/StoredPiece/node_id`.
+            public var nodeId: Components.Schemas.NodeID
+            /// Creates a new `StoredPiece`.
+            ///
+            /// - Parameters:
+            ///   - number: The piece's number in the erasure code, from 0 to total - 1.
+            ///   - nodeId:
+            public init(
+                number: Swift.Int,
+                nodeId: Components.Schemas.NodeID
+            ) {
+                self.number = number
+                self.nodeId = nodeId
+            }
+            public enum CodingKeys: String, CodingKey {
+                case number
+                case nodeId = "node_id"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.number = try container.decode(
+                    Swift.Int.self,
+                    forKey: .number
+                )
+                self.nodeId = try container.decode(
+                    Components.Schemas.NodeID.self,
+                    forKey: .nodeId
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "number",
+                    "node_id"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CommitSegment`.
+        public struct CommitSegment: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CommitSegment/position`.
+            public var position: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/CommitSegment/encrypted_size`.
+            public var encryptedSize: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/CommitSegment/pieces`.
+            public var pieces: [Components.Schemas.StoredPiece]
+            /// Creates a new `CommitSegment`.
+            ///
+            /// - Parameters:
+            ///   - position:
+            ///   - encryptedSize:
+            ///   - pieces:
+            public init(
+                position: Swift.Int,
+                encryptedSize: Swift.Int64,
+                pieces: [Components.Schemas.StoredPiece]
+            ) {
+                self.position = position
+                self.encryptedSize = encryptedSize
+                self.pieces = pieces
+            }
+            public enum CodingKeys: String, CodingKey {
+                case position
+                case encryptedSize = "encrypted_size"
+                case pieces
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.position = try container.decode(
+                    Swift.Int.self,
+                    forKey: .position
+                )
+                self.encryptedSize = try container.decode(
+                    Swift.Int64.self,
+                    forKey: .encryptedSize
+                )
+                self.pieces = try container.decode(
+                    [Components.Schemas.StoredPiece].self,
+                    forKey: .pieces
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "position",
+                    "encrypted_size",
+                    "pieces"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PieceLocation`.
+        public struct PieceLocation: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PieceLocation/number`.
+            public var number: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/PieceLocation/node_id`.
+            public var nodeId: Components.Schemas.NodeID
+            /// The node's address as of its last check-in; empty if the node is no longer known.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PieceLocation/address`.
+            public var address: Swift.String
+            /// Creates a new `PieceLocation`.
+            ///
+            /// - Parameters:
+            ///   - number:
+            ///   - nodeId:
+            ///   - address: The node's address as of its last check-in; empty if the node is no longer known.
+            public init(
+                number: Swift.Int,
+                nodeId: Components.Schemas.NodeID,
+                address: Swift.String
+            ) {
+                self.number = number
+                self.nodeId = nodeId
+                self.address = address
+            }
+            public enum CodingKeys: String, CodingKey {
+                case number
+                case nodeId = "node_id"
+                case address
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Segment`.
+        public struct Segment: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Segment/position`.
+            public var position: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Segment/encrypted_size`.
+            public var encryptedSize: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/Segment/redundancy`.
+            public var redundancy: Components.Schemas.Redundancy
+            /// - Remark: Generated from `#/components/schemas/Segment/pieces`.
+            public var pieces: [Components.Schemas.PieceLocation]
+            /// Creates a new `Segment`.
+            ///
+            /// - Parameters:
+            ///   - position:
+            ///   - encryptedSize:
+            ///   - redundancy:
+            ///   - pieces:
+            public init(
+                position: Swift.Int,
+                encryptedSize: Swift.Int64,
+                redundancy: Components.Schemas.Redundancy,
+                pieces: [Components.Schemas.PieceLocation]
+            ) {
+                self.position = position
+                self.encryptedSize = encryptedSize
+                self.redundancy = redundancy
+                self.pieces = pieces
+            }
+            public enum CodingKeys: String, CodingKey {
+                case position
+                case encryptedSize = "encrypted_size"
+                case redundancy
+                case pieces
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ObjectSummary`.
+        public struct ObjectSummary: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ObjectSummary/key`.
+            public var key: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ObjectSummary/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ObjectSummary/created_at`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/ObjectSummary/expires_at`.
+            public var expiresAt: Foundation.Date?
+            /// Creates a new `ObjectSummary`.
+            ///
+            /// - Parameters:
+            ///   - key:
+            ///   - version:
+            ///   - createdAt:
+            ///   - expiresAt:
+            public init(
+                key: Swift.String,
+                version: Swift.Int,
+                createdAt: Foundation.Date,
+                expiresAt: Foundation.Date? = nil
+            ) {
+                self.key = key
+                self.version = version
+                self.createdAt = createdAt
+                self.expiresAt = expiresAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case key
+                case version
+                case createdAt = "created_at"
+                case expiresAt = "expires_at"
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Object`.
+        public struct Object: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Object/key`.
+            public var key: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Object/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Object/created_at`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Object/expires_at`.
+            public var expiresAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/Object/segments`.
+            public var segments: [Components.Schemas.Segment]
+            /// Creates a new `Object`.
+            ///
+            /// - Parameters:
+            ///   - key:
+            ///   - version:
+            ///   - createdAt:
+            ///   - expiresAt:
+            ///   - segments:
+            public init(
+                key: Swift.String,
+                version: Swift.Int,
+                createdAt: Foundation.Date,
+                expiresAt: Foundation.Date? = nil,
+                segments: [Components.Schemas.Segment]
+            ) {
+                self.key = key
+                self.version = version
+                self.createdAt = createdAt
+                self.expiresAt = expiresAt
+                self.segments = segments
+            }
+            public enum CodingKeys: String, CodingKey {
+                case key
+                case version
+                case createdAt = "created_at"
+                case expiresAt = "expires_at"
+                case segments
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ObjectList`.
+        public struct ObjectList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ObjectList/objects`.
+            public var objects: [Components.Schemas.ObjectSummary]
+            /// Present when there may be more; pass it as `cursor` for the next page.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ObjectList/next_cursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `ObjectList`.
+            ///
+            /// - Parameters:
+            ///   - objects:
+            ///   - nextCursor: Present when there may be more; pass it as `cursor` for the next page.
+            public init(
+                objects: [Components.Schemas.ObjectSummary],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.objects = objects
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case objects
+                case nextCursor = "next_cursor"
+            }
+        }
         /// 3 to 63 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit.
         ///
         /// - Remark: Generated from `#/components/schemas/BucketName`.
@@ -204,6 +635,7 @@ extension Components {
                     case tooLarge = "too_large"
                     case unsupportedMediaType = "unsupported_media_type"
                     case tooManyRequests = "too_many_requests"
+                    case notEnoughNodes = "not_enough_nodes"
                     case _internal = "internal"
                 }
                 /// - Remark: Generated from `#/components/schemas/Error/error/code`.

@@ -42,6 +42,43 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `DELETE /v1/buckets/{bucket}`.
     /// - Remark: Generated from `#/paths//v1/buckets/{bucket}/delete(deleteBucket)`.
     func deleteBucket(_ input: Operations.DeleteBucket.Input) async throws -> Operations.DeleteBucket.Output
+    /// The bucket's committed objects in key order, a page at a time.
+    ///
+    /// - Remark: HTTP `GET /v1/buckets/{bucket}/objects`.
+    /// - Remark: Generated from `#/paths//v1/buckets/{bucket}/objects/get(listObjects)`.
+    func listObjects(_ input: Operations.ListObjects.Input) async throws -> Operations.ListObjects.Output
+    /// Begins an upload; answers a stream id and, per segment, the nodes to upload its pieces to.
+    ///
+    /// Each segment is offered `total` nodes: online, not disqualified or exiting, with free
+    /// disk for a piece, at most one per network, chosen at random. The object stays pending
+    /// (and invisible) until committed; a pending object is deleted after its zombie deadline.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/buckets/{bucket}/objects`.
+    /// - Remark: Generated from `#/paths//v1/buckets/{bucket}/objects/post(beginObject)`.
+    func beginObject(_ input: Operations.BeginObject.Input) async throws -> Operations.BeginObject.Output
+    /// The latest committed version of an object, with where each piece of each segment is.
+    ///
+    /// - Remark: HTTP `GET /v1/buckets/{bucket}/object`.
+    /// - Remark: Generated from `#/paths//v1/buckets/{bucket}/object/get(getObject)`.
+    func getObject(_ input: Operations.GetObject.Input) async throws -> Operations.GetObject.Output
+    /// Deletes every version of an object, committed or pending.
+    ///
+    /// - Remark: HTTP `DELETE /v1/buckets/{bucket}/object`.
+    /// - Remark: Generated from `#/paths//v1/buckets/{bucket}/object/delete(deleteObject)`.
+    func deleteObject(_ input: Operations.DeleteObject.Input) async throws -> Operations.DeleteObject.Output
+    /// Records the pieces of one segment that nodes actually stored.
+    ///
+    /// Refused unless at least `optimal` pieces were stored, on distinct nodes the satellite knows.
+    ///
+    /// - Remark: HTTP `POST /v1/streams/{stream_id}/segments`.
+    /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/segments/post(commitSegment)`.
+    func commitSegment(_ input: Operations.CommitSegment.Input) async throws -> Operations.CommitSegment.Output
+    /// Makes the pending object visible, replacing older versions of its key.
+    ///
+    /// - Remark: HTTP `POST /v1/streams/{stream_id}/commit`.
+    /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/commit/post(commitObject)`.
+    func commitObject(_ input: Operations.CommitObject.Input) async throws -> Operations.CommitObject.Output
     /// Answers while the process runs.
     ///
     /// - Remark: HTTP `GET /health/live`.
@@ -114,6 +151,101 @@ extension APIProtocol {
         headers: Operations.DeleteBucket.Input.Headers = .init()
     ) async throws -> Operations.DeleteBucket.Output {
         try await deleteBucket(Operations.DeleteBucket.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// The bucket's committed objects in key order, a page at a time.
+    ///
+    /// - Remark: HTTP `GET /v1/buckets/{bucket}/objects`.
+    /// - Remark: Generated from `#/paths//v1/buckets/{bucket}/objects/get(listObjects)`.
+    public func listObjects(
+        path: Operations.ListObjects.Input.Path,
+        query: Operations.ListObjects.Input.Query = .init(),
+        headers: Operations.ListObjects.Input.Headers = .init()
+    ) async throws -> Operations.ListObjects.Output {
+        try await listObjects(Operations.ListObjects.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Begins an upload; answers a stream id and, per segment, the nodes to upload its pieces to.
+    ///
+    /// Each segment is offered `total` nodes: online, not disqualified or exiting, with free
+    /// disk for a piece, at most one per network, chosen at random. The object stays pending
+    /// (and invisible) until committed; a pending object is deleted after its zombie deadline.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/buckets/{bucket}/objects`.
+    /// - Remark: Generated from `#/paths//v1/buckets/{bucket}/objects/post(beginObject)`.
+    public func beginObject(
+        path: Operations.BeginObject.Input.Path,
+        headers: Operations.BeginObject.Input.Headers = .init(),
+        body: Operations.BeginObject.Input.Body
+    ) async throws -> Operations.BeginObject.Output {
+        try await beginObject(Operations.BeginObject.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The latest committed version of an object, with where each piece of each segment is.
+    ///
+    /// - Remark: HTTP `GET /v1/buckets/{bucket}/object`.
+    /// - Remark: Generated from `#/paths//v1/buckets/{bucket}/object/get(getObject)`.
+    public func getObject(
+        path: Operations.GetObject.Input.Path,
+        query: Operations.GetObject.Input.Query,
+        headers: Operations.GetObject.Input.Headers = .init()
+    ) async throws -> Operations.GetObject.Output {
+        try await getObject(Operations.GetObject.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Deletes every version of an object, committed or pending.
+    ///
+    /// - Remark: HTTP `DELETE /v1/buckets/{bucket}/object`.
+    /// - Remark: Generated from `#/paths//v1/buckets/{bucket}/object/delete(deleteObject)`.
+    public func deleteObject(
+        path: Operations.DeleteObject.Input.Path,
+        query: Operations.DeleteObject.Input.Query,
+        headers: Operations.DeleteObject.Input.Headers = .init()
+    ) async throws -> Operations.DeleteObject.Output {
+        try await deleteObject(Operations.DeleteObject.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Records the pieces of one segment that nodes actually stored.
+    ///
+    /// Refused unless at least `optimal` pieces were stored, on distinct nodes the satellite knows.
+    ///
+    /// - Remark: HTTP `POST /v1/streams/{stream_id}/segments`.
+    /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/segments/post(commitSegment)`.
+    public func commitSegment(
+        path: Operations.CommitSegment.Input.Path,
+        headers: Operations.CommitSegment.Input.Headers = .init(),
+        body: Operations.CommitSegment.Input.Body
+    ) async throws -> Operations.CommitSegment.Output {
+        try await commitSegment(Operations.CommitSegment.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Makes the pending object visible, replacing older versions of its key.
+    ///
+    /// - Remark: HTTP `POST /v1/streams/{stream_id}/commit`.
+    /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/commit/post(commitObject)`.
+    public func commitObject(
+        path: Operations.CommitObject.Input.Path,
+        headers: Operations.CommitObject.Input.Headers = .init()
+    ) async throws -> Operations.CommitObject.Output {
+        try await commitObject(Operations.CommitObject.Input(
             path: path,
             headers: headers
         ))

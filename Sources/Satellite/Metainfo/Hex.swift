@@ -1,0 +1,28 @@
+import Foundation
+
+/// Lowercase hexadecimal, as the API writes node ids, stream ids and keys.
+enum Hex {
+    static func encode(_ bytes: Data) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Exactly `count` bytes from `2 * count` lowercase hexadecimal digits, or nil.
+    static func decode(_ text: String, count: Int) -> Data? {
+        let digits = Array(text.utf8)
+        guard digits.count == count * 2 else { return nil }
+        var bytes = Data(capacity: count)
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return bytes
+    }
+
+    private static func value(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        default: nil
+        }
+    }
+}

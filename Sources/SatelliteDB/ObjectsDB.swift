@@ -1,0 +1,263 @@
+import Foundation
+import GRDB
+
+/// How a segment is erasure-coded: `k` pieces rebuild it; it is repaired at `repair` healthy
+/// pieces or fewer; an upload succeeds with `optimal`; `total` nodes are offered.
+public struct Redundancy: Sendable, Equatable {
+    public let k: Int
+    public let repair: Int
+    public let optimal: Int
+    public let total: Int
+
+    public init(k: Int, repair: Int, optimal: Int, total: Int) {
+        self.k = k
+        self.repair = repair
+        self.optimal = optimal
+        self.total = total
+    }
+}
+
+/// One stored piece: its number in the erasure code and the node holding it.
+public struct Piece: Sendable, Equatable, Hashable {
+    public let number: Int
+    public let node: Data
+
+    public init(number: Int, node: Data) {
+        self.number = number
+        self.node = node
+    }
+
+    /// Pieces as stored: for each, a 2-byte big-endian number and the 32-byte node id.
+    public static func encode(_ pieces: [Piece]) -> Data {
+        var data = Data(capacity: pieces.count * 34)
+        for piece in pieces {
+            data.append(UInt8(piece.number >> 8 & 0xFF))
+            data.append(UInt8(piece.number & 0xFF))
+            data.append(piece.node)
+        }
+        return data
+    }
+
+    public static func decode(_ data: Data) -> [Piece] {
+        let bytes = [UInt8](data)
+        return stride(from: 0, to: bytes.count - bytes.count % 34, by: 34).map { offset in
+            Piece(number: Int(bytes[offset]) << 8 | Int(bytes[offset + 1]), node: Data(bytes[(offset + 2)..<(offset + 34)]))
+        }
+    }
+}
+
+/// A node offered for an upload.
+public struct NodeChoice: Sendable, Equatable {
+    public let id: Data
+    public let address: String
+    public let lastNet: String
+}
+
+public struct ObjectRecord: Sendable, Equatable {
+    public let bucket: String
+    public let key: String
+    public let version: Int
+    public let streamID: Data
+    public let committed: Bool
+    public let createdAt: Date
+    public let expiresAt: Date?
+}
+
+public struct SegmentRecord: Sendable, Equatable {
+    public let streamID: Data
+    public let position: Int
+    public let redundancy: Redundancy
+    public let encryptedSize: Int64
+    public let pieces: [Piece]
+
+    public init(streamID: Data, position: Int, redundancy: Redundancy, encryptedSize: Int64, pieces: [Piece]) {
+        self.streamID = streamID
+        self.position = position
+        self.redundancy = redundancy
+        self.encryptedSize = encryptedSize
+        self.pieces = pieces
+    }
+}
+
+/// Why an object write was refused, beyond a broken database.
+public enum ObjectConflict: Error, Equatable, CustomStringConvertible {
+    case noSuchBucket(String)
+    case noSuchStream
+    case alreadyCommitted
+    case segmentExists(Int)
+    case unknownNodes(Int)
+    case noSuchObject(String)
+
+    public var description: String {
+        switch self {
+        case .noSuchBucket(let name): "no bucket is named \"\(name)\""
+        case .noSuchStream: "no pending object has this stream id in the project"
+        case .alreadyCommitted: "the object is committed already"
+        case .segmentExists(let position): "segment \(position) is committed already"
+        case .unknownNodes(let count): "\(count) of the pieces name nodes the satellite does not know"
+        case .noSuchObject(let key): "no object has the key \"\(key)\""
+        }
+    }
+}
+
+/// Objects and their segments, and the choice of nodes to upload to.
+public protocol ObjectsDB: Sendable {
+    /// Up to `count` nodes, at most one per network, online since `onlineSince`, not disqualified
+    /// or exiting, with at least `minFreeDisk` bytes free, in random order.
+    func selectNodes(count: Int, onlineSince: Date, minFreeDisk: Int64) throws -> [NodeChoice]
+    /// A pending object with the next version of `key`.
+    func beginObject(project: Data, bucket: String, key: String, streamID: Data, expiresAt: Date?, zombieDeadline: Date, at: Date) throws -> ObjectRecord
+    func commitSegment(project: Data, _ segment: SegmentRecord, at: Date) throws
+    /// Commits the pending object and deletes the older versions of its key, in one transaction.
+    func commitObject(project: Data, streamID: Data) throws -> ObjectRecord
+    /// The latest committed version of `key`, with its segments in order.
+    func object(project: Data, bucket: String, key: String) throws -> (ObjectRecord, [SegmentRecord])?
+    /// Committed objects whose key starts with `prefix`, after `cursor`, in key order.
+    func listObjects(project: Data, bucket: String, prefix: String, after cursor: String?, limit: Int) throws -> [ObjectRecord]
+    /// Deletes every version of `key`; returns how many there were.
+    func deleteObject(project: Data, bucket: String, key: String) throws -> Int
+    /// The addresses of these nodes, by id.
+    func addresses(of nodes: [Data]) throws -> [Data: String]
+}
+
+extension SatelliteDatabase: ObjectsDB {
+    public func selectNodes(count: Int, onlineSince: Date, minFreeDisk: Int64) throws -> [NodeChoice] {
+        try pool.read { db in
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT id, address, last_net FROM nodes
+                    WHERE last_contact_success >= ? AND disqualified_at IS NULL AND exit_initiated_at IS NULL AND free_disk >= ?
+                    ORDER BY RANDOM()
+                    """,
+                arguments: [onlineSince, minFreeDisk]
+            )
+            var chosen: [NodeChoice] = []
+            var networks: Set<String> = []
+            while chosen.count < count, let row = try rows.next() {
+                let choice = NodeChoice(id: row["id"], address: row["address"], lastNet: row["last_net"])
+                if networks.insert(choice.lastNet).inserted { chosen.append(choice) }
+            }
+            return chosen
+        }
+    }
+
+    public func beginObject(project: Data, bucket: String, key: String, streamID: Data, expiresAt: Date?, zombieDeadline: Date, at: Date) throws -> ObjectRecord {
+        try pool.write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM buckets WHERE project_id = ? AND name = ?", arguments: [project, bucket]) != nil else {
+                throw ObjectConflict.noSuchBucket(bucket)
+            }
+            let version = (try Int.fetchOne(
+                db, sql: "SELECT MAX(version) FROM objects WHERE project_id = ? AND bucket = ? AND key = ?", arguments: [project, bucket, key]
+            ) ?? 0) + 1
+            try db.execute(
+                sql: """
+                    INSERT INTO objects (project_id, bucket, key, version, stream_id, status, created_at, expires_at, zombie_deadline)
+                    VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)
+                    """,
+                arguments: [project, bucket, key, version, streamID, at, expiresAt, zombieDeadline]
+            )
+            return ObjectRecord(bucket: bucket, key: key, version: version, streamID: streamID, committed: false, createdAt: at, expiresAt: expiresAt)
+        }
+    }
+
+    public func commitSegment(project: Data, _ segment: SegmentRecord, at: Date) throws {
+        try pool.write { db in
+            guard let status = try String.fetchOne(db, sql: "SELECT status FROM objects WHERE project_id = ? AND stream_id = ?", arguments: [project, segment.streamID]) else {
+                throw ObjectConflict.noSuchStream
+            }
+            guard status == "pending" else { throw ObjectConflict.alreadyCommitted }
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM segments WHERE stream_id = ? AND position = ?", arguments: [segment.streamID, segment.position]) == nil else {
+                throw ObjectConflict.segmentExists(segment.position)
+            }
+            let nodes = Set(segment.pieces.map(\.node))
+            let known = try nodes.filter { try Bool.fetchOne(db, sql: "SELECT 1 FROM nodes WHERE id = ?", arguments: [$0]) != nil }
+            guard known.count == nodes.count else { throw ObjectConflict.unknownNodes(nodes.count - known.count) }
+            let r = segment.redundancy
+            try db.execute(
+                sql: """
+                    INSERT INTO segments (stream_id, position, redundancy_k, redundancy_repair, redundancy_optimal, redundancy_total, encrypted_size, pieces, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [segment.streamID, segment.position, r.k, r.repair, r.optimal, r.total, segment.encryptedSize, Piece.encode(segment.pieces), at]
+            )
+        }
+    }
+
+    public func commitObject(project: Data, streamID: Data) throws -> ObjectRecord {
+        try pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM objects WHERE project_id = ? AND stream_id = ?", arguments: [project, streamID]) else {
+                throw ObjectConflict.noSuchStream
+            }
+            guard row["status"] as String == "pending" else { throw ObjectConflict.alreadyCommitted }
+            let bucket: String = row["bucket"], key: String = row["key"], version: Int = row["version"]
+            try db.execute(
+                sql: "DELETE FROM objects WHERE project_id = ? AND bucket = ? AND key = ? AND version < ? AND status = 'committed'",
+                arguments: [project, bucket, key, version]
+            )
+            try db.execute(sql: "UPDATE objects SET status = 'committed', zombie_deadline = NULL WHERE stream_id = ?", arguments: [streamID])
+            return ObjectRecord(bucket: bucket, key: key, version: version, streamID: streamID, committed: true, createdAt: row["created_at"], expiresAt: row["expires_at"])
+        }
+    }
+
+    public func object(project: Data, bucket: String, key: String) throws -> (ObjectRecord, [SegmentRecord])? {
+        try pool.read { db in
+            guard let row = try Row.fetchOne(
+                db,
+                sql: "SELECT * FROM objects WHERE project_id = ? AND bucket = ? AND key = ? AND status = 'committed' ORDER BY version DESC LIMIT 1",
+                arguments: [project, bucket, key]
+            ) else { return nil }
+            let object = Self.object(row)
+            let segments = try Row.fetchAll(db, sql: "SELECT * FROM segments WHERE stream_id = ? ORDER BY position", arguments: [object.streamID]).map(Self.segment)
+            return (object, segments)
+        }
+    }
+
+    public func listObjects(project: Data, bucket: String, prefix: String, after cursor: String?, limit: Int) throws -> [ObjectRecord] {
+        try pool.read { db in
+            // Keys compare as bytes; the prefix range is [prefix, prefix + U+10FFFF).
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM objects WHERE project_id = ? AND bucket = ? AND status = 'committed'
+                    AND key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?
+                    """,
+                arguments: [project, bucket, prefix, prefix + "\u{10FFFF}", cursor ?? "", limit]
+            ).map(Self.object)
+        }
+    }
+
+    public func deleteObject(project: Data, bucket: String, key: String) throws -> Int {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM objects WHERE project_id = ? AND bucket = ? AND key = ?", arguments: [project, bucket, key])
+            return db.changesCount
+        }
+    }
+
+    public func addresses(of nodes: [Data]) throws -> [Data: String] {
+        try pool.read { db in
+            var addresses: [Data: String] = [:]
+            for node in Set(nodes) {
+                if let address = try String.fetchOne(db, sql: "SELECT address FROM nodes WHERE id = ?", arguments: [node]) {
+                    addresses[node] = address
+                }
+            }
+            return addresses
+        }
+    }
+
+    private static func object(_ row: Row) -> ObjectRecord {
+        ObjectRecord(
+            bucket: row["bucket"], key: row["key"], version: row["version"], streamID: row["stream_id"],
+            committed: row["status"] as String == "committed", createdAt: row["created_at"], expiresAt: row["expires_at"]
+        )
+    }
+
+    private static func segment(_ row: Row) -> SegmentRecord {
+        SegmentRecord(
+            streamID: row["stream_id"], position: row["position"],
+            redundancy: Redundancy(k: row["redundancy_k"], repair: row["redundancy_repair"], optimal: row["redundancy_optimal"], total: row["redundancy_total"]),
+            encryptedSize: row["encrypted_size"], pieces: Piece.decode(row["pieces"])
+        )
+    }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import Satellite
+import SatelliteDB
+import TestPlanet
+import Testing
+
+/// Objects end to end over HTTP: begin (node selection), commit segments, commit, get, list,
+/// delete; and every refusal on the way. TestPlanet's erasure code is 2/3/4/5.
+@Suite(.timeLimit(.minutes(1)))
+struct ObjectTests {
+    struct Client {
+        let planet: TestPlanet
+        let key: String
+
+        func call(_ method: String, _ path: String, _ body: Any? = nil) async throws -> HTTPAnswer {
+            let data = try body.map { try JSONSerialization.data(withJSONObject: $0) }
+            return try await planet.request(method, path, body: data, headers: ["Authorization": "Bearer \(key)"])
+        }
+
+        func begin(_ key: String, segments: Int, bucket: String = "bucket") async throws -> HTTPAnswer {
+            try await call("POST", "/v1/buckets/\(bucket)/objects", ["key": key, "segment_count": segments])
+        }
+
+        /// Commits each offered segment with the first `pieces` offered nodes.
+        func commitAll(_ begun: HTTPAnswer, pieces: Int = 4) async throws -> [HTTPAnswer] {
+            let stream = begun.json?["stream_id"] as? String ?? ""
+            var answers: [HTTPAnswer] = []
+            for segment in begun.json?["segments"] as? [[String: Any]] ?? [] {
+                let nodes = (segment["nodes"] as? [[String: Any]] ?? []).prefix(pieces)
+                let stored = nodes.enumerated().map { ["number": $0.offset, "node_id": $0.element["node_id"] as? String ?? ""] as [String: Any] }
+                answers.append(try await call("POST", "/v1/streams/\(stream)/segments", ["position": segment["position"] ?? 0, "encrypted_size": 1000, "pieces": stored]))
+            }
+            answers.append(try await call("POST", "/v1/streams/\(stream)/commit"))
+            return answers
+        }
+    }
+
+    func withClient(nodes: Int = 6, _ body: @escaping @Sendable (Client, [SimulatedNode]) async throws -> Void) async throws {
+        var reconfigure = TestPlanet.Reconfigure()
+        reconfigure.api = { $0.contact.checkInInterval = .zero }
+        try await TestPlanet.run(reconfigure: reconfigure) { planet in
+            let started = try await planet.startNodes(nodes)
+            let client = Client(planet: planet, key: try planet.makeProject("project"))
+            #expect(try await client.call("POST", "/v1/buckets", ["name": "bucket"]).status == 201)
+            try await body(client, started)
+        }
+    }
+
+    @Test func anObjectIsStoredAsMetadataAndReadBackWithItsPiecesWhereabouts() async throws {
+        try await withClient { client, nodes in
+            let begun = try await client.begin("photos/2026/cat.jpg", segments: 2)
+            #expect(begun.status == 201, "\(begun.text)")
+            let redundancy = begun.json?["redundancy"] as? [String: Int]
+            #expect(redundancy == ["k": 2, "repair": 3, "optimal": 4, "total": 5])
+            let offers = begun.json?["segments"] as? [[String: Any]] ?? []
+            #expect(offers.count == 2)
+            for offer in offers {
+                let offered = offer["nodes"] as? [[String: Any]] ?? []
+                #expect(offered.count == 5)
+                let ids = offered.compactMap { $0["node_id"] as? String }
+                #expect(Set(ids).count == 5)
+                #expect(Set(ids).isSubset(of: Set(nodes.map(\.id))))
+            }
+            // Pending: invisible.
+            #expect(try await client.call("GET", "/v1/buckets/bucket/object?key=photos/2026/cat.jpg").status == 404)
+            let committed = try await client.commitAll(begun)
+            #expect(committed.map(\.status) == [204, 204, 200], "\(committed.map(\.text))")
+            #expect(committed.last?.json?["version"] as? Int == 1)
+
+            let object = try await client.call("GET", "/v1/buckets/bucket/object?key=photos/2026/cat.jpg")
+            #expect(object.status == 200, "\(object.text)")
+            let segments = object.json?["segments"] as? [[String: Any]] ?? []
+            #expect(segments.map { $0["position"] as? Int } == [0, 1])
+            let pieces = segments.first?["pieces"] as? [[String: Any]] ?? []
+            #expect(pieces.count == 4)
+            let byID = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, $0.address) })
+            for piece in pieces {
+                #expect(piece["address"] as? String == byID[piece["node_id"] as? String ?? ""])
+            }
+
+            let listed = try await client.call("GET", "/v1/buckets/bucket/objects?prefix=photos/")
+            #expect((listed.json?["objects"] as? [[String: Any]])?.compactMap { $0["key"] as? String } == ["photos/2026/cat.jpg"])
+            let otherPrefix = try await client.call("GET", "/v1/buckets/bucket/objects?prefix=videos/")
+            #expect((otherPrefix.json?["objects"] as? [[String: Any]])?.isEmpty == true)
+
+            // A bucket with an object cannot go.
+            #expect(try await client.call("DELETE", "/v1/buckets/bucket").status == 409)
+            #expect(try await client.call("DELETE", "/v1/buckets/bucket/object?key=photos/2026/cat.jpg").status == 204)
+            #expect(try await client.call("GET", "/v1/buckets/bucket/object?key=photos/2026/cat.jpg").status == 404)
+            #expect(try await client.call("DELETE", "/v1/buckets/bucket/object?key=photos/2026/cat.jpg").status == 404)
+        }
+    }
+
+    @Test func aNewVersionReplacesTheOldOnCommit() async throws {
+        try await withClient { client, _ in
+            let first = try await client.begin("doc", segments: 1)
+            _ = try await client.commitAll(first)
+            let second = try await client.begin("doc", segments: 0)
+            #expect(second.json?["version"] as? Int == 2)
+            // Until the second commits, the first is what is read.
+            #expect(try await client.call("GET", "/v1/buckets/bucket/object?key=doc").json?["version"] as? Int == 1)
+            #expect(try await client.commitAll(second).last?.status == 200)
+            let read = try await client.call("GET", "/v1/buckets/bucket/object?key=doc")
+            #expect(read.json?["version"] as? Int == 2)
+            #expect((read.json?["segments"] as? [Any])?.isEmpty == true)
+            let listed = try await client.call("GET", "/v1/buckets/bucket/objects")
+            #expect((listed.json?["objects"] as? [Any])?.count == 1)
+        }
+    }
+
+    @Test func segmentsAreRefusedBelowOptimalOnUnknownOrRepeatedNodesAndTwice() async throws {
+        try await withClient { client, nodes in
+            let begun = try await client.begin("file", segments: 1)
+            let stream = begun.json?["stream_id"] as? String ?? ""
+            let offered = ((begun.json?["segments"] as? [[String: Any]])?.first?["nodes"] as? [[String: Any]] ?? []).compactMap { $0["node_id"] as? String }
+            func commit(_ pieces: [(Int, String)], position: Int = 0) async throws -> HTTPAnswer {
+                try await client.call("POST", "/v1/streams/\(stream)/segments", [
+                    "position": position, "encrypted_size": 10, "pieces": pieces.map { ["number": $0.0, "node_id": $0.1] },
+                ])
+            }
+            let tooFew = try await commit(Array(offered.prefix(3).enumerated().map { ($0.offset, $0.element) }))
+            #expect(tooFew.status == 400)
+            #expect(tooFew.error?.message.contains("at least 4") == true)
+            let stranger = String(repeating: "f", count: 64)
+            let unknown = try await commit([(0, offered[0]), (1, offered[1]), (2, offered[2]), (3, stranger)])
+            #expect(unknown.status == 409, "\(unknown.text)")
+            let repeated = try await commit([(0, offered[0]), (0, offered[1]), (2, offered[2]), (3, offered[3])])
+            #expect(repeated.status == 400)
+            let outOfRange = try await commit([(0, offered[0]), (1, offered[1]), (2, offered[2]), (9, offered[3])])
+            #expect(outOfRange.status == 400)
+            let good = [(0, offered[0]), (1, offered[1]), (2, offered[2]), (3, offered[3])]
+            #expect(try await commit(good).status == 204)
+            #expect(try await commit(good).status == 409)
+            #expect(try await client.call("POST", "/v1/streams/\(stream)/commit").status == 200)
+            #expect(try await client.call("POST", "/v1/streams/\(stream)/commit").status == 409)
+            #expect(try await commit(good, position: 1).status == 409)
+            let unknownStream = try await client.call("POST", "/v1/streams/\(String(repeating: "0", count: 32))/commit")
+            #expect(unknownStream.status == 404)
+            let malformedStream = try await client.call("POST", "/v1/streams/xyz/commit")
+            #expect(malformedStream.status == 400)
+            _ = nodes
+        }
+    }
+
+    @Test func tooFewNodesOnDistinctNetworksIsAnsweredNotPretended() async throws {
+        try await withClient(nodes: 4) { client, _ in
+            let begun = try await client.begin("file", segments: 1)
+            #expect(begun.status == 503)
+            #expect(begun.error?.code == "not_enough_nodes")
+            // Zero segments need no nodes.
+            #expect(try await client.begin("empty", segments: 0).status == 201)
+        }
+    }
+
+    @Test func nodesOnOneNetworkAreOfferedOnce() async throws {
+        var reconfigure = TestPlanet.Reconfigure()
+        reconfigure.api = { $0.contact.checkInInterval = .zero }
+        try await TestPlanet.run(reconfigure: reconfigure) { planet in
+            // Eight nodes on four /24 networks, then four on their own: nine networks in all.
+            for index in 0..<8 { #expect(try await planet.checkIn(SimulatedNode.make(index: index, network: 100 + index / 2)).status == 200) }
+            for index in 8..<12 { #expect(try await planet.checkIn(SimulatedNode.make(index: index)).status == 200) }
+            let client = Client(planet: planet, key: try planet.makeProject("p"))
+            #expect(try await client.call("POST", "/v1/buckets", ["name": "bucket"]).status == 201)
+            for _ in 0..<10 {
+                let begun = try await client.begin("file", segments: 1)
+                let offered = ((begun.json?["segments"] as? [[String: Any]])?.first?["nodes"] as? [[String: Any]] ?? []).compactMap { $0["address"] as? String }
+                let networks = offered.map { $0.split(separator: ".").prefix(3).joined(separator: ".") }
+                #expect(Set(networks).count == offered.count && offered.count == 5, "\(offered)")
+            }
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"key":"","segment_count":1}"#, "key"),
+        (#"{"key":"a","segment_count":-1}"#, "segment_count"),
+        (#"{"key":"a","segment_count":10001}"#, "segment_count"),
+        (#"{"key":"a"}"#, "segment_count"),
+        (#"{"key":"a","segment_count":1,"expires_at":"2001-01-01T00:00:00Z"}"#, "expires_at"),
+        (#"{"key":"a","segment_count":1,"expires_at":"soon"}"#, "ISO 8601"),
+        (#"{"key":"a\u0001b","segment_count":1}"#, "control"),
+    ])
+    func badBeginsAre400(body: String, field: String) async throws {
+        try await withClient { client, _ in
+            let answer = try await client.planet.request("POST", "/v1/buckets/bucket/objects", body: Data(body.utf8), headers: ["Authorization": "Bearer \(client.key)"])
+            #expect(answer.status == 400, "\(body): \(answer.text)")
+            #expect(answer.error?.message.contains(field) == true, "\(body): \(answer.text)")
+            let listed = try await client.call("GET", "/v1/buckets/bucket/objects")
+            #expect((listed.json?["objects"] as? [Any])?.isEmpty == true)
+        }
+    }
+
+    @Test func objectsOfAMissingBucketAreNotFound() async throws {
+        try await withClient { client, _ in
+            let answer = try await client.begin("file", segments: 0, bucket: "nowhere")
+            #expect(answer.status == 404)
+            #expect(answer.error?.code == "not_found")
+        }
+    }
+}

@@ -208,7 +208,7 @@ extension SatelliteDatabase: ObjectsDB {
                 arguments: [project, bucket, key]
             ) else { return nil }
             let object = Self.object(row)
-            let segments = try Row.fetchAll(db, sql: "SELECT * FROM segments WHERE stream_id = ? ORDER BY position", arguments: [object.streamID]).map(Self.segment)
+            let segments = try Row.fetchAll(db, sql: "SELECT * FROM segments WHERE stream_id = ? ORDER BY position", arguments: [object.streamID]).map(Self.segmentRecord)
             return (object, segments)
         }
     }
@@ -250,14 +250,6 @@ extension SatelliteDatabase: ObjectsDB {
         ObjectRecord(
             bucket: row["bucket"], key: row["key"], version: row["version"], streamID: row["stream_id"],
             committed: row["status"] as String == "committed", createdAt: row["created_at"], expiresAt: row["expires_at"]
-        )
-    }
-
-    private static func segment(_ row: Row) -> SegmentRecord {
-        SegmentRecord(
-            streamID: row["stream_id"], position: row["position"],
-            redundancy: Redundancy(k: row["redundancy_k"], repair: row["redundancy_repair"], optimal: row["redundancy_optimal"], total: row["redundancy_total"]),
-            encryptedSize: row["encrypted_size"], pieces: Piece.decode(row["pieces"])
         )
     }
 }

@@ -55,6 +55,8 @@ public protocol OverlayDB: Sendable {
     func node(id: Data) throws -> NodeRecord?
     /// How many nodes the overlay knows.
     func nodeCount() throws -> Int
+    /// Sets when the node was last contacted successfully (as an audit or a ping would).
+    func recordContactSuccess(id: Data, at: Date) throws
 }
 
 extension SatelliteDatabase: OverlayDB {
@@ -75,6 +77,12 @@ extension SatelliteDatabase: OverlayDB {
 
     public func node(id: Data) throws -> NodeRecord? {
         try pool.read { db in try NodeRecord.fetchOne(db, sql: "SELECT * FROM nodes WHERE id = ?", arguments: [id]) }
+    }
+
+    public func recordContactSuccess(id: Data, at: Date) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE nodes SET last_contact_success = ? WHERE id = ?", arguments: [at, id])
+        }
     }
 
     public func nodeCount() throws -> Int {

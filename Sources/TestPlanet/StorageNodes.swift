@@ -1,5 +1,6 @@
 import Foundation
 import Satellite
+import SatelliteDB
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -120,5 +121,25 @@ extension TestPlanet {
             nodes.append(node)
         }
         return nodes
+    }
+}
+
+extension TestPlanet {
+    /// Makes the node look offline: its last successful contact moves before the online window.
+    public func takeOffline(_ node: SimulatedNode) throws {
+        guard let id = Self.bytes(node.id) else { return }
+        try database.recordContactSuccess(id: id, at: Date(timeIntervalSinceNow: -Double(core.checker.onlineWindowSeconds) - 60))
+    }
+
+    public static func bytes(_ hex: String) -> Data? {
+        var bytes = Data()
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex) ?? hex.endIndex
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        return bytes
     }
 }

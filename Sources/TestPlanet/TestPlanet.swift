@@ -61,6 +61,8 @@ public final class TestPlanet: Sendable {
 
         var coreConfig = Core.Config()
         coreConfig.debug.address = "127.0.0.1:0"
+        // Chores run when a test triggers them (`cycle.triggerWait()`), not on a clock.
+        coreConfig.checker.interval = nil
         reconfigure.core(&coreConfig)
         var apiConfig = API.Config()
         apiConfig.debug.address = "127.0.0.1:0"
@@ -71,6 +73,8 @@ public final class TestPlanet: Sendable {
         reconfigure.api(&apiConfig)
         var repairerConfig = Repairer.Config()
         repairerConfig.debug.address = "127.0.0.1:0"
+        repairerConfig.repairer.interval = nil
+        repairerConfig.metainfo.maxSegmentSize = 1 << 20
         reconfigure.repairer(&repairerConfig)
 
         let core = try await Core(log: log, database: database, config: coreConfig)

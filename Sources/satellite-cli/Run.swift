@@ -50,7 +50,7 @@ struct Run: AsyncParsableCommand {
             case .api:
                 try await runUntilSignalled(API(log: log, database: database, config: config.apiPeer), log: log, heartbeatInterval: heartbeat)
             case .repairer:
-                try await runUntilSignalled(Repairer(log: log, database: database, config: config.repairer), log: log, heartbeatInterval: heartbeat)
+                try await runUntilSignalled(Repairer(log: log, database: database, config: config.repairerPeer), log: log, heartbeatInterval: heartbeat)
             }
         } catch {
             log.critical("\(peer.rawValue) failed", metadata: ["error": "\(error)"])

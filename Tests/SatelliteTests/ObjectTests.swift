@@ -8,39 +8,12 @@ import Testing
 /// delete; and every refusal on the way. TestPlanet's erasure code is 2/3/4/5.
 @Suite(.timeLimit(.minutes(1)))
 struct ObjectTests {
-    struct Client {
-        let planet: TestPlanet
-        let key: String
-
-        func call(_ method: String, _ path: String, _ body: Any? = nil) async throws -> HTTPAnswer {
-            let data = try body.map { try JSONSerialization.data(withJSONObject: $0) }
-            return try await planet.request(method, path, body: data, headers: ["Authorization": "Bearer \(key)"])
-        }
-
-        func begin(_ key: String, segments: Int, bucket: String = "bucket") async throws -> HTTPAnswer {
-            try await call("POST", "/v1/buckets/\(bucket)/objects", ["key": key, "segment_count": segments])
-        }
-
-        /// Commits each offered segment with the first `pieces` offered nodes.
-        func commitAll(_ begun: HTTPAnswer, pieces: Int = 4) async throws -> [HTTPAnswer] {
-            let stream = begun.json?["stream_id"] as? String ?? ""
-            var answers: [HTTPAnswer] = []
-            for segment in begun.json?["segments"] as? [[String: Any]] ?? [] {
-                let nodes = (segment["nodes"] as? [[String: Any]] ?? []).prefix(pieces)
-                let stored = nodes.enumerated().map { ["number": $0.offset, "node_id": $0.element["node_id"] as? String ?? ""] as [String: Any] }
-                answers.append(try await call("POST", "/v1/streams/\(stream)/segments", ["position": segment["position"] ?? 0, "encrypted_size": 1000, "pieces": stored]))
-            }
-            answers.append(try await call("POST", "/v1/streams/\(stream)/commit"))
-            return answers
-        }
-    }
-
-    func withClient(nodes: Int = 6, _ body: @escaping @Sendable (Client, [SimulatedNode]) async throws -> Void) async throws {
+    func withClient(nodes: Int = 6, _ body: @escaping @Sendable (MetainfoClient, [SimulatedNode]) async throws -> Void) async throws {
         var reconfigure = TestPlanet.Reconfigure()
         reconfigure.api = { $0.contact.checkInInterval = .zero }
         try await TestPlanet.run(reconfigure: reconfigure) { planet in
             let started = try await planet.startNodes(nodes)
-            let client = Client(planet: planet, key: try planet.makeProject("project"))
+            let client = MetainfoClient(planet: planet, key: try planet.makeProject("project"))
             #expect(try await client.call("POST", "/v1/buckets", ["name": "bucket"]).status == 201)
             try await body(client, started)
         }
@@ -159,7 +132,7 @@ struct ObjectTests {
             // Eight nodes on four /24 networks, then four on their own: nine networks in all.
             for index in 0..<8 { #expect(try await planet.checkIn(SimulatedNode.make(index: index, network: 100 + index / 2)).status == 200) }
             for index in 8..<12 { #expect(try await planet.checkIn(SimulatedNode.make(index: index)).status == 200) }
-            let client = Client(planet: planet, key: try planet.makeProject("p"))
+            let client = MetainfoClient(planet: planet, key: try planet.makeProject("p"))
             #expect(try await client.call("POST", "/v1/buckets", ["name": "bucket"]).status == 201)
             for _ in 0..<10 {
                 let begun = try await client.begin("file", segments: 1)

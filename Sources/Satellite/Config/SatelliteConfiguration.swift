@@ -13,6 +13,8 @@ public struct SatelliteConfiguration: ConfigSection {
     public var overlay = OverlayConfig()
     public var contact = ContactConfig()
     public var metainfo = MetainfoConfig()
+    public var checker = CheckerConfig()
+    public var repairer = RepairerConfig()
     public var debug = DebugConfig()
     public var supervisor = SupervisorConfig()
     public var processes = ProcessEntry.defaults
@@ -27,6 +29,8 @@ public struct SatelliteConfiguration: ConfigSection {
         + OverlayConfig.fields(at: \.overlay, prefix: "overlay")
         + ContactConfig.fields(at: \.contact, prefix: "contact")
         + MetainfoConfig.fields(at: \.metainfo, prefix: "metainfo")
+        + CheckerConfig.fields(at: \.checker, prefix: "checker")
+        + RepairerConfig.fields(at: \.repairer, prefix: "repairer")
         + DebugConfig.fields(at: \.debug, prefix: "debug")
         + SupervisorConfig.fields(at: \.supervisor, prefix: "supervisor")
         + [ProcessEntry.field(\.processes)]
@@ -51,6 +55,8 @@ extension SatelliteConfiguration {
     public var core: Core.Config {
         var config = Core.Config()
         config.debug = debug
+        config.overlay = overlay
+        config.checker = checker
         config.shutdownTimeout = peerShutdownTimeout
         return config
     }
@@ -68,9 +74,12 @@ extension SatelliteConfiguration {
     }
 
     /// The keys the Repairer peer reads.
-    public var repairer: Repairer.Config {
+    public var repairerPeer: Repairer.Config {
         var config = Repairer.Config()
         config.debug = debug
+        config.overlay = overlay
+        config.metainfo = metainfo
+        config.repairer = repairer
         config.shutdownTimeout = peerShutdownTimeout
         return config
     }

@@ -1,8 +1,11 @@
+import Lifecycle
 import Logging
+import Prometheus
 import SatelliteDB
+import StructuredLogging
 
-/// The peer of the satellite's background chores: it keeps the network healthy (repair checker,
-/// accounting tally and expired-object deletion come with the satellite-work issue).
+/// The peer of the satellite's background chores: it keeps the network healthy. So far the
+/// repair checker; the accounting tally and expired-object deletion come next.
 ///
 /// Shaped as Storj's peers: the initializer wires subsystems one block at a time, in creation
 /// order, and closes what it had made if one fails; `run`, `shutdown` and `close` come from
@@ -13,6 +16,8 @@ public final class Core: SatellitePeer {
     /// Every key the peer reads.
     public struct Config: Sendable {
         public var debug = DebugConfig()
+        public var overlay = OverlayConfig()
+        public var checker = CheckerConfig()
         /// How long a graceful shutdown may take before the subsystems still running are
         /// cancelled (in-flight work abandoned); nil waits for them.
         public var shutdownTimeout: Duration?
@@ -23,6 +28,7 @@ public final class Core: SatellitePeer {
     public let basis: PeerBasis
     /// Health and metrics; `nil` when `debug.address` is empty.
     public let debug: DebugServer?
+    public let checker: RepairChecker
 
     /// Wires the peer.
     /// - Throws: `PeerInitError` naming the subsystem that failed, after closing the ones made.
@@ -32,6 +38,15 @@ public final class Core: SatellitePeer {
         do {
             // debug, then schema
             debug = try basis.wireDebugAndSchema(config.debug)
+
+            checker = try basis.group.wiring("repair:checker") {
+                let checker = RepairChecker(
+                    config: config.checker, onlineWindow: config.overlay.onlineWindow, db: database,
+                    log: basis.log.named("repair:checker"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
+                )
+                basis.group.add(PeerItem(name: "repair:checker", run: { try await checker.run() }, close: { await checker.cycle.close() }))
+                return checker
+            }
         } catch {
             throw await basis.failed(error)
         }

@@ -1,5 +1,7 @@
+import Lifecycle
 import Logging
 import SatelliteDB
+import StructuredLogging
 
 /// The peer that drains the repair queue (its worker comes with the satellite-work issue).
 ///
@@ -12,6 +14,9 @@ public final class Repairer: SatellitePeer {
     /// Every key the peer reads.
     public struct Config: Sendable {
         public var debug = DebugConfig()
+        public var overlay = OverlayConfig()
+        public var metainfo = MetainfoConfig()
+        public var repairer = RepairerConfig()
         /// How long a graceful shutdown may take before the subsystems still running are
         /// cancelled (in-flight work abandoned); nil waits for them.
         public var shutdownTimeout: Duration?
@@ -22,6 +27,7 @@ public final class Repairer: SatellitePeer {
     public let basis: PeerBasis
     /// Health and metrics; `nil` when `debug.address` is empty.
     public let debug: DebugServer?
+    public let worker: RepairWorker
 
     /// Wires the peer.
     /// - Throws: `PeerInitError` naming the subsystem that failed, after closing the ones made.
@@ -31,6 +37,15 @@ public final class Repairer: SatellitePeer {
         do {
             // debug, then schema
             debug = try basis.wireDebugAndSchema(config.debug)
+
+            worker = try basis.group.wiring("repair:worker") {
+                let worker = RepairWorker(
+                    config: config.repairer, onlineWindow: config.overlay.onlineWindow, maxSegmentSize: config.metainfo.maxSegmentSize,
+                    db: database, log: basis.log.named("repair:worker")
+                )
+                basis.group.add(PeerItem(name: "repair:worker", run: { try await worker.run() }, close: { await worker.cycle.close() }))
+                return worker
+            }
         } catch {
             throw await basis.failed(error)
         }

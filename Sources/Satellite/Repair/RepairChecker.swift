@@ -1,0 +1,87 @@
+import Foundation
+import Lifecycle
+import Logging
+import Metrics
+import SatelliteDB
+
+/// The Core peer's repair checker: a chore that passes over every segment in batches, counts
+/// each one's healthy pieces, queues (or updates) those at or below their repair threshold, most
+/// urgent first, and at the end of a full pass removes the entries it did not see again.
+public final class RepairChecker: Sendable {
+    /// What one pass found.
+    public struct Pass: Sendable, Equatable {
+        public var segments = 0
+        public var queued = 0
+        public var irreparable = 0
+        public var removed = 0
+    }
+
+    public let cycle: Cycle<ContinuousClock>
+    /// The overlay's online window, in whole seconds.
+    public var onlineWindowSeconds: Int64 { onlineWindow.components.seconds }
+    private let config: CheckerConfig
+    private let onlineWindow: Duration
+    private let db: any RepairQueueDB
+    private let log: Logger
+    private let queueLength: Gauge
+    private let irreparable: Gauge
+
+    public init(config: CheckerConfig, onlineWindow: Duration, db: any RepairQueueDB, log: Logger, metrics: any MetricsFactory) {
+        self.config = config
+        self.onlineWindow = onlineWindow
+        self.db = db
+        self.log = log
+        self.cycle = Cycle(interval: config.interval)
+        self.queueLength = Gauge(label: "satellite_repair_queue_length", dimensions: [], factory: metrics)
+        self.irreparable = Gauge(label: "satellite_repair_irreparable_segments", dimensions: [], factory: metrics)
+    }
+
+    /// Passes on every tick or trigger until the peer stops; a pass that fails is logged and the
+    /// next one tries again.
+    public func run() async throws {
+        try await cycle.run { _ in
+            do {
+                _ = try self.pass()
+            } catch {
+                self.log.error("pass failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// One full pass over every segment.
+    public func pass(at now: Date = Date()) throws -> Pass {
+        // Stored times have millisecond precision; the pass's own mark must compare equal to them.
+        let start = Date(timeIntervalSince1970: (now.timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+        let onlineSince = start - Double(onlineWindow.components.seconds)
+        var report = Pass()
+        var cursor: (streamID: Data, position: Int)?
+        while true {
+            let batch = try db.segments(after: cursor, limit: config.batchSize)
+            guard let last = batch.last else { break }
+            cursor = (last.streamID, last.position)
+            let standings = try db.standings(of: Set(batch.flatMap { $0.pieces.map(\.node) }))
+            for segment in batch {
+                report.segments += 1
+                let healthy = SegmentHealth.healthyPieces(segment, standings: standings, onlineSince: onlineSince)
+                guard SegmentHealth.needsRepair(healthy: healthy, redundancy: segment.redundancy) else { continue }
+                if healthy < segment.redundancy.k {
+                    report.irreparable += 1
+                    log.warning("irreparable segment", metadata: [
+                        "stream_id": .string(segment.streamID.map { String(format: "%02x", $0) }.joined()),
+                        "position": "\(segment.position)", "healthy": "\(healthy)", "k": "\(segment.redundancy.k)",
+                    ])
+                }
+                try db.queueForRepair(
+                    streamID: segment.streamID, position: segment.position,
+                    health: SegmentHealth.score(healthy: healthy, redundancy: segment.redundancy), at: start
+                )
+                report.queued += 1
+            }
+        }
+        report.removed = try db.removeQueueEntries(notSeenSince: start)
+        queueLength.record(report.queued)
+        irreparable.record(report.irreparable)
+        log.info("pass", metadata: ["segments": "\(report.segments)", "queued": "\(report.queued)", "irreparable": "\(report.irreparable)", "removed": "\(report.removed)"])
+        return report
+    }
+}

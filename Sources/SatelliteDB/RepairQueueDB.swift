@@ -1,0 +1,156 @@
+import Foundation
+import GRDB
+
+/// What the repair checker needs to know of a node to count its pieces.
+public struct NodeStanding: Sendable, Equatable {
+    public let lastNet: String
+    public let lastContactSuccess: Date?
+    public let disqualified: Bool
+    public let exiting: Bool
+}
+
+/// An entry of the repair queue.
+public struct RepairEntry: Sendable, Equatable {
+    public let streamID: Data
+    public let position: Int
+    public let health: Double
+    public let attempts: Int
+}
+
+/// The segment scan, the repair queue and its claims.
+public protocol RepairQueueDB: Sendable {
+    /// Segments after `cursor` in (stream id, position) order.
+    func segments(after cursor: (streamID: Data, position: Int)?, limit: Int) throws -> [SegmentRecord]
+    /// The standing of each of these nodes that the overlay knows.
+    func standings(of nodes: Set<Data>) throws -> [Data: NodeStanding]
+    /// Queues the segment or updates its health; either way it counts as seen at `at`.
+    func queueForRepair(streamID: Data, position: Int, health: Double, at: Date) throws
+    /// Removes the segment's entry, if any.
+    func removeFromQueue(streamID: Data, position: Int) throws
+    /// Removes the entries not queued or updated since `since` (not seen by the last full pass).
+    func removeQueueEntries(notSeenSince since: Date) throws -> Int
+    /// Claims up to `limit` entries, most urgent first, that nobody claimed after `leaseCutoff`,
+    /// marking them attempted at `at`, in one write transaction: two claimers never get one entry.
+    func claimRepairs(limit: Int, leaseCutoff: Date, at: Date) throws -> [RepairEntry]
+    /// Gives an entry back with the reason the attempt did not repair it.
+    func releaseRepair(streamID: Data, position: Int, error: String) throws
+    func repairQueue() throws -> [RepairEntry]
+    /// One segment, if it still exists.
+    func segment(streamID: Data, position: Int) throws -> SegmentRecord?
+}
+
+extension SatelliteDatabase: RepairQueueDB {
+    public func segments(after cursor: (streamID: Data, position: Int)?, limit: Int) throws -> [SegmentRecord] {
+        try pool.read { db in
+            let rows: [Row]
+            if let cursor {
+                rows = try Row.fetchAll(
+                    db,
+                    sql: "SELECT * FROM segments WHERE (stream_id, position) > (?, ?) ORDER BY stream_id, position LIMIT ?",
+                    arguments: [cursor.streamID, cursor.position, limit]
+                )
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM segments ORDER BY stream_id, position LIMIT ?", arguments: [limit])
+            }
+            return rows.map(Self.segmentRecord)
+        }
+    }
+
+    public func standings(of nodes: Set<Data>) throws -> [Data: NodeStanding] {
+        try pool.read { db in
+            var standings: [Data: NodeStanding] = [:]
+            for node in nodes {
+                if let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT last_net, last_contact_success, disqualified_at, exit_initiated_at FROM nodes WHERE id = ?",
+                    arguments: [node]
+                ) {
+                    standings[node] = NodeStanding(
+                        lastNet: row["last_net"], lastContactSuccess: row["last_contact_success"],
+                        disqualified: row["disqualified_at"] as Date? != nil, exiting: row["exit_initiated_at"] as Date? != nil
+                    )
+                }
+            }
+            return standings
+        }
+    }
+
+    public func queueForRepair(streamID: Data, position: Int, health: Double, at: Date) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO repair_queue (stream_id, position, segment_health, inserted_at, updated_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(stream_id, position) DO UPDATE SET segment_health = excluded.segment_health, updated_at = excluded.updated_at
+                    """,
+                arguments: [streamID, position, health, at, at]
+            )
+        }
+    }
+
+    public func removeFromQueue(streamID: Data, position: Int) throws {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM repair_queue WHERE stream_id = ? AND position = ?", arguments: [streamID, position])
+        }
+    }
+
+    public func removeQueueEntries(notSeenSince since: Date) throws -> Int {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM repair_queue WHERE updated_at < ?", arguments: [since])
+            return db.changesCount
+        }
+    }
+
+    public func claimRepairs(limit: Int, leaseCutoff: Date, at: Date) throws -> [RepairEntry] {
+        try pool.write { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT stream_id, position, segment_health, attempts FROM repair_queue
+                    WHERE attempted_at IS NULL OR attempted_at < ?
+                    ORDER BY segment_health, inserted_at LIMIT ?
+                    """,
+                arguments: [leaseCutoff, limit]
+            )
+            var claimed: [RepairEntry] = []
+            for row in rows {
+                try db.execute(
+                    sql: "UPDATE repair_queue SET attempted_at = ?, attempts = attempts + 1 WHERE stream_id = ? AND position = ?",
+                    arguments: [at, row["stream_id"] as Data, row["position"] as Int]
+                )
+                claimed.append(RepairEntry(streamID: row["stream_id"], position: row["position"], health: row["segment_health"], attempts: row["attempts"] as Int + 1))
+            }
+            return claimed
+        }
+    }
+
+    public func releaseRepair(streamID: Data, position: Int, error: String) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "UPDATE repair_queue SET attempted_at = NULL, last_error = ? WHERE stream_id = ? AND position = ?",
+                arguments: [error, streamID, position]
+            )
+        }
+    }
+
+    public func repairQueue() throws -> [RepairEntry] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT stream_id, position, segment_health, attempts FROM repair_queue ORDER BY segment_health, inserted_at").map {
+                RepairEntry(streamID: $0["stream_id"], position: $0["position"], health: $0["segment_health"], attempts: $0["attempts"])
+            }
+        }
+    }
+
+    public func segment(streamID: Data, position: Int) throws -> SegmentRecord? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM segments WHERE stream_id = ? AND position = ?", arguments: [streamID, position]).map(Self.segmentRecord)
+        }
+    }
+
+    static func segmentRecord(_ row: Row) -> SegmentRecord {
+        SegmentRecord(
+            streamID: row["stream_id"], position: row["position"],
+            redundancy: Redundancy(k: row["redundancy_k"], repair: row["redundancy_repair"], optimal: row["redundancy_optimal"], total: row["redundancy_total"]),
+            encryptedSize: row["encrypted_size"], pieces: Piece.decode(row["pieces"])
+        )
+    }
+}

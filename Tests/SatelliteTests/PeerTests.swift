@@ -45,7 +45,9 @@ struct PeerTests {
                 }
                 #expect(metrics.contains(#"satellite_peer_ready{peer="\#(name)"} 1"#))
             }
-            #expect(planet.core.group.names == ["debug"])
+            #expect(planet.core.group.names == ["debug", "repair:checker"])
+            #expect(planet.api.group.names == ["debug", "api:server"])
+            #expect(planet.repairer.group.names == ["debug", "repair:worker"])
         }
     }
 

@@ -57,6 +57,16 @@ extension ConfigField {
         }
     }
 
+    /// The time between runs of a chore; `0s` means none: the chore runs only when triggered.
+    public static func interval(_ key: String, _ path: WritableKeyPath<Root, Duration?> & Sendable, help: String) -> Self {
+        let kind = "a duration like 30s, 1h0m0s or 500ms, or 0s to run only when triggered"
+        return scalar(key, path, help: help, expected: kind, format: { GoDuration.format($0 ?? .zero) }) { (text: String) throws(ConfigRejection) in
+            guard let duration = GoDuration.parse(text) else { throw .wrongType(kind) }
+            guard duration >= .zero else { throw .outOfRange(kind) }
+            return duration == .zero ? nil : duration
+        }
+    }
+
     /// A size in bytes written with a unit (`64MiB`, `1GB`, `512KiB`, `4096`), within `range`.
     public static func size(
         _ key: String,

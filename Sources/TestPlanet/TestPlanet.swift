@@ -63,6 +63,8 @@ public final class TestPlanet: Sendable {
         coreConfig.debug.address = "127.0.0.1:0"
         // Chores run when a test triggers them (`cycle.triggerWait()`), not on a clock.
         coreConfig.checker.interval = nil
+        coreConfig.tally.interval = nil
+        coreConfig.deletion.interval = nil
         reconfigure.core(&coreConfig)
         var apiConfig = API.Config()
         apiConfig.debug.address = "127.0.0.1:0"

@@ -15,6 +15,8 @@ public struct SatelliteConfiguration: ConfigSection {
     public var metainfo = MetainfoConfig()
     public var checker = CheckerConfig()
     public var repairer = RepairerConfig()
+    public var tally = TallyConfig()
+    public var deletion = DeletionConfig()
     public var debug = DebugConfig()
     public var supervisor = SupervisorConfig()
     public var processes = ProcessEntry.defaults
@@ -31,6 +33,8 @@ public struct SatelliteConfiguration: ConfigSection {
         + MetainfoConfig.fields(at: \.metainfo, prefix: "metainfo")
         + CheckerConfig.fields(at: \.checker, prefix: "checker")
         + RepairerConfig.fields(at: \.repairer, prefix: "repairer")
+        + TallyConfig.fields(at: \.tally, prefix: "tally")
+        + DeletionConfig.fields(at: \.deletion, prefix: "deletion")
         + DebugConfig.fields(at: \.debug, prefix: "debug")
         + SupervisorConfig.fields(at: \.supervisor, prefix: "supervisor")
         + [ProcessEntry.field(\.processes)]
@@ -57,6 +61,8 @@ extension SatelliteConfiguration {
         config.debug = debug
         config.overlay = overlay
         config.checker = checker
+        config.tally = tally
+        config.deletion = deletion
         config.shutdownTimeout = peerShutdownTimeout
         return config
     }

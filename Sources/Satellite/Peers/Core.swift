@@ -4,8 +4,8 @@ import Prometheus
 import SatelliteDB
 import StructuredLogging
 
-/// The peer of the satellite's background chores: it keeps the network healthy. So far the
-/// repair checker; the accounting tally and expired-object deletion come next.
+/// The peer of the satellite's background chores: the repair checker, the accounting tally, and
+/// the deletion of expired objects and abandoned uploads.
 ///
 /// Shaped as Storj's peers: the initializer wires subsystems one block at a time, in creation
 /// order, and closes what it had made if one fails; `run`, `shutdown` and `close` come from
@@ -18,6 +18,8 @@ public final class Core: SatellitePeer {
         public var debug = DebugConfig()
         public var overlay = OverlayConfig()
         public var checker = CheckerConfig()
+        public var tally = TallyConfig()
+        public var deletion = DeletionConfig()
         /// How long a graceful shutdown may take before the subsystems still running are
         /// cancelled (in-flight work abandoned); nil waits for them.
         public var shutdownTimeout: Duration?
@@ -29,6 +31,8 @@ public final class Core: SatellitePeer {
     /// Health and metrics; `nil` when `debug.address` is empty.
     public let debug: DebugServer?
     public let checker: RepairChecker
+    public let tally: Tally
+    public let deletion: ExpiredDeletion
 
     /// Wires the peer.
     /// - Throws: `PeerInitError` naming the subsystem that failed, after closing the ones made.
@@ -46,6 +50,18 @@ public final class Core: SatellitePeer {
                 )
                 basis.group.add(PeerItem(name: "repair:checker", run: { try await checker.run() }, close: { await checker.cycle.close() }))
                 return checker
+            }
+
+            tally = try basis.group.wiring("accounting:tally") {
+                let tally = Tally(config: config.tally, db: database, log: basis.log.named("accounting:tally"))
+                basis.group.add(PeerItem(name: "accounting:tally", run: { try await tally.run() }, close: { await tally.cycle.close() }))
+                return tally
+            }
+
+            deletion = try basis.group.wiring("metainfo:deletion") {
+                let deletion = ExpiredDeletion(config: config.deletion, db: database, log: basis.log.named("metainfo:deletion"))
+                basis.group.add(PeerItem(name: "metainfo:deletion", run: { try await deletion.run() }, close: { await deletion.cycle.close() }))
+                return deletion
             }
         } catch {
             throw await basis.failed(error)

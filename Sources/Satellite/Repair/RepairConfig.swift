@@ -9,14 +9,9 @@ public struct CheckerConfig: ConfigSection, Equatable {
     public init() {}
 
     public static let fields: [ConfigField<Self>] = [
-        .duration("interval", \.intervalOrZero, help: "time between passes over every segment; 0s runs passes only when triggered"),
+        .interval("interval", \.interval, help: "time between passes over every segment; 0s runs passes only when triggered"),
         .int("batch-size", \.batchSize, help: "segments read per query during a pass", range: 1 ... 100_000),
     ]
-
-    var intervalOrZero: Duration {
-        get { interval ?? .zero }
-        set { interval = newValue == .zero ? nil : newValue }
-    }
 }
 
 /// The `repairer` section: the Repairer peer's worker.
@@ -30,13 +25,8 @@ public struct RepairerConfig: ConfigSection, Equatable {
     public init() {}
 
     public static let fields: [ConfigField<Self>] = [
-        .duration("interval", \.intervalOrZero, help: "time between claims of queued segments; 0s claims only when triggered"),
+        .interval("interval", \.interval, help: "time between claims of queued segments; 0s claims only when triggered"),
         .int("max-concurrent", \.maxConcurrent, help: "segments repaired at once", range: 1 ... 1000),
         .duration("lease", \.lease, help: "a claim older than this may be claimed again, so a repairer that died loses nothing", range: .seconds(1) ... .seconds(86400)),
     ]
-
-    var intervalOrZero: Duration {
-        get { interval ?? .zero }
-        set { interval = newValue == .zero ? nil : newValue }
-    }
 }

@@ -1,0 +1,47 @@
+import Foundation
+import Lifecycle
+import Logging
+import SatelliteConfig
+import SatelliteDB
+
+/// The `tally` section.
+public struct TallyConfig: ConfigSection, Equatable {
+    public var interval: Duration? = .seconds(3600)
+
+    public init() {}
+
+    public static let fields: [ConfigField<Self>] = [
+        .interval("interval", \.interval, help: "time between bucket tallies; 0s tallies only when triggered"),
+    ]
+}
+
+/// The Core peer's accounting tally: per bucket, the bytes, segments and objects stored, on a
+/// `Cycle`.
+public final class Tally: Sendable {
+    public let cycle: Cycle<ContinuousClock>
+    private let db: any AccountingDB
+    private let log: Logger
+
+    public init(config: TallyConfig, db: any AccountingDB, log: Logger) {
+        self.cycle = Cycle(interval: config.interval)
+        self.db = db
+        self.log = log
+    }
+
+    public func run() async throws {
+        try await cycle.run { _ in
+            do {
+                _ = try self.tally()
+            } catch {
+                self.log.error("tally failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    @discardableResult
+    public func tally(at now: Date = Date()) throws -> [BucketTally] {
+        let tallies = try db.tallyBuckets(at: now)
+        log.info("tallied", metadata: ["buckets": "\(tallies.count)", "bytes": "\(tallies.reduce(0) { $0 + $1.bytes })"])
+        return tallies
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Lifecycle
+import Logging
+import SatelliteConfig
+import SatelliteDB
+
+/// The `deletion` section: removing objects whose time is up.
+public struct DeletionConfig: ConfigSection, Equatable {
+    public var interval: Duration? = .seconds(3600)
+    public var batchSize = 1000
+
+    public init() {}
+
+    public static let fields: [ConfigField<Self>] = [
+        .interval("interval", \.interval, help: "time between deletions of expired objects and abandoned uploads; 0s only when triggered"),
+        .int("batch-size", \.batchSize, help: "objects deleted per transaction", range: 1 ... 100_000),
+    ]
+}
+
+/// The Core peer's chore that deletes objects past their `expires_at` and pending uploads past
+/// their zombie deadline, a batch per transaction so that a large backlog never holds the
+/// database's write lock for long.
+public final class ExpiredDeletion: Sendable {
+    public struct Pass: Sendable, Equatable {
+        public var expired = 0
+        public var zombies = 0
+
+        public init(expired: Int = 0, zombies: Int = 0) {
+            self.expired = expired
+            self.zombies = zombies
+        }
+    }
+
+    public let cycle: Cycle<ContinuousClock>
+    private let config: DeletionConfig
+    private let db: any AccountingDB
+    private let log: Logger
+
+    public init(config: DeletionConfig, db: any AccountingDB, log: Logger) {
+        self.cycle = Cycle(interval: config.interval)
+        self.config = config
+        self.db = db
+        self.log = log
+    }
+
+    public func run() async throws {
+        try await cycle.run { _ in
+            do {
+                _ = try self.pass()
+            } catch {
+                self.log.error("deletion failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    public func pass(at now: Date = Date()) throws -> Pass {
+        var pass = Pass()
+        while case let deleted = try db.deleteExpiredObjects(before: now, limit: config.batchSize), deleted > 0 {
+            pass.expired += deleted
+        }
+        while case let deleted = try db.deleteZombieObjects(before: now, limit: config.batchSize), deleted > 0 {
+            pass.zombies += deleted
+        }
+        if pass.expired + pass.zombies > 0 {
+            log.info("deleted", metadata: ["expired": "\(pass.expired)", "zombies": "\(pass.zombies)"])
+        }
+        return pass
+    }
+}

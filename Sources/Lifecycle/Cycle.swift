@@ -1,3 +1,4 @@
+import Logging
 import ServiceLifecycle
 import Synchronization
 
@@ -76,6 +77,18 @@ public final class Cycle<C: Clock>: Sendable where C.Duration == Duration {
             try await loop(body)
         } onCancelOrGracefulShutdown: {
             self.stop()
+        }
+    }
+
+    /// Runs `body` as a chore: like ``run(_:)``, but a run that throws is logged as `what failed`
+    /// and the next tick tries again, so one bad pass never stops the chore.
+    public func runLoggingFailures(_ log: Logger, what: String, _ body: @Sendable @escaping () async throws -> Void) async throws {
+        try await run { _ in
+            do {
+                try await body()
+            } catch {
+                log.error("\(what) failed", metadata: ["error": "\(error)"])
+            }
         }
     }
 

@@ -19,6 +19,14 @@ struct APIHandlers: APIProtocol {
         case failure(ErrorBody)
     }
 
+    /// Runs `body` with the project of the request's bearer key, or answers `refused` with why not.
+    func withProject<Output>(_ refused: (ErrorBody) -> Output, _ body: (ProjectRecord) async throws -> Output) async throws -> Output {
+        switch try authenticate() {
+        case .failure(let refusal): return refused(refusal)
+        case .success(let project): return try await body(project)
+        }
+    }
+
     func authenticate() throws -> Authentication {
         guard let header = RequestAuthorization.header else {
             return .failure(ErrorBody(.unauthorized, "missing Authorization header; send Authorization: Bearer <api key>"))
@@ -34,58 +42,49 @@ struct APIHandlers: APIProtocol {
     }
 
     func listBuckets(_ input: Operations.ListBuckets.Input) async throws -> Operations.ListBuckets.Output {
-        let project: ProjectRecord
-        switch try authenticate() {
-        case .failure(let refusal): return .unauthorized(.init(body: .json(refusal)))
-        case .success(let found): project = found
+        try await withProject({ .unauthorized(.init(body: .json($0))) }) { project in
+            let limit = input.query.limit ?? 100
+            guard (1...1000).contains(limit) else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "query \"limit\" must be from 1 to 1000"))))
+            }
+            if let cursor = input.query.cursor, cursor.utf8.count > 63 {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "query \"cursor\" must be a bucket name"))))
+            }
+            let page = try database.listBuckets(project: project.id, after: input.query.cursor, limit: limit + 1)
+            let buckets = page.prefix(limit).map { Components.Schemas.Bucket(name: $0.name, createdAt: $0.createdAt) }
+            return .ok(.init(body: .json(.init(buckets: Array(buckets), nextCursor: page.count > limit ? buckets.last?.name : nil))))
         }
-        let limit = input.query.limit ?? 100
-        guard (1...1000).contains(limit) else {
-            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "query \"limit\" must be from 1 to 1000"))))
-        }
-        if let cursor = input.query.cursor, cursor.utf8.count > 63 {
-            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "query \"cursor\" must be a bucket name"))))
-        }
-        let page = try database.listBuckets(project: project.id, after: input.query.cursor, limit: limit + 1)
-        let buckets = page.prefix(limit).map { Components.Schemas.Bucket(name: $0.name, createdAt: $0.createdAt) }
-        return .ok(.init(body: .json(.init(buckets: Array(buckets), nextCursor: page.count > limit ? buckets.last?.name : nil))))
     }
 
     func createBucket(_ input: Operations.CreateBucket.Input) async throws -> Operations.CreateBucket.Output {
-        let project: ProjectRecord
-        switch try authenticate() {
-        case .failure(let refusal): return .unauthorized(.init(body: .json(refusal)))
-        case .success(let found): project = found
-        }
-        guard case .json(let body) = input.body else { return .badRequest(.init(body: .json(ErrorBody(.badRequest, "the body must be JSON")))) }
-        guard BucketName.isValid(body.name) else {
-            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"name\" must be \(BucketName.rule)"))))
-        }
-        do {
-            let bucket = try database.createBucket(project: project.id, name: body.name, at: Date())
-            return .created(.init(body: .json(.init(name: bucket.name, createdAt: bucket.createdAt))))
-        } catch let conflict as MetainfoConflict {
-            return .conflict(.init(body: .json(ErrorBody(.conflict, conflict.description))))
+        try await withProject({ .unauthorized(.init(body: .json($0))) }) { project in
+            guard case .json(let body) = input.body else { return .badRequest(.init(body: .json(ErrorBody(.badRequest, "the body must be JSON")))) }
+            guard BucketName.isValid(body.name) else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"name\" must be \(BucketName.rule)"))))
+            }
+            do {
+                let bucket = try database.createBucket(project: project.id, name: body.name, at: Date())
+                return .created(.init(body: .json(.init(name: bucket.name, createdAt: bucket.createdAt))))
+            } catch let conflict as MetainfoConflict {
+                return .conflict(.init(body: .json(ErrorBody(.conflict, conflict.description))))
+            }
         }
     }
 
     func deleteBucket(_ input: Operations.DeleteBucket.Input) async throws -> Operations.DeleteBucket.Output {
-        let project: ProjectRecord
-        switch try authenticate() {
-        case .failure(let refusal): return .unauthorized(.init(body: .json(refusal)))
-        case .success(let found): project = found
-        }
-        let name = input.path.bucket
-        guard BucketName.isValid(name) else {
-            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "bucket name must be \(BucketName.rule)"))))
-        }
-        do {
-            try database.deleteBucket(project: project.id, name: name)
-            return .noContent(.init())
-        } catch MetainfoConflict.noSuchBucket(let name) {
-            return .notFound(.init(body: .json(ErrorBody(.notFound, MetainfoConflict.noSuchBucket(name).description))))
-        } catch let conflict as MetainfoConflict {
-            return .conflict(.init(body: .json(ErrorBody(.conflict, conflict.description))))
+        try await withProject({ .unauthorized(.init(body: .json($0))) }) { project in
+            let name = input.path.bucket
+            guard BucketName.isValid(name) else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "bucket name must be \(BucketName.rule)"))))
+            }
+            do {
+                try database.deleteBucket(project: project.id, name: name)
+                return .noContent(.init())
+            } catch MetainfoConflict.noSuchBucket(let name) {
+                return .notFound(.init(body: .json(ErrorBody(.notFound, MetainfoConflict.noSuchBucket(name).description))))
+            } catch let conflict as MetainfoConflict {
+                return .conflict(.init(body: .json(ErrorBody(.conflict, conflict.description))))
+            }
         }
     }
 

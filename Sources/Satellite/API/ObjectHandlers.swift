@@ -5,166 +5,148 @@ import SatelliteDB
 /// The object operations: begin, commit segment, commit, get, list, delete.
 extension APIHandlers {
     func beginObject(_ input: Operations.BeginObject.Input) async throws -> Operations.BeginObject.Output {
-        let project: ProjectRecord
-        switch try authenticate() {
-        case .failure(let refusal): return .unauthorized(.init(body: .json(refusal)))
-        case .success(let found): project = found
-        }
-        guard case .json(let body) = input.body else { return .badRequest(.init(body: .json(ErrorBody(.badRequest, "the body must be JSON")))) }
-        guard BucketName.isValid(input.path.bucket) else {
-            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "bucket name must be \(BucketName.rule)"))))
-        }
-        if let problem = Self.keyProblem(body.key) { return .badRequest(.init(body: .json(ErrorBody(.badRequest, problem)))) }
-        guard (0...10_000).contains(body.segmentCount) else {
-            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"segment_count\" must be from 0 to 10000"))))
-        }
-        let now = Date()
-        if let expires = body.expiresAt, expires <= now {
-            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"expires_at\" must be in the future"))))
-        }
-        let scheme = metainfo.scheme
-        let pieceSize = (metainfo.maxSegmentSize + Int64(scheme.k) - 1) / Int64(scheme.k)
-        var offers: [Components.Schemas.SegmentOffer] = []
-        for position in 0..<body.segmentCount {
-            let nodes = try database.selectNodes(count: scheme.total, onlineSince: now - overlay.config.onlineWindow.timeInterval, minFreeDisk: pieceSize)
-            guard nodes.count == scheme.total else {
-                return .serviceUnavailable(.init(body: .json(ErrorBody(
-                    .notEnoughNodes, "only \(nodes.count) suitable nodes on distinct networks are online; a segment needs \(scheme.total)"
-                ))))
+        try await withProject({ .unauthorized(.init(body: .json($0))) }) { project in
+            guard case .json(let body) = input.body else { return .badRequest(.init(body: .json(ErrorBody(.badRequest, "the body must be JSON")))) }
+            guard BucketName.isValid(input.path.bucket) else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "bucket name must be \(BucketName.rule)"))))
             }
-            offers.append(.init(position: position, nodes: nodes.map { .init(nodeId: Hex.encode($0.id), address: $0.address) }))
-        }
-        let streamID = APIKeys.randomBytes(16)
-        do {
-            let object = try database.beginObject(
-                project: project.id, bucket: input.path.bucket, key: body.key, streamID: streamID, expiresAt: body.expiresAt,
-                zombieDeadline: now + metainfo.zombieDeadline.timeInterval, at: now
-            )
-            return .created(.init(body: .json(.init(
-                streamId: Hex.encode(streamID), version: object.version,
-                redundancy: .init(k: scheme.k, repair: scheme.repair, optimal: scheme.optimal, total: scheme.total), segments: offers
-            ))))
-        } catch let conflict as ObjectConflict {
-            return .notFound(.init(body: .json(ErrorBody(.notFound, conflict.description))))
+            if let problem = Self.keyProblem(body.key) { return .badRequest(.init(body: .json(ErrorBody(.badRequest, problem)))) }
+            guard (0...10_000).contains(body.segmentCount) else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"segment_count\" must be from 0 to 10000"))))
+            }
+            let now = Date()
+            if let expires = body.expiresAt, expires <= now {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"expires_at\" must be in the future"))))
+            }
+            let scheme = metainfo.scheme
+            let pieceSize = (metainfo.maxSegmentSize + Int64(scheme.k) - 1) / Int64(scheme.k)
+            var offers: [Components.Schemas.SegmentOffer] = []
+            for position in 0..<body.segmentCount {
+                let nodes = try database.selectNodes(count: scheme.total, onlineSince: now - overlay.config.onlineWindow.timeInterval, minFreeDisk: pieceSize)
+                guard nodes.count == scheme.total else {
+                    return .serviceUnavailable(.init(body: .json(ErrorBody(
+                        .notEnoughNodes, "only \(nodes.count) suitable nodes on distinct networks are online; a segment needs \(scheme.total)"
+                    ))))
+                }
+                offers.append(.init(position: position, nodes: nodes.map { .init(nodeId: Hex.encode($0.id), address: $0.address) }))
+            }
+            let streamID = APIKeys.randomBytes(16)
+            do {
+                let object = try database.beginObject(
+                    project: project.id, bucket: input.path.bucket, key: body.key, streamID: streamID, expiresAt: body.expiresAt,
+                    zombieDeadline: now + metainfo.zombieDeadline.timeInterval, at: now
+                )
+                return .created(.init(body: .json(.init(
+                    streamId: Hex.encode(streamID), version: object.version,
+                    redundancy: .init(k: scheme.k, repair: scheme.repair, optimal: scheme.optimal, total: scheme.total), segments: offers
+                ))))
+            } catch let conflict as ObjectConflict {
+                return .notFound(.init(body: .json(ErrorBody(.notFound, conflict.description))))
+            }
         }
     }
 
     func commitSegment(_ input: Operations.CommitSegment.Input) async throws -> Operations.CommitSegment.Output {
-        let project: ProjectRecord
-        switch try authenticate() {
-        case .failure(let refusal): return .unauthorized(.init(body: .json(refusal)))
-        case .success(let found): project = found
-        }
-        guard case .json(let body) = input.body else { return .badRequest(.init(body: .json(ErrorBody(.badRequest, "the body must be JSON")))) }
-        guard let streamID = Hex.decode(input.path.streamId, count: 16) else {
-            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "stream id must be 32 lowercase hexadecimal digits"))))
-        }
-        let scheme = metainfo.scheme
-        guard (0..<10_000).contains(body.position) else {
-            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"position\" must be from 0 to 9999"))))
-        }
-        guard (0...metainfo.maxSegmentSize).contains(body.encryptedSize) else {
-            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"encrypted_size\" must be from 0 to \(metainfo.maxSegmentSize)"))))
-        }
-        var pieces: [Piece] = []
-        for (index, stored) in body.pieces.enumerated() {
-            guard (0..<scheme.total).contains(stored.number) else {
-                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "pieces[\(index)].number must be from 0 to \(scheme.total - 1)"))))
+        try await withProject({ .unauthorized(.init(body: .json($0))) }) { project in
+            guard case .json(let body) = input.body else { return .badRequest(.init(body: .json(ErrorBody(.badRequest, "the body must be JSON")))) }
+            guard let streamID = Hex.decode(input.path.streamId, count: 16) else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "stream id must be 32 lowercase hexadecimal digits"))))
             }
-            guard let node = Hex.decode(stored.nodeId, count: 32) else {
-                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "pieces[\(index)].node_id must be 64 lowercase hexadecimal digits"))))
+            let scheme = metainfo.scheme
+            guard (0..<10_000).contains(body.position) else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"position\" must be from 0 to 9999"))))
             }
-            pieces.append(Piece(number: stored.number, node: node))
-        }
-        guard Set(pieces.map(\.number)).count == pieces.count, Set(pieces.map(\.node)).count == pieces.count else {
-            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "each piece needs its own number and its own node"))))
-        }
-        guard pieces.count >= scheme.optimal else {
-            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "\(pieces.count) pieces were stored; a segment needs at least \(scheme.optimal)"))))
-        }
-        do {
-            try database.commitSegment(
-                project: project.id,
-                SegmentRecord(streamID: streamID, position: body.position, redundancy: scheme, encryptedSize: body.encryptedSize, pieces: pieces),
-                at: Date()
-            )
-            return .noContent(.init())
-        } catch ObjectConflict.noSuchStream {
-            return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchStream.description))))
-        } catch let conflict as ObjectConflict {
-            return .conflict(.init(body: .json(ErrorBody(.conflict, conflict.description))))
+            guard (0...metainfo.maxSegmentSize).contains(body.encryptedSize) else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"encrypted_size\" must be from 0 to \(metainfo.maxSegmentSize)"))))
+            }
+            var pieces: [Piece] = []
+            for (index, stored) in body.pieces.enumerated() {
+                guard (0..<scheme.total).contains(stored.number) else {
+                    return .badRequest(.init(body: .json(ErrorBody(.badRequest, "pieces[\(index)].number must be from 0 to \(scheme.total - 1)"))))
+                }
+                guard let node = Hex.decode(stored.nodeId, count: 32) else {
+                    return .badRequest(.init(body: .json(ErrorBody(.badRequest, "pieces[\(index)].node_id must be 64 lowercase hexadecimal digits"))))
+                }
+                pieces.append(Piece(number: stored.number, node: node))
+            }
+            guard Set(pieces.map(\.number)).count == pieces.count, Set(pieces.map(\.node)).count == pieces.count else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "each piece needs its own number and its own node"))))
+            }
+            guard pieces.count >= scheme.optimal else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "\(pieces.count) pieces were stored; a segment needs at least \(scheme.optimal)"))))
+            }
+            do {
+                try database.commitSegment(
+                    project: project.id,
+                    SegmentRecord(streamID: streamID, position: body.position, redundancy: scheme, encryptedSize: body.encryptedSize, pieces: pieces),
+                    at: Date()
+                )
+                return .noContent(.init())
+            } catch ObjectConflict.noSuchStream {
+                return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchStream.description))))
+            } catch let conflict as ObjectConflict {
+                return .conflict(.init(body: .json(ErrorBody(.conflict, conflict.description))))
+            }
         }
     }
 
     func commitObject(_ input: Operations.CommitObject.Input) async throws -> Operations.CommitObject.Output {
-        let project: ProjectRecord
-        switch try authenticate() {
-        case .failure(let refusal): return .unauthorized(.init(body: .json(refusal)))
-        case .success(let found): project = found
-        }
-        guard let streamID = Hex.decode(input.path.streamId, count: 16) else {
-            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "stream id must be 32 lowercase hexadecimal digits"))))
-        }
-        do {
-            let object = try database.commitObject(project: project.id, streamID: streamID)
-            return .ok(.init(body: .json(.init(key: object.key, version: object.version, createdAt: object.createdAt, expiresAt: object.expiresAt))))
-        } catch ObjectConflict.noSuchStream {
-            return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchStream.description))))
-        } catch let conflict as ObjectConflict {
-            return .conflict(.init(body: .json(ErrorBody(.conflict, conflict.description))))
+        try await withProject({ .unauthorized(.init(body: .json($0))) }) { project in
+            guard let streamID = Hex.decode(input.path.streamId, count: 16) else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "stream id must be 32 lowercase hexadecimal digits"))))
+            }
+            do {
+                let object = try database.commitObject(project: project.id, streamID: streamID)
+                return .ok(.init(body: .json(.init(key: object.key, version: object.version, createdAt: object.createdAt, expiresAt: object.expiresAt))))
+            } catch ObjectConflict.noSuchStream {
+                return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchStream.description))))
+            } catch let conflict as ObjectConflict {
+                return .conflict(.init(body: .json(ErrorBody(.conflict, conflict.description))))
+            }
         }
     }
 
     func getObject(_ input: Operations.GetObject.Input) async throws -> Operations.GetObject.Output {
-        let project: ProjectRecord
-        switch try authenticate() {
-        case .failure(let refusal): return .unauthorized(.init(body: .json(refusal)))
-        case .success(let found): project = found
+        try await withProject({ .unauthorized(.init(body: .json($0))) }) { project in
+            if let problem = Self.keyProblem(input.query.key) { return .badRequest(.init(body: .json(ErrorBody(.badRequest, problem)))) }
+            guard let (object, segments) = try database.object(project: project.id, bucket: input.path.bucket, key: input.query.key) else {
+                return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchObject(input.query.key).description))))
+            }
+            let addresses = try database.addresses(of: segments.flatMap { $0.pieces.map(\.node) })
+            let shown = segments.map { segment in
+                Components.Schemas.Segment(
+                    position: segment.position, encryptedSize: segment.encryptedSize,
+                    redundancy: .init(k: segment.redundancy.k, repair: segment.redundancy.repair, optimal: segment.redundancy.optimal, total: segment.redundancy.total),
+                    pieces: segment.pieces.map { .init(number: $0.number, nodeId: Hex.encode($0.node), address: addresses[$0.node] ?? "") }
+                )
+            }
+            return .ok(.init(body: .json(.init(key: object.key, version: object.version, createdAt: object.createdAt, expiresAt: object.expiresAt, segments: shown))))
         }
-        if let problem = Self.keyProblem(input.query.key) { return .badRequest(.init(body: .json(ErrorBody(.badRequest, problem)))) }
-        guard let (object, segments) = try database.object(project: project.id, bucket: input.path.bucket, key: input.query.key) else {
-            return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchObject(input.query.key).description))))
-        }
-        let addresses = try database.addresses(of: segments.flatMap { $0.pieces.map(\.node) })
-        let shown = segments.map { segment in
-            Components.Schemas.Segment(
-                position: segment.position, encryptedSize: segment.encryptedSize,
-                redundancy: .init(k: segment.redundancy.k, repair: segment.redundancy.repair, optimal: segment.redundancy.optimal, total: segment.redundancy.total),
-                pieces: segment.pieces.map { .init(number: $0.number, nodeId: Hex.encode($0.node), address: addresses[$0.node] ?? "") }
-            )
-        }
-        return .ok(.init(body: .json(.init(key: object.key, version: object.version, createdAt: object.createdAt, expiresAt: object.expiresAt, segments: shown))))
     }
 
     func listObjects(_ input: Operations.ListObjects.Input) async throws -> Operations.ListObjects.Output {
-        let project: ProjectRecord
-        switch try authenticate() {
-        case .failure(let refusal): return .unauthorized(.init(body: .json(refusal)))
-        case .success(let found): project = found
+        try await withProject({ .unauthorized(.init(body: .json($0))) }) { project in
+            let limit = input.query.limit ?? 100
+            guard (1...1000).contains(limit) else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "query \"limit\" must be from 1 to 1000"))))
+            }
+            for (name, value) in [("prefix", input.query.prefix), ("cursor", input.query.cursor)] where (value?.utf8.count ?? 0) > 1024 {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "query \"\(name)\" must be at most 1024 bytes"))))
+            }
+            let page = try database.listObjects(project: project.id, bucket: input.path.bucket, prefix: input.query.prefix ?? "", after: input.query.cursor, limit: limit + 1)
+            let objects = page.prefix(limit).map { Components.Schemas.ObjectSummary(key: $0.key, version: $0.version, createdAt: $0.createdAt, expiresAt: $0.expiresAt) }
+            return .ok(.init(body: .json(.init(objects: Array(objects), nextCursor: page.count > limit ? objects.last?.key : nil))))
         }
-        let limit = input.query.limit ?? 100
-        guard (1...1000).contains(limit) else {
-            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "query \"limit\" must be from 1 to 1000"))))
-        }
-        for (name, value) in [("prefix", input.query.prefix), ("cursor", input.query.cursor)] where (value?.utf8.count ?? 0) > 1024 {
-            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "query \"\(name)\" must be at most 1024 bytes"))))
-        }
-        let page = try database.listObjects(project: project.id, bucket: input.path.bucket, prefix: input.query.prefix ?? "", after: input.query.cursor, limit: limit + 1)
-        let objects = page.prefix(limit).map { Components.Schemas.ObjectSummary(key: $0.key, version: $0.version, createdAt: $0.createdAt, expiresAt: $0.expiresAt) }
-        return .ok(.init(body: .json(.init(objects: Array(objects), nextCursor: page.count > limit ? objects.last?.key : nil))))
     }
 
     func deleteObject(_ input: Operations.DeleteObject.Input) async throws -> Operations.DeleteObject.Output {
-        let project: ProjectRecord
-        switch try authenticate() {
-        case .failure(let refusal): return .unauthorized(.init(body: .json(refusal)))
-        case .success(let found): project = found
+        try await withProject({ .unauthorized(.init(body: .json($0))) }) { project in
+            if let problem = Self.keyProblem(input.query.key) { return .badRequest(.init(body: .json(ErrorBody(.badRequest, problem)))) }
+            guard try database.deleteObject(project: project.id, bucket: input.path.bucket, key: input.query.key) > 0 else {
+                return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchObject(input.query.key).description))))
+            }
+            return .noContent(.init())
         }
-        if let problem = Self.keyProblem(input.query.key) { return .badRequest(.init(body: .json(ErrorBody(.badRequest, problem)))) }
-        guard try database.deleteObject(project: project.id, bucket: input.path.bucket, key: input.query.key) > 0 else {
-            return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchObject(input.query.key).description))))
-        }
-        return .noContent(.init())
     }
 
     static func keyProblem(_ key: String) -> String? {

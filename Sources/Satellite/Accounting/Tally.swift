@@ -29,13 +29,7 @@ public final class Tally: Sendable {
     }
 
     public func run() async throws {
-        try await cycle.run { _ in
-            do {
-                _ = try self.tally()
-            } catch {
-                self.log.error("tally failed", metadata: ["error": "\(error)"])
-            }
-        }
+        try await cycle.runLoggingFailures(log, what: "tally") { _ = try self.tally() }
     }
 
     @discardableResult

@@ -44,13 +44,7 @@ public final class ExpiredDeletion: Sendable {
     }
 
     public func run() async throws {
-        try await cycle.run { _ in
-            do {
-                _ = try self.pass()
-            } catch {
-                self.log.error("deletion failed", metadata: ["error": "\(error)"])
-            }
-        }
+        try await cycle.runLoggingFailures(log, what: "deletion") { _ = try self.pass() }
     }
 
     public func pass(at now: Date = Date()) throws -> Pass {

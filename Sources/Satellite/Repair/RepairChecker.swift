@@ -39,13 +39,7 @@ public final class RepairChecker: Sendable {
     /// Passes on every tick or trigger until the peer stops; a pass that fails is logged and the
     /// next one tries again.
     public func run() async throws {
-        try await cycle.run { _ in
-            do {
-                _ = try self.pass()
-            } catch {
-                self.log.error("pass failed", metadata: ["error": "\(error)"])
-            }
-        }
+        try await cycle.runLoggingFailures(log, what: "pass") { _ = try self.pass() }
     }
 
     /// One full pass over every segment.

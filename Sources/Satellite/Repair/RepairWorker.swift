@@ -36,13 +36,7 @@ public final class RepairWorker: Sendable {
     /// Claims and works on each tick or trigger. On graceful shutdown it claims nothing new and
     /// lets the work in flight finish; what it did not finish stays queued.
     public func run() async throws {
-        try await cycle.run { _ in
-            do {
-                _ = try await self.claimAndWork()
-            } catch {
-                self.log.error("repair round failed", metadata: ["error": "\(error)"])
-            }
-        }
+        try await cycle.runLoggingFailures(log, what: "repair round") { _ = try await self.claimAndWork() }
     }
 
     /// One round: claim, then work on every claim concurrently.

@@ -130,6 +130,10 @@ struct LauncherTests {
             try await satellite.until("\(peer)'s own ready line") { satellite.logText(peer).contains(#""msg":"ready""#) }
         }
         let children = ["core", "api", "repairer"].flatMap { satellite.pids(of: $0) }
+        // Each peer's log names its subsystems.
+        #expect(satellite.logText("core").contains(#""subsystems":["debug","repair:checker","accounting:tally","metainfo:deletion"]"#))
+        #expect(satellite.logText("api").contains(#""subsystems":["debug","api:server"]"#))
+        #expect(satellite.logText("repairer").contains(#""subsystems":["debug","repair:worker"]"#))
 
         kill(satellite.pid, signal)
         #expect(try await satellite.exitStatus() == 0)

@@ -109,3 +109,15 @@ public struct DatabaseOpenError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension SatelliteDatabase {
+    /// What `PRAGMA integrity_check` and `PRAGMA foreign_key_check` report; empty when the
+    /// database is sound and every reference holds.
+    public func integrityProblems() throws -> [String] {
+        try pool.read { db in
+            var problems = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
+            problems += try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").map { "broken reference in \($0[0] as String? ?? "?") row \($0[1] as Int64? ?? 0)" }
+            return problems
+        }
+    }
+}

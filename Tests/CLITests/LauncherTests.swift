@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
 /// `satellite run` started as an operator starts it, in a directory of its own, and always
 /// cleaned up: the launcher and every process it logged as spawned are killed at the end.
 final class LaunchedSatellite {
@@ -90,6 +94,21 @@ final class LaunchedSatellite {
     }
 }
 
+/// A loopback TCP port that was free a moment ago.
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw POSIXError(.EADDRINUSE) }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
 /// Whether `pid` is gone or a zombie nobody of ours will reap.
 func processIsGone(_ pid: Int32) -> Bool {
     guard kill(pid, 0) == 0 else { return true }
@@ -119,7 +138,8 @@ func openDescriptors(of pid: Int32) -> Int {
 struct LauncherTests {
     @Test(arguments: [SIGINT, SIGTERM])
     func defaultsBringUpThePeersInOrderAndASignalBringsThemDownInReverse(signal: Int32) async throws {
-        let satellite = try LaunchedSatellite(flags: ["--debug.address=127.0.0.1:0", "--api.address=127.0.0.1:0"])
+        let port = try freePort()
+        let satellite = try LaunchedSatellite(flags: ["--debug.address=127.0.0.1:0", "--api.address=127.0.0.1:\(port)"])
         try await satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
         let spawned = satellite.events.filter { $0.msg == "spawned" }.map(\.process)
         #expect(spawned == ["migration", "core", "api", "repairer"])
@@ -134,6 +154,10 @@ struct LauncherTests {
         #expect(satellite.logText("core").contains(#""subsystems":["debug","repair:checker","accounting:tally","metainfo:deletion"]"#))
         #expect(satellite.logText("api").contains(#""subsystems":["debug","api:server"]"#))
         #expect(satellite.logText("repairer").contains(#""subsystems":["debug","repair:worker"]"#))
+        // The API answers on its address once the launcher calls everything ready.
+        let (ready, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health/ready")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: ready, as: UTF8.self) == "ready\n")
 
         kill(satellite.pid, signal)
         #expect(try await satellite.exitStatus() == 0)

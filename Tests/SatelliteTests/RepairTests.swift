@@ -1,5 +1,9 @@
 import Foundation
 import Lifecycle
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Satellite
 import SatelliteDB
 import TestPlanet
@@ -141,6 +145,27 @@ struct RepairTests {
             #expect(entry.attempts == 1)
             #expect(try planet.database.claimRepairs(limit: 5, leaseCutoff: Date() - 1800, at: Date()).count == 1)
             _ = client
+        }
+    }
+}
+
+extension RepairTests {
+    @Test func anIrreparableSegmentIsCountedAndStaysQueuedAndAGoneOneLeaves() async throws {
+        try await withStoredObjects(nodes: 8, objects: ["lost", "deleted"]) { planet, client, _, holders in
+            for node in holders["lost"]!.prefix(3) { try planet.takeOffline(node) }
+            for node in holders["deleted"]!.prefix(2) { try planet.takeOffline(node) }
+            let pass = try planet.core.checker.pass()
+            #expect(pass.irreparable >= 1)
+            // The object goes before the repairer gets to it.
+            #expect(try await client.call("DELETE", "/v1/buckets/bucket/object?key=deleted").status == 204)
+            let outcomes = try await planet.repairer.worker.claimAndWork()
+            #expect(outcomes.contains(.gone))
+            #expect(outcomes.contains { if case .irreparable = $0 { true } else { false } })
+            let left = try planet.database.repairQueue()
+            #expect(left.count == 1, "the irreparable segment stays queued in case its nodes return")
+            let metrics = try #require(await planet.repairer.debug?.listeningPort())
+            let (body, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metrics)/metrics")!)
+            #expect(String(decoding: body, as: UTF8.self).contains("satellite_repair_irreparable_total 1"))
         }
     }
 }

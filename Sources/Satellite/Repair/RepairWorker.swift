@@ -1,6 +1,7 @@
 import Foundation
 import Lifecycle
 import Logging
+import Metrics
 import SatelliteDB
 
 /// The Repairer peer's worker: on each tick it claims up to `max-concurrent` queued segments,
@@ -23,8 +24,15 @@ public final class RepairWorker: Sendable {
     private let maxSegmentSize: Int64
     private let db: any RepairQueueDB & ObjectsDB
     private let log: Logger
+    private let irreparable: Counter
+    private let attempts: Counter
 
-    public init(config: RepairerConfig, onlineWindow: Duration, maxSegmentSize: Int64, db: any RepairQueueDB & ObjectsDB, log: Logger) {
+    public init(
+        config: RepairerConfig, onlineWindow: Duration, maxSegmentSize: Int64, db: any RepairQueueDB & ObjectsDB, log: Logger,
+        metrics: any MetricsFactory
+    ) {
+        self.irreparable = Counter(label: "satellite_repair_irreparable_total", dimensions: [], factory: metrics)
+        self.attempts = Counter(label: "satellite_repair_attempts_total", dimensions: [], factory: metrics)
         self.config = config
         self.onlineWindow = onlineWindow
         self.maxSegmentSize = maxSegmentSize
@@ -64,7 +72,9 @@ public final class RepairWorker: Sendable {
             try db.removeFromQueue(streamID: claim.streamID, position: claim.position)
             return .healthy
         }
+        attempts.increment()
         guard healthy >= segment.redundancy.k else {
+            irreparable.increment()
             try db.releaseRepair(streamID: claim.streamID, position: claim.position, error: "irreparable: \(healthy) healthy pieces, \(segment.redundancy.k) needed")
             return .irreparable(healthy: healthy)
         }

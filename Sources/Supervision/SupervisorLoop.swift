@@ -438,6 +438,8 @@ final class SupervisorLoop: @unchecked Sendable {
             metadata["status"] = .string(text)
         }
         log.log(level: level, "\(event.message)", metadata: metadata)
+        // Whoever hears of an event can already see the state it left behind.
+        publish()
         supervisor.options.observer?(SupervisorRecord(process: index.map { machines[$0].name }, event: event, at: now))
     }
 

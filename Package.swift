@@ -43,7 +43,7 @@ let package = Package(
         .executableTarget(name: "satellite-exec", linkerSettings: [.unsafeFlags(["-Xlinker", "--as-needed"])]),
         .executableTarget(
             name: "satellite-launcher",
-            dependencies: ["Supervision", "StructuredLogging", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSystemd", "Supervision", "StructuredLogging", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(

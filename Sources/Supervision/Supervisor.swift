@@ -31,6 +31,14 @@ public struct SupervisorOptions: Sendable {
     public var logger: Logger
     /// Called on the supervisor's thread with every event, after it is logged. Keep it short.
     public var observer: (@Sendable (SupervisorRecord) -> Void)?
+    /// Tells whoever started the supervisor how it is doing, in sd_notify's vocabulary:
+    /// `READY=1` with a `STATUS=` once every process is ready, `STATUS=` whenever the summary
+    /// changes, `WATCHDOG=1` every ``watchdogInterval``, `STOPPING=1` when the stop begins, and
+    /// `EXTEND_TIMEOUT_USEC=` as each process is asked to stop. Called on the supervisor's thread.
+    public var parentNotify: (@Sendable (String) -> Void)?
+    /// How often to send `WATCHDOG=1` (systemd asks for half its `WATCHDOG_USEC`). The pings come
+    /// from the supervision loop itself, so a loop that is stuck stops sending them.
+    public var watchdogInterval: Duration?
 
     public init(trampoline: String, logger: Logger) {
         self.trampoline = trampoline

@@ -90,6 +90,8 @@ final class SupervisorLoop: @unchecked Sendable {
     private var stoppingIndex: Int?
     private var launchedAt = ContinuousClock.now
     private var allReadyReported = false
+    private var nextWatchdog: ContinuousClock.Instant?
+    private var lastStatus = ""
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var finish: (@Sendable (SupervisorOutcome) -> Void)?
     private var groupGuard: GroupGuard?
@@ -165,11 +167,14 @@ final class SupervisorLoop: @unchecked Sendable {
 
     private func loop() -> SupervisorOutcome {
         launchedAt = .now
+        if let interval = supervisor.options.watchdogInterval, supervisor.options.parentNotify != nil {
+            nextWatchdog = launchedAt + interval
+        }
         startEligible(at: launchedAt)
         publish()
         while true {
             if case .done(let outcome) = phase { return outcome }
-            let deadline = machines.compactMap(\.nextDeadline).min()
+            let deadline = (machines.compactMap(\.nextDeadline) + [nextWatchdog].compactMap { $0 }).min()
             let readiness = poll.wait(timeout: deadline.map { max(.zero, $0 - .now) })
             let now = ContinuousClock.now
             for event in readiness {
@@ -188,9 +193,37 @@ final class SupervisorLoop: @unchecked Sendable {
                     apply(machines[index].handle(.tick, at: now), to: index, at: now)
                 }
             }
+            if let due = nextWatchdog, due <= now, let interval = supervisor.options.watchdogInterval {
+                notifyParent("WATCHDOG=1")
+                nextWatchdog = now + interval
+            }
             advanceShutdown(at: now)
             publish()
+            notifyStatusIfChanged()
         }
+    }
+
+    private func notifyParent(_ message: String) {
+        supervisor.options.parentNotify?(message)
+    }
+
+    /// One line for operators: how many processes are ready, and which restarted.
+    private var statusSummary: String {
+        if case .stopping = phase { return "stopping" }
+        let ready = machines.filter { machine in
+            if case .ready = machine.state { return true }
+            return machine.oneshot && machine.satisfiesDependants
+        }.count
+        let restarted = machines.filter { $0.restarts > 0 }.map { "\($0.name) restarted \($0.restarts) time\($0.restarts == 1 ? "" : "s")" }
+        return (["\(ready)/\(machines.count) ready"] + restarted).joined(separator: "; ")
+    }
+
+    private func notifyStatusIfChanged() {
+        guard supervisor.options.parentNotify != nil, allReadyReported else { return }
+        let status = statusSummary
+        guard status != lastStatus else { return }
+        lastStatus = status
+        notifyParent("STATUS=" + status)
     }
 
     // MARK: Events
@@ -351,11 +384,15 @@ final class SupervisorLoop: @unchecked Sendable {
         if !allReadyReported, machines.allSatisfy(\.satisfiesDependants) {
             allReadyReported = true
             record(nil, .ready(sinceSpawn: now - launchedAt), at: now)
+            lastStatus = statusSummary
+            notifyParent("READY=1\nSTATUS=" + lastStatus)
         }
     }
 
     private func beginShutdown(_ outcome: SupervisorOutcome, at now: ContinuousClock.Instant) {
         phase = .stopping(outcome)
+        lastStatus = "stopping"
+        notifyParent("STOPPING=1\nSTATUS=stopping")
         log.info("shutting down", metadata: ["order": .array(startedSequence.reversed().map { .string(machines[$0].name) })])
         for index in machines.indices {
             apply(machines[index].holdRestarts(), to: index, at: now)
@@ -376,7 +413,12 @@ final class SupervisorLoop: @unchecked Sendable {
             }
             let next = stopQueue.removeFirst()
             apply(machines[next].handle(.stop, at: now), to: next, at: now)
-            if machines[next].isAlive { stoppingIndex = next }
+            if machines[next].isAlive {
+                stoppingIndex = next
+                // The stop is making progress: give systemd this process's stop timeout more.
+                let extra = machines[next].timings.stopTimeout + .seconds(1)
+                notifyParent("EXTEND_TIMEOUT_USEC=\(extra.wholeMilliseconds * 1000)")
+            }
         }
     }
 
@@ -384,6 +426,7 @@ final class SupervisorLoop: @unchecked Sendable {
         var outcome = SupervisorOutcome.forced
         if case .stopping(.gaveUp(let reason)) = phase { outcome = .gaveUp(reason: reason) }
         log.warning("killing every process now")
+        if case .running = phase { notifyParent("STOPPING=1\nSTATUS=stopping") }
         phase = .stopping(outcome)
         stopQueue.removeAll()
         for index in machines.indices {

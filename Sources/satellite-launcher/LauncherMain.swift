@@ -1,3 +1,4 @@
+import CSystemd
 import Logging
 import StructuredLogging
 import Supervision
@@ -43,6 +44,15 @@ struct LauncherMain {
 
         var options = SupervisorOptions(trampoline: SupervisorOptions.trampolineBesideExecutable(), logger: log)
         options.trapsSignals = true
+        // Under systemd (Type=notify): readiness, status, watchdog and stop progress.
+        if getenv("NOTIFY_SOCKET") != nil {
+            options.parentNotify = { message in _ = sd_notify(0, message) }
+            var microseconds: UInt64 = 0
+            if sd_watchdog_enabled(0, &microseconds) > 0, microseconds > 0 {
+                options.watchdogInterval = .microseconds(Int64(microseconds / 2))
+                log.info("systemd watchdog", metadata: ["ping_every_ms": "\(microseconds / 2000)"])
+            }
+        }
         let outcome: SupervisorOutcome
         do {
             let supervisor = try Supervisor(specs: plan.specs, options: options)

@@ -170,6 +170,45 @@ struct LauncherTests {
         for child in children { #expect(processIsGone(child)) }
     }
 
+    @Test func underSystemdTheLauncherSendsReadyStatusWatchdogAndStoppingInOrder() async throws {
+        let socketDirectory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: socketDirectory) }
+        let socketPath = socketDirectory.appendingPathComponent("notify").path
+        let socket = try NotifySocket(path: socketPath)
+        defer { socket.close() }
+        let satellite = try LaunchedSatellite(config: """
+            processes:
+              - {name: first, exec: /bin/sleep, args: ["1000"]}
+              - {name: second, exec: /bin/sleep, args: ["1000"], stop-timeout: 2s}
+            """, environment: ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "200000"])
+        var received: [String] = []
+        while !received.contains(where: { $0.hasPrefix("READY=1") }) {
+            guard let message = await socket.receive(timeoutSeconds: 20) else { break }
+            received.append(message)
+        }
+        #expect(received.last == "READY=1\nSTATUS=2/2 ready")
+        while received.filter({ $0 == "WATCHDOG=1" }).count < 3 {
+            guard let message = await socket.receive(timeoutSeconds: 5) else { break }
+            received.append(message)
+        }
+        kill(try #require(satellite.pids(of: "second").first), SIGKILL)
+        while !received.contains(where: { $0.contains("second restarted 1 time") }) {
+            guard let message = await socket.receive(timeoutSeconds: 5) else { break }
+            received.append(message)
+        }
+        kill(satellite.pid, SIGTERM)
+        while let message = await socket.receive(timeoutSeconds: 2) { received.append(message) }
+        #expect(try await satellite.exitStatus() == 0)
+
+        let stopping = try #require(received.firstIndex(of: "STOPPING=1\nSTATUS=stopping"), "\(received)")
+        let ready = try #require(received.firstIndex { $0.hasPrefix("READY=1") })
+        #expect(ready < stopping)
+        #expect(received[ready..<stopping].filter { $0 == "WATCHDOG=1" }.count >= 3)
+        #expect(received[..<stopping].contains("STATUS=2/2 ready; second restarted 1 time"), "\(received)")
+        // Each process asked to stop extends systemd's stop timeout by its own stop timeout and a second.
+        #expect(received[stopping...].filter { $0.hasPrefix("EXTEND_TIMEOUT_USEC=") } == ["EXTEND_TIMEOUT_USEC=3000000", "EXTEND_TIMEOUT_USEC=11000000"])
+    }
+
     @Test func peersBeatOftenEnoughNeverToLookHung() async throws {
         let satellite = try LaunchedSatellite(flags: [
             "--debug.address=127.0.0.1:0", "--api.address=127.0.0.1:0", "--supervisor.heartbeat-interval=50ms", "--supervisor.heartbeat-timeout=400ms", "--supervisor.stop-timeout=500ms",

@@ -1,6 +1,8 @@
 import CSupport
 import Glibc
 import Supervision
+import Logging
+import Synchronization
 import Testing
 
 /// The supervisor with real children: `sh` scripts spawned through the trampoline.
@@ -206,4 +208,50 @@ func zombieChildren() -> [Int32] {
         if fields.count > 1, fields[0] == "Z", Int32(fields[1]) == me { zombies.append(pid) }
     }
     return zombies
+}
+
+/// What the supervisor told its parent, with when.
+final class ParentMessages: Sendable {
+    private let messages = Mutex<[(String, ContinuousClock.Instant)]>([])
+    func append(_ message: String) { messages.withLock { $0.append((message, .now)) } }
+    var all: [(String, ContinuousClock.Instant)] { messages.withLock { $0 } }
+}
+
+/// A span of time the supervision loop was held.
+final class HeldSpan: Sendable {
+    let span = Mutex<(start: ContinuousClock.Instant, end: ContinuousClock.Instant)?>(nil)
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct SupervisorWatchdogTests {
+    @Test func watchdogPingsComeFromTheLoopAndStopWhileItIsHeld() async throws {
+        let messages = ParentMessages()
+        let held = HeldSpan()
+        var options = SupervisorOptions(trampoline: SupervisorOptions.trampolineBesideExecutable(), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        options.parentNotify = { messages.append($0) }
+        options.watchdogInterval = .milliseconds(20)
+        // The observer runs on the loop's thread: holding it holds supervision.
+        options.observer = { record in
+            guard record.event == .stopping(signal: SIGKILL) else { return }
+            let start = ContinuousClock.now
+            usleep(400_000)
+            held.span.withLock { $0 = (start, .now) }
+        }
+        let supervisor = try Supervisor(specs: [shell("held", "exec sleep 1000"), shell("other", "exec sleep 1000")], options: options)
+        let run = Task { try await supervisor.run() }
+        try await eventually("ready and a few pings") { messages.all.filter { $0.0 == "WATCHDOG=1" }.count >= 3 }
+        #expect(messages.all.first?.0 == "READY=1\nSTATUS=2/2 ready")
+        supervisor.kill(process: "held")
+        try await eventually("the hold to end") { held.span.withLock { $0 } != nil }
+        let span = try #require(held.span.withLock { $0 })
+        try await eventually("pings after the hold") { messages.all.contains { $0.0 == "WATCHDOG=1" && $0.1 > span.end } }
+        let pingsDuringHold = messages.all.filter { $0.0 == "WATCHDOG=1" && $0.1 > span.start && $0.1 < span.end }
+        #expect(pingsDuringHold.isEmpty)
+        supervisor.shutdown()
+        _ = try await run.value
+        let texts = messages.all.map(\.0)
+        let stopping = try #require(texts.firstIndex(of: "STOPPING=1\nSTATUS=stopping"))
+        #expect(texts[..<stopping].contains("STATUS=1/2 ready"), "\(texts)")
+        #expect(texts[stopping...].contains { $0.hasPrefix("EXTEND_TIMEOUT_USEC=11000000") })
+    }
 }

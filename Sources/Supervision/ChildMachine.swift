@@ -84,6 +84,8 @@ public struct ChildMachine: Sendable {
     public private(set) var intensity: RestartIntensity
     /// Restarts since the supervisor began.
     public private(set) var restarts = 0
+    /// How the last run ended, if one did.
+    public private(set) var lastExit: ExitStatus?
     /// Cleared by stop and kill: a process that is being stopped for good is not restarted.
     public private(set) var restartsAllowed = true
     private let jitter: @Sendable () -> Double
@@ -139,6 +141,7 @@ public struct ChildMachine: Sendable {
 
     /// Applies `event`, which happened at `now`, and returns what the supervisor must do.
     public mutating func handle(_ event: Event, at now: ContinuousClock.Instant) -> [ChildAction] {
+        if case .exited(let status) = event { lastExit = status }
         switch (event, state) {
         case (.start, .idle), (.start, .down):
             restartsAllowed = true

@@ -39,6 +39,10 @@ public struct SupervisorOptions: Sendable {
     /// How often to send `WATCHDOG=1` (systemd asks for half its `WATCHDOG_USEC`). The pings come
     /// from the supervision loop itself, so a loop that is stuck stops sending them.
     public var watchdogInterval: Duration?
+    /// Where the control socket listens (`status`, `restart`, `stop`, `log-level`); nil for none.
+    public var controlSocket: String?
+    /// Carries out `log-level LEVEL [NAME]`; returns why it could not, or nil.
+    public var changeLogLevel: (@Sendable (_ level: String, _ process: String?) -> String?)?
 
     public init(trampoline: String, logger: Logger) {
         self.trampoline = trampoline

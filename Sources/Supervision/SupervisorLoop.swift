@@ -69,7 +69,7 @@ final class ChildIO {
 final class SupervisorLoop: @unchecked Sendable {
     // Everything below is touched only by the loop's thread once `start` has handed it over.
     private enum Source: UInt64 {
-        case wake = 1, signal, exit, notify, output
+        case wake = 1, signal, exit, notify, output, control, client
     }
 
     private enum Phase {
@@ -95,6 +95,9 @@ final class SupervisorLoop: @unchecked Sendable {
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var finish: (@Sendable (SupervisorOutcome) -> Void)?
     private var groupGuard: GroupGuard?
+    private var control: ControlChannel?
+    /// Processes to start again once they are down (`restart` on the control socket).
+    private var restartWhenDown: Set<Int> = []
     private static let trappedSignals: [Int32] = [SIGTERM, SIGINT]
 
     init(supervisor: Supervisor) throws(SupervisorSetupError) {
@@ -115,6 +118,11 @@ final class SupervisorLoop: @unchecked Sendable {
         for (index, child) in children.enumerated() {
             if let pipe = child.notifyPipe { try poll.add(pipe.read, token: Self.token(.notify, index)) }
             if let pipe = child.outputPipe { try poll.add(pipe.read, token: Self.token(.output, index)) }
+        }
+        if let path = options.controlSocket {
+            let channel = try ControlChannel(path: path)
+            try poll.add(channel.listener, token: Self.token(.control, 0))
+            control = channel
         }
         if options.trapsSignals {
             var fds: [Int32] = [0, 0]
@@ -185,6 +193,8 @@ final class SupervisorLoop: @unchecked Sendable {
                 case .exit: reap(index, at: now)
                 case .notify: readNotify(index, at: now, draining: false)
                 case .output: readOutput(index, draining: false)
+                case .control: acceptControl()
+                case .client: serveControl(Int32(index), hangup: event.hangup, at: now)
                 case nil: break
                 }
             }
@@ -197,9 +207,136 @@ final class SupervisorLoop: @unchecked Sendable {
                 notifyParent("WATCHDOG=1")
                 nextWatchdog = now + interval
             }
+            for index in restartWhenDown where !machines[index].isAlive {
+                restartWhenDown.remove(index)
+                if case .running = phase { apply(machines[index].handle(.start, at: now), to: index, at: now) }
+            }
             advanceShutdown(at: now)
             publish()
             notifyStatusIfChanged()
+        }
+    }
+
+    // MARK: Control socket
+
+    private func acceptControl() {
+        guard let control else { return }
+        for fd in control.accept() {
+            do {
+                try poll.add(fd, token: Self.token(.client, Int(fd)))
+            } catch {
+                control.answer(fd, JSONText.error("the launcher is too busy to listen"))
+            }
+        }
+    }
+
+    private func serveControl(_ fd: Int32, hangup: Bool, at now: ContinuousClock.Instant) {
+        guard let control else { return }
+        let answer: String
+        switch control.read(fd, hangup: hangup) {
+        case .waiting:
+            return
+        case .refused(let why):
+            answer = JSONText.error(why)
+        case .request(let line):
+            do {
+                answer = perform(try ControlRequest(line: line), at: now)
+            } catch {
+                answer = JSONText.error(error.message)
+            }
+        }
+        poll.remove(fd)
+        control.answer(fd, answer)
+    }
+
+    private func perform(_ request: ControlRequest, at now: ContinuousClock.Instant) -> String {
+        switch request {
+        case .status:
+            return statusDocument(at: now)
+        case .stop:
+            requestStop(at: now)
+            return JSONText.object([("ok", "true")])
+        case .restart(let name):
+            guard let index = machines.firstIndex(where: { $0.name == name }) else {
+                return JSONText.error("no process is named \"\(name)\"; see satellite status")
+            }
+            return restart([index], at: now)
+        case .restartTagged(let tag):
+            let indexes = children.indices.filter { children[$0].spec.tags.contains(tag) }
+            guard !indexes.isEmpty else { return JSONText.error("no process has the tag \"\(tag)\"") }
+            return restart(indexes, at: now)
+        case .logLevel(let level, let process):
+            guard let change = supervisor.options.changeLogLevel else { return JSONText.error("this supervisor cannot change log levels") }
+            if let problem = change(level, process) { return JSONText.error(problem) }
+            return JSONText.object([("ok", "true")])
+        }
+    }
+
+    private func restart(_ indexes: [Int], at now: ContinuousClock.Instant) -> String {
+        guard case .running = phase else { return JSONText.error("the launcher is stopping") }
+        for index in indexes {
+            log.info("restart requested", metadata: ["process": .string(machines[index].name)])
+            restartWhenDown.insert(index)
+            if machines[index].isAlive {
+                apply(machines[index].handle(.stop, at: now), to: index, at: now)
+            }
+        }
+        let names = indexes.map { JSONText.string(machines[$0].name) }.joined(separator: ",")
+        return JSONText.object([("ok", "true"), ("restarting", "[\(names)]")])
+    }
+
+    /// The answer to `status`; its fields are documented in the README and stay stable.
+    private func statusDocument(at now: ContinuousClock.Instant) -> String {
+        var realtime = timespec()
+        clock_gettime(CLOCK_REALTIME, &realtime)
+        let wallNow = Double(realtime.tv_sec) + Double(realtime.tv_nsec) / 1e9
+        func wall(_ instant: ContinuousClock.Instant) -> String {
+            JSONText.string(JSONText.time(secondsSinceEpoch: wallNow - Double((now - instant).wholeMilliseconds) / 1000))
+        }
+        let phaseName: String
+        switch phase {
+        case .running: phaseName = "running"
+        case .stopping: phaseName = "stopping"
+        case .done: phaseName = "stopped"
+        }
+        let processes = machines.indices.map { index -> String in
+            let machine = machines[index]
+            let run = machine.state.run
+            var exitCode: String?
+            var exitSignal: String?
+            switch machine.lastExit {
+            case .exited(let code)?: exitCode = String(code)
+            case .signalled(let signal)?: exitSignal = JSONText.string(SignalName.of(signal))
+            case nil: break
+            }
+            let heartbeatAge: String? = machine.notify && run?.readyAt != nil ? String((now - run!.heartbeat).wholeMilliseconds) : nil
+            return JSONText.object([
+                ("name", JSONText.string(machine.name)),
+                ("pid", run.map { String($0.pid) }),
+                ("state", JSONText.string(Self.stateName(machine.state))),
+                ("ready_since", run?.readyAt.map(wall)),
+                ("restarts", String(machine.restarts)),
+                ("last_exit_code", exitCode),
+                ("last_exit_signal", exitSignal),
+                ("heartbeat_age_ms", heartbeatAge),
+                ("tags", "[" + children[index].spec.tags.map(JSONText.string).joined(separator: ",") + "]"),
+            ])
+        }
+        return JSONText.object([
+            ("version", "1"),
+            ("launcher", JSONText.object([("pid", String(getpid())), ("phase", JSONText.string(phaseName)), ("started_at", wall(launchedAt))])),
+            ("processes", "[" + processes.joined(separator: ",") + "]"),
+        ])
+    }
+
+    static func stateName(_ state: ChildState) -> String {
+        switch state {
+        case .idle: "waiting"
+        case .starting: "starting"
+        case .ready: "ready"
+        case .stopping: "stopping"
+        case .backingOff: "backing-off"
+        case .down: "down"
         }
     }
 

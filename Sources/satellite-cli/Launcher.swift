@@ -33,6 +33,7 @@ enum Launcher {
             "log-file": logDirectory + "/satellite.log",
             "log-format": config.log.format.rawValue,
             "log-level": config.log.level.rawValue,
+            "control-socket": config.controlSocketPath,
         ])
         let launcher = besideSelf("satellite-launcher")
         let fd = cs_memfd_inheritable("satellite-launch-plan")

@@ -20,12 +20,11 @@ struct Run: AsyncParsableCommand {
     /// Taken by hand because a positional before free-form `--key value` flags is ambiguous
     /// (`run --data-dir /srv` would read `/srv` as the peer).
     private func splitPeer() throws -> (peer: PeerName?, options: ConfigOptions) {
-        var options = self.options
-        guard let first = options.overrides.first, !first.hasPrefix("-") else { return (nil, options) }
+        let (first, options) = try ConfigOptions.firstWord(of: self.options)
+        guard let first else { return (nil, options) }
         guard let peer = PeerName(rawValue: first) else {
             throw ValidationError("unknown peer '\(first)'; expected one of core, api, repairer, migration (or none, for the launcher)")
         }
-        options.overrides.removeFirst()
         return (peer, options)
     }
 

@@ -17,7 +17,7 @@ struct SatelliteCommand: AsyncParsableCommand {
             Exit status: 0 success, 1 failure, 64 usage error, 78 configuration error.
             """,
         version: SatelliteVersion.current,
-        subcommands: [Run.self, Setup.self, Config.self, Admin.self]
+        subcommands: [Run.self, Setup.self, Config.self, Admin.self, Status.self, Restart.self, Stop.self, LogLevel.self]
     )
 }
 
@@ -31,6 +31,14 @@ struct ConfigOptions: ParsableArguments {
         help: ArgumentHelp("Any configuration key as a flag, as --api.address=127.0.0.1:7777.", valueName: "--key=value")
     )
     var overrides: [String] = []
+
+    /// The first argument if it is a word, not a flag, and the options without it.
+    static func firstWord(of options: ConfigOptions) throws -> (String?, ConfigOptions) {
+        var options = options
+        guard let first = options.overrides.first, !first.hasPrefix("-") else { return (nil, options) }
+        options.overrides.removeFirst()
+        return (first, options)
+    }
 
     /// Loads the configuration, or prints the error and exits 78 (EX_CONFIG) before anything is touched.
     func load() throws -> SatelliteConfiguration {

@@ -44,6 +44,17 @@ struct LauncherMain {
 
         var options = SupervisorOptions(trampoline: SupervisorOptions.trampolineBesideExecutable(), logger: log)
         options.trapsSignals = true
+        options.controlSocket = plan.settings["control-socket"]
+        options.changeLogLevel = { text, process in
+            guard let wanted = Logger.Level(rawValue: text) else {
+                return "unknown level \"\(text)\"; expected one of " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            }
+            guard process == nil || process == "launcher" else {
+                return "changing the level of a running child is not supported yet; set log.level and restart it: satellite restart \(process!)"
+            }
+            level.level = wanted
+            return nil
+        }
         // Under systemd (Type=notify): readiness, status, watchdog and stop progress.
         if getenv("NOTIFY_SOCKET") != nil {
             options.parentNotify = { message in _ = sd_notify(0, message) }

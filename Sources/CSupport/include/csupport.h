@@ -55,4 +55,15 @@ int cs_write_all(int fd, const void *bytes, size_t length);
 /// The number of this process's open descriptors (reads /proc/self/fd), or -1.
 int cs_open_descriptor_count(void);
 
+
+
+/// A listening unix stream socket at `path` (an old socket file there is replaced), mode 0600,
+/// non-blocking and close-on-exec. Returns the descriptor, or -1 and errno.
+int cs_unix_listen(const char *path);
+
+/// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC; -1 and errno when nothing waits.
+int cs_accept(int listener);
+
+/// A connected unix stream socket to `path`, or -1 and errno.
+int cs_unix_connect(const char *path);
 #endif

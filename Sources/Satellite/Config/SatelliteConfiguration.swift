@@ -46,6 +46,9 @@ public struct SatelliteConfiguration: ConfigSection {
     /// The database file.
     public var databasePath: String { database.resolvedPath(dataDir: dataDir) }
 
+    /// The launcher's control socket.
+    public var controlSocketPath: String { supervisor.controlSocket.isEmpty ? dataDir + "/run/satellite.sock" : supervisor.controlSocket }
+
     /// The directory of the per-process log files.
     public var logDirectory: String { log.dir.isEmpty ? dataDir + "/log" : log.dir }
 }

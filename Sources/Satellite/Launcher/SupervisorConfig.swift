@@ -5,10 +5,13 @@ import Supervision
 /// key can also be set on one entry of `processes`, for that process alone.
 public struct SupervisorConfig: ConfigSection, Equatable {
     public var timings = SupervisionTimings()
+    /// The control socket's path; empty means `<data-dir>/run/satellite.sock`.
+    public var controlSocket = ""
 
     public init() {}
 
     public static let fields: [ConfigField<Self>] = [
+        .string("control-socket", \.controlSocket, help: "the launcher's control socket (satellite status, restart, stop, log-level); empty means <data-dir>/run/satellite.sock"),
         .duration("heartbeat-interval", \.timings.heartbeatInterval, help: "how often each peer sends WATCHDOG=1 to the launcher", range: .milliseconds(10) ... .seconds(3600)),
         .duration("heartbeat-timeout", \.timings.heartbeatTimeout, help: "silence after which a notify process is hung and restarted; 0s turns hang detection off"),
         .duration("start-timeout", \.timings.startTimeout, help: "time a notify process has to send READY=1 (a one-shot, to finish); 0s waits for ever"),

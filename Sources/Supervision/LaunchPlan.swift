@@ -31,6 +31,7 @@ public struct LaunchPlan: Sendable, Equatable {
                 fields.append(String(duration.nanoseconds))
             }
             fields.append(String(t.restartLimit))
+            fields += [String(spec.logMaxSize), String(spec.logFiles)]
         }
         var bytes: [UInt8] = []
         for field in fields {
@@ -74,6 +75,8 @@ public struct LaunchPlan: Sendable, Equatable {
             t.restartWindow = try reader.duration()
             t.restartLimit = try reader.count()
             spec.timings = t
+            spec.logMaxSize = Int64(try reader.count())
+            spec.logFiles = try reader.count()
             specs.append(spec)
         }
         guard reader.atEnd else { throw LaunchPlanError(detail: "bytes left after the last process") }

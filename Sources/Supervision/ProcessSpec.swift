@@ -25,6 +25,11 @@ public struct ProcessSpec: Sendable, Equatable {
     /// The file that receives the process's standard output and error, appended to across
     /// restarts; nil hands the supervisor's own standard error to the child.
     public var logPath: String?
+    /// When the log file reaches this many bytes it is renamed `NAME.log.1` (older ones shift up
+    /// to ``logFiles``, the oldest is deleted) and a new one is begun; zero never rotates.
+    public var logMaxSize: Int64 = 0
+    /// Rotated files kept besides the current one.
+    public var logFiles: Int = 5
 
     public init(
         name: String,

@@ -22,8 +22,9 @@ public struct SupervisorOptions: Sendable {
     public var trampoline: String
     /// The descriptor number at which a notify child finds its pipe.
     public var notifyDescriptor: Int32 = 3
-    /// Whether the supervisor handles SIGTERM and SIGINT itself: the first stops everything in
-    /// reverse order, a second kills what is left.
+    /// Whether the supervisor handles SIGTERM, SIGINT and SIGHUP itself: the first SIGTERM or
+    /// SIGINT stops everything in reverse order, a second kills what is left; SIGHUP reopens the
+    /// log files.
     public var trapsSignals = false
     /// Whether a `satellite-exec --guard` process kills what the children started should the
     /// supervisor die without stopping them.
@@ -41,6 +42,9 @@ public struct SupervisorOptions: Sendable {
     public var watchdogInterval: Duration?
     /// Where the control socket listens (`status`, `restart`, `stop`, `log-level`); nil for none.
     public var controlSocket: String?
+    /// Called on SIGHUP (when signals are trapped) after every child's log file was reopened, to
+    /// reopen the supervisor's own.
+    public var reopenLogs: (@Sendable () -> Void)?
     /// Carries out `log-level LEVEL [NAME]`; returns why it could not, or nil.
     public var changeLogLevel: (@Sendable (_ level: String, _ process: String?) -> String?)?
 

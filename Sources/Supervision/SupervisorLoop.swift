@@ -15,6 +15,8 @@ final class ChildIO {
     /// Read end, write end (the child's stdout and stderr); nil when output goes to our stderr.
     let outputPipe: (read: Int32, write: Int32)?
     let logFile: Int32
+    /// Bytes in the current log file, for rotation.
+    var logSize: Int64 = 0
     var pidfd: Int32 = -1
     var notifyFramer = NotifyFramer()
     var outputFramer = OutputFramer()
@@ -36,6 +38,8 @@ final class ChildIO {
                 guard file >= 0 else { throw .logFile(process: spec.name, path: path, errno: errno) }
                 opened.append(file)
                 logFile = file
+                var info = stat()
+                if fstat(file, &info) == 0 { logSize = Int64(info.st_size) }
                 outputPipe = try Self.pipe()
             } else {
                 logFile = -1
@@ -46,6 +50,32 @@ final class ChildIO {
             throw error
         }
         command = SpawnCommand(spec: spec, trampoline: trampoline, notifyDescriptor: spec.notify ? notifyDescriptor : nil)
+    }
+
+    /// Opens the log file's path afresh onto the same descriptor: after an outside rename
+    /// (logrotate, then SIGHUP) or our own rotation, output goes to a new file.
+    func reopenLog() {
+        guard let path = spec.logPath, logFile >= 0 else { return }
+        let fresh = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        guard fresh >= 0 else { return }
+        dup2(fresh, logFile)
+        _ = fcntl(logFile, F_SETFD, FD_CLOEXEC)
+        close(fresh)
+        var info = stat()
+        logSize = fstat(logFile, &info) == 0 ? Int64(info.st_size) : 0
+    }
+
+    /// Renames NAME.log to NAME.log.1 (shifting the older ones up, dropping the oldest) and
+    /// begins a new file. Called between whole lines, so no line is split or lost.
+    func rotateLog() {
+        guard let path = spec.logPath else { return }
+        let keep = max(1, spec.logFiles)
+        unlink("\(path).\(keep)")
+        for generation in stride(from: keep - 1, through: 1, by: -1) {
+            rename("\(path).\(generation)", "\(path).\(generation + 1)")
+        }
+        rename(path, "\(path).1")
+        reopenLog()
     }
 
     deinit {
@@ -98,7 +128,7 @@ final class SupervisorLoop: @unchecked Sendable {
     private var control: ControlChannel?
     /// Processes to start again once they are down (`restart` on the control socket).
     private var restartWhenDown: Set<Int> = []
-    private static let trappedSignals: [Int32] = [SIGTERM, SIGINT]
+    private static let trappedSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP]
 
     init(supervisor: Supervisor) throws(SupervisorSetupError) {
         self.supervisor = supervisor
@@ -388,7 +418,13 @@ final class SupervisorLoop: @unchecked Sendable {
         guard count > 0 else { return }
         for signal in bytes[..<count] {
             log.info("signal received", metadata: ["signal": "\(SignalName.of(Int32(signal)))"])
-            requestStop(at: now)
+            if Int32(signal) == SIGHUP {
+                // logrotate renamed the files: write to new ones from here on.
+                for child in children { child.reopenLog() }
+                supervisor.options.reopenLogs?()
+            } else {
+                requestStop(at: now)
+            }
         }
     }
 
@@ -408,7 +444,7 @@ final class SupervisorLoop: @unchecked Sendable {
         // state: a READY sent just before a crash still counts.
         readNotify(index, at: now, draining: true)
         readOutput(index, draining: true)
-        write(child.outputFramer.flush(), to: child.logFile)
+        writeLog(child.outputFramer.flush(), of: child)
         child.notifyFramer.reset()
         // While the exited leader is a zombie its pid cannot be reused, so this reaches only
         // what it left behind in its group.
@@ -454,8 +490,34 @@ final class SupervisorLoop: @unchecked Sendable {
             let count = buffer.withUnsafeMutableBytes { read(pipe.read, $0.baseAddress, $0.count) }
             guard count > 0 else { return }
             let lines = buffer.withUnsafeBytes { child.outputFramer.feed(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
-            write(lines, to: child.logFile)
+            writeLog(lines, of: child)
         } while draining
+    }
+
+    /// Appends whole lines to the child's log, rotating between lines whenever the next ones would
+    /// take the file past its size; a single line longer than that gets a file of its own.
+    private func writeLog(_ bytes: [UInt8], of child: ChildIO) {
+        guard !bytes.isEmpty, child.logFile >= 0 else { return }
+        let limit = child.spec.logMaxSize
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            var piece = rest
+            if limit > 0, child.logSize + Int64(rest.count) > limit {
+                let room = Int(max(0, limit - child.logSize))
+                if let end = rest.prefix(room).lastIndex(of: UInt8(ascii: "\n")) {
+                    piece = rest[...end]
+                } else if child.logSize > 0 {
+                    child.rotateLog()
+                    continue
+                } else {
+                    piece = rest[...(rest.firstIndex(of: UInt8(ascii: "\n")) ?? rest.index(before: rest.endIndex))]
+                }
+            }
+            write(Array(piece), to: child.logFile)
+            child.logSize += Int64(piece.count)
+            rest = rest[piece.endIndex...]
+            if limit > 0, child.logSize >= limit, !rest.isEmpty { child.rotateLog() }
+        }
     }
 
     private func write(_ bytes: [UInt8], to fd: Int32) {

@@ -89,11 +89,14 @@ enum Launcher {
                 executable = program
                 arguments = entry.arguments
             }
-            specs.append(ProcessSpec(
+            var spec = ProcessSpec(
                 name: entry.name, executable: executable, arguments: arguments, environment: environment,
                 after: entry.after, oneshot: entry.oneshot, restart: entry.restart, notify: entry.notify,
                 tags: entry.tags, timings: timings, logPath: config.logDirectory + "/" + entry.name + ".log"
-            ))
+            )
+            spec.logMaxSize = config.log.maxSize
+            spec.logFiles = config.log.maxFiles
+            specs.append(spec)
         }
         do {
             _ = try StartOrder(specs)

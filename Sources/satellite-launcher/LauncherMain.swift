@@ -29,10 +29,12 @@ struct LauncherMain {
         close(fd)
 
         var sinks = [LogSink.standardError]
+        var logFile: (path: String, fd: Int32)?
         if let path = plan.settings["log-file"] {
             let file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
             guard file >= 0 else { fail("satellite-launcher: cannot open \(path): \(String(cString: strerror(errno)))", status: 1) }
             sinks.append(LogSink(descriptor: file))
+            logFile = (path, file)
         }
         let format = plan.settings["log-format"].flatMap(LogFormat.init(rawValue:)) ?? .json
         let level = LogLevelControl(plan.settings["log-level"].flatMap(Logger.Level.init(rawValue:)) ?? .info)
@@ -45,6 +47,16 @@ struct LauncherMain {
         var options = SupervisorOptions(trampoline: SupervisorOptions.trampolineBesideExecutable(), logger: log)
         options.trapsSignals = true
         options.controlSocket = plan.settings["control-socket"]
+        let ownLog = logFile
+        options.reopenLogs = {
+            // The sink keeps its descriptor number; the file behind it is the one at the path now.
+            guard let ownLog else { return }
+            let fresh = open(ownLog.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+            guard fresh >= 0 else { return }
+            dup2(fresh, ownLog.fd)
+            _ = fcntl(ownLog.fd, F_SETFD, FD_CLOEXEC)
+            close(fresh)
+        }
         options.changeLogLevel = { text, process in
             guard let wanted = Logger.Level(rawValue: text) else {
                 return "unknown level \"\(text)\"; expected one of " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")

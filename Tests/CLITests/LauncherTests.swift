@@ -209,6 +209,29 @@ struct LauncherTests {
         #expect(received[stopping...].filter { $0.hasPrefix("EXTEND_TIMEOUT_USEC=") } == ["EXTEND_TIMEOUT_USEC=3000000", "EXTEND_TIMEOUT_USEC=11000000"])
     }
 
+    @Test func sighupReopensEveryLogForLogrotate() async throws {
+        let satellite = try LaunchedSatellite(config: """
+            processes:
+              - {name: ticker, exec: /bin/sh, args: ["-c", "i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.02; done"]}
+            """)
+        try await satellite.until("ticks") { satellite.logText("ticker").contains("tick 3\n") }
+        // logrotate renames, then signals.
+        let logs = satellite.logDir
+        try FileManager.default.moveItem(atPath: logs + "/ticker.log", toPath: logs + "/ticker.log.1")
+        try FileManager.default.moveItem(atPath: logs + "/satellite.log", toPath: logs + "/satellite.log.1")
+        kill(satellite.pid, SIGHUP)
+        try await satellite.until("a new ticker.log") { satellite.logText("ticker").contains("tick") }
+        try await satellite.until("a new satellite.log") { FileManager.default.fileExists(atPath: logs + "/satellite.log") }
+        #expect(satellite.process.isRunning, "SIGHUP must not stop the launcher")
+        // Nothing was lost or split across the two files.
+        let old = try String(contentsOfFile: logs + "/ticker.log.1", encoding: .utf8)
+        kill(satellite.pid, SIGTERM)
+        #expect(try await satellite.exitStatus() == 0)
+        let numbers = (old + satellite.logText("ticker")).split(separator: "\n").map { Int($0.dropFirst(5)) }
+        #expect(!numbers.contains(nil))
+        #expect(numbers.compactMap { $0 } == Array(1...(numbers.count)))
+    }
+
     @Test func peersBeatOftenEnoughNeverToLookHung() async throws {
         let satellite = try LaunchedSatellite(flags: [
             "--debug.address=127.0.0.1:0", "--api.address=127.0.0.1:0", "--supervisor.heartbeat-interval=50ms", "--supervisor.heartbeat-timeout=400ms", "--supervisor.stop-timeout=500ms",

@@ -1,4 +1,5 @@
 import CSupport
+import Foundation
 import Glibc
 import Supervision
 import Logging
@@ -253,5 +254,63 @@ struct SupervisorWatchdogTests {
         let stopping = try #require(texts.firstIndex(of: "STOPPING=1\nSTATUS=stopping"))
         #expect(texts[..<stopping].contains("STATUS=1/2 ready"), "\(texts)")
         #expect(texts[stopping...].contains { $0.hasPrefix("EXTEND_TIMEOUT_USEC=11000000") })
+    }
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct LogRotationTests {
+    @Test func rotationUnderAFastWriterLosesAndSplitsNoLine() async throws {
+        let directory = SupervisorHarness.tempDirectory()
+        var spec = shell("chatty", "seq 1 100000; seq 100001 120000 >&2", restart: .never, log: directory + "/chatty.log")
+        spec.logMaxSize = 32 * 1024
+        spec.logFiles = 100
+        let harness = try SupervisorHarness(directory: directory, [spec])
+        do {
+            try await harness.events.until("chatty", { $0 == .exited(.exited(code: 0)) })
+            // Oldest first: chatty.log.N ... chatty.log.1, then chatty.log.
+            var generations: [String] = []
+            var generation = 1
+            while FileManager.default.fileExists(atPath: directory + "/chatty.log.\(generation)") {
+                generations.insert("chatty.log.\(generation)", at: 0)
+                generation += 1
+            }
+            #expect(generations.count > 10, "expected many rotations of a 32 KiB log")
+            var expected = 1
+            var bad: [String] = []
+            for name in generations + ["chatty.log"] {
+                let text = harness.read(name)
+                #expect(text.isEmpty || text.hasSuffix("\n"), "\(name) ends mid-line")
+                for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+                    if Int(line) != expected, bad.count < 5 { bad.append("\(name): \"\(line)\" where \(expected) was due") }
+                    expected += 1
+                }
+                let size = (try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int) ?? 0
+                #expect(size <= 32 * 1024, "\(name) is \(size) bytes")
+            }
+            #expect(bad.isEmpty, "\(bad)")
+            #expect(expected == 120_001)
+        } catch {
+            await harness.tearDown()
+            throw error
+        }
+        await harness.tearDown()
+    }
+
+    @Test func oldestRotatedFilesAreDropped() async throws {
+        let directory = SupervisorHarness.tempDirectory()
+        var spec = shell("chatty", "seq 1 20000", restart: .never, log: directory + "/chatty.log")
+        spec.logMaxSize = 8 * 1024
+        spec.logFiles = 3
+        let harness = try SupervisorHarness(directory: directory, [spec])
+        do {
+            try await harness.events.until("chatty", { $0 == .exited(.exited(code: 0)) })
+            let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("chatty.log") }.sorted()
+            #expect(names == ["chatty.log", "chatty.log.1", "chatty.log.2", "chatty.log.3"])
+            #expect(harness.read("chatty.log").hasSuffix("20000\n"))
+        } catch {
+            await harness.tearDown()
+            throw error
+        }
+        await harness.tearDown()
     }
 }

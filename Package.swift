@@ -50,6 +50,7 @@ let package = Package(
             name: "Supervision",
             dependencies: [
                 "CSupport",
+                "CSystemd",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

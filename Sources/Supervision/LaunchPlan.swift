@@ -31,7 +31,7 @@ public struct LaunchPlan: Sendable, Equatable {
                 fields.append(String(duration.nanoseconds))
             }
             fields.append(String(t.restartLimit))
-            fields += [String(spec.logMaxSize), String(spec.logFiles)]
+            fields += [String(spec.logMaxSize), String(spec.logFiles), spec.journalIdentifier ?? "", spec.journalIdentifier == nil ? "0" : "1"]
         }
         var bytes: [UInt8] = []
         for field in fields {
@@ -77,6 +77,8 @@ public struct LaunchPlan: Sendable, Equatable {
             spec.timings = t
             spec.logMaxSize = Int64(try reader.count())
             spec.logFiles = try reader.count()
+            let identifier = try reader.text()
+            spec.journalIdentifier = try reader.flag() ? identifier : nil
             specs.append(spec)
         }
         guard reader.atEnd else { throw LaunchPlanError(detail: "bytes left after the last process") }

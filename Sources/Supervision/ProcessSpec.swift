@@ -30,6 +30,10 @@ public struct ProcessSpec: Sendable, Equatable {
     public var logMaxSize: Int64 = 0
     /// Rotated files kept besides the current one.
     public var logFiles: Int = 5
+    /// When set, the process's output goes to the systemd journal under this identifier (as
+    /// `satellite-api`) instead of to ``logPath``, which stays the fallback when the journal
+    /// cannot be reached.
+    public var journalIdentifier: String?
 
     public init(
         name: String,

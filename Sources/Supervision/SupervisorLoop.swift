@@ -1,4 +1,5 @@
 import CSupport
+import CSystemd
 import Logging
 
 #if canImport(Glibc)
@@ -15,6 +16,8 @@ final class ChildIO {
     /// Read end, write end (the child's stdout and stderr); nil when output goes to our stderr.
     let outputPipe: (read: Int32, write: Int32)?
     let logFile: Int32
+    /// A stream into the systemd journal that the child writes to directly; -1 when none.
+    let journalStream: Int32
     /// Bytes in the current log file, for rotation.
     var logSize: Int64 = 0
     var pidfd: Int32 = -1
@@ -33,7 +36,19 @@ final class ChildIO {
             } else {
                 notifyPipe = nil
             }
-            if let path = spec.logPath {
+            var stream: Int32 = -1
+            if let identifier = spec.journalIdentifier {
+                stream = sd_journal_stream_fd(identifier, LOG_INFO, 0)
+                if stream >= 0 {
+                    _ = fcntl(stream, F_SETFD, FD_CLOEXEC)
+                    opened.append(stream)
+                }
+            }
+            journalStream = stream
+            if stream >= 0 {
+                logFile = -1
+                outputPipe = nil
+            } else if let path = spec.logPath {
                 let file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
                 guard file >= 0 else { throw .logFile(process: spec.name, path: path, errno: errno) }
                 opened.append(file)
@@ -79,7 +94,7 @@ final class ChildIO {
     }
 
     deinit {
-        for fd in [notifyPipe?.read, notifyPipe?.write, outputPipe?.read, outputPipe?.write, logFile, pidfd] {
+        for fd in [notifyPipe?.read, notifyPipe?.write, outputPipe?.read, outputPipe?.write, logFile, journalStream, pidfd] {
             if let fd, fd >= 0 { close(fd) }
         }
     }
@@ -141,7 +156,11 @@ final class SupervisorLoop: @unchecked Sendable {
         machines = supervisor.specs.map { ChildMachine($0) }
         var children: [ChildIO] = []
         for spec in supervisor.specs {
-            children.append(try ChildIO(spec: spec, trampoline: options.trampoline, notifyDescriptor: options.notifyDescriptor))
+            let child = try ChildIO(spec: spec, trampoline: options.trampoline, notifyDescriptor: options.notifyDescriptor)
+            if spec.journalIdentifier != nil, child.journalStream < 0 {
+                log.warning("the journal cannot be reached; logging to a file", metadata: ["process": .string(spec.name), "path": .string(spec.logPath ?? "standard error")])
+            }
+            children.append(child)
         }
         self.children = children
         try poll.add(supervisor.wake, token: Self.token(.wake, 0))
@@ -548,7 +567,7 @@ final class SupervisorLoop: @unchecked Sendable {
 
     private func spawn(_ index: Int, at now: ContinuousClock.Instant) {
         let child = children[index]
-        let output = child.outputPipe?.write ?? 2
+        let output = child.journalStream >= 0 ? child.journalStream : (child.outputPipe?.write ?? 2)
         switch child.command.spawn(output: output, notify: child.notifyPipe?.write, notifyTarget: supervisor.options.notifyDescriptor) {
         case .success(let pid):
             let pidfd = cs_pidfd_open(pid)

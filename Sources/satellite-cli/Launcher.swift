@@ -29,12 +29,16 @@ enum Launcher {
             FileHandle.standardError.write(Data("run: cannot create the log directory \(logDirectory): \((error as NSError).localizedDescription)\n".utf8))
             throw ExitCode.failure
         }
-        let plan = LaunchPlan(specs: specs, settings: [
-            "log-file": logDirectory + "/satellite.log",
+        var settings = [
             "log-format": config.log.format.rawValue,
             "log-level": config.log.level.rawValue,
             "control-socket": config.controlSocketPath,
-        ])
+        ]
+        // Under the journal the launcher's standard error is its log; otherwise a file too.
+        if !config.log.usesJournal(environment: ProcessInfo.processInfo.environment) {
+            settings["log-file"] = logDirectory + "/satellite.log"
+        }
+        let plan = LaunchPlan(specs: specs, settings: settings)
         let launcher = besideSelf("satellite-launcher")
         let fd = cs_memfd_inheritable("satellite-launch-plan")
         guard fd >= 0 else {
@@ -96,6 +100,9 @@ enum Launcher {
             )
             spec.logMaxSize = config.log.maxSize
             spec.logFiles = config.log.maxFiles
+            if config.log.usesJournal(environment: ProcessInfo.processInfo.environment) {
+                spec.journalIdentifier = "satellite-" + entry.name
+            }
             specs.append(spec)
         }
         do {

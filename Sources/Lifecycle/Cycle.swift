@@ -82,8 +82,16 @@ public final class Cycle<C: Clock>: Sendable where C.Duration == Duration {
 
     /// Runs `body` as a chore: like ``run(_:)``, but a run that throws is logged as `what failed`
     /// and the next tick tries again, so one bad pass never stops the chore.
-    public func runLoggingFailures(_ log: Logger, what: String, _ body: @Sendable @escaping () async throws -> Void) async throws {
+    /// `finished` hears how long each run took, whether it failed or not.
+    public func runLoggingFailures(
+        _ log: Logger,
+        what: String,
+        finished: @Sendable @escaping (Duration) -> Void = { _ in },
+        _ body: @Sendable @escaping () async throws -> Void
+    ) async throws {
         try await run { _ in
+            let start = ContinuousClock.now
+            defer { finished(ContinuousClock.now - start) }
             do {
                 try await body()
             } catch {

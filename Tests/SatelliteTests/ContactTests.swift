@@ -1,4 +1,9 @@
 import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Lifecycle
 import Satellite
 import SatelliteDB
 import TestPlanet
@@ -123,4 +128,29 @@ private func hex(_ text: String) -> Data {
         index = next
     }
     return bytes
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct PeerMetricsTests {
+    @Test func peersCountRequestsByRouteAndStatusAndTimeTheirChores() async throws {
+        try await TestPlanet.run { planet in
+            #expect(try await planet.checkIn(SimulatedNode.make(index: 1)).status == 200)
+            #expect(try await planet.request("POST", "/v1/contact/checkin", body: Data("{}".utf8)).status == 400)
+            let key = try planet.makeProject("p")
+            #expect(try await planet.request("DELETE", "/v1/buckets/nothing", headers: ["Authorization": "Bearer \(key)"]).status == 404)
+            await planet.core.checker.cycle.triggerWait()
+            func metrics(_ port: Int?) async throws -> String {
+                let (body, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(try #require(port))/metrics")!)
+                return String(decoding: body, as: UTF8.self)
+            }
+            let api = try await metrics(await planet.api.debug?.listeningPort())
+            #expect(api.contains(#"satellite_api_requests_total{method="POST",route="/v1/contact/checkin",status="200"} 1"#), "\(api)")
+            #expect(api.contains(#"satellite_api_requests_total{method="POST",route="/v1/contact/checkin",status="400"} 1"#))
+            // Routes are templates: an id does not make a series of its own.
+            #expect(api.contains(#"route="/v1/buckets/{bucket}",status="404""#) || api.contains(#"route="/v1/buckets/:bucket",status="404""#), "\(api)")
+            let core = try await metrics(await planet.core.debug?.listeningPort())
+            #expect(core.contains(#"satellite_chore_duration_seconds_count{chore="repair:checker"} 1"#), "\(core)")
+            #expect(core.contains("satellite_repair_queue_length"))
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import Metrics
 import OpenAPIHummingbird
 import SatelliteAPI
 import SatelliteConfig
@@ -13,8 +14,10 @@ public final class APIServer: Sendable {
 
     private let listener: HTTPListener
 
-    init(address: HostPort, handlers: APIHandlers, log: Logger) throws {
+    init(address: HostPort, handlers: APIHandlers, log: Logger, metrics: any MetricsFactory) throws {
         let router = Router(context: BasicRequestContext.self)
+        // Outermost, so it sees the status the error middleware settles on.
+        router.add(middleware: RequestMetricsMiddleware<BasicRequestContext>(factory: metrics))
         router.add(middleware: APIErrorMiddleware<BasicRequestContext>(log: log))
         router.add(middleware: BodyLimitMiddleware<BasicRequestContext>(limit: Self.bodyLimit))
         router.add(middleware: AuthorizationMiddleware<BasicRequestContext>())

@@ -1,6 +1,7 @@
 import Foundation
 import Lifecycle
 import Logging
+import Metrics
 import SatelliteConfig
 import SatelliteDB
 
@@ -21,15 +22,17 @@ public final class Tally: Sendable {
     public let cycle: Cycle<ContinuousClock>
     private let db: any AccountingDB
     private let log: Logger
+    private let durations: @Sendable (Duration) -> Void
 
-    public init(config: TallyConfig, db: any AccountingDB, log: Logger) {
+    public init(config: TallyConfig, db: any AccountingDB, log: Logger, metrics: any MetricsFactory) {
+        self.durations = ChoreMetrics.recorder("accounting:tally", factory: metrics)
         self.cycle = Cycle(interval: config.interval)
         self.db = db
         self.log = log
     }
 
     public func run() async throws {
-        try await cycle.runLoggingFailures(log, what: "tally") { _ = try self.tally() }
+        try await cycle.runLoggingFailures(log, what: "tally", finished: durations) { _ = try self.tally() }
     }
 
     @discardableResult

@@ -1,6 +1,7 @@
 import Foundation
 import Lifecycle
 import Logging
+import Metrics
 import SatelliteConfig
 import SatelliteDB
 
@@ -35,8 +36,10 @@ public final class ExpiredDeletion: Sendable {
     private let config: DeletionConfig
     private let db: any AccountingDB
     private let log: Logger
+    private let durations: @Sendable (Duration) -> Void
 
-    public init(config: DeletionConfig, db: any AccountingDB, log: Logger) {
+    public init(config: DeletionConfig, db: any AccountingDB, log: Logger, metrics: any MetricsFactory) {
+        self.durations = ChoreMetrics.recorder("metainfo:deletion", factory: metrics)
         self.cycle = Cycle(interval: config.interval)
         self.config = config
         self.db = db
@@ -44,7 +47,7 @@ public final class ExpiredDeletion: Sendable {
     }
 
     public func run() async throws {
-        try await cycle.runLoggingFailures(log, what: "deletion") { _ = try self.pass() }
+        try await cycle.runLoggingFailures(log, what: "deletion", finished: durations) { _ = try self.pass() }
     }
 
     public func pass(at now: Date = Date()) throws -> Pass {

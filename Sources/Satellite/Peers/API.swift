@@ -1,5 +1,6 @@
 import Lifecycle
 import Logging
+import Prometheus
 import SatelliteConfig
 import SatelliteDB
 import StructuredLogging
@@ -58,7 +59,9 @@ public final class API: SatellitePeer {
                 let handlers = APIHandlers(
                     overlay: overlay, limiter: checkInLimiter, database: database, keys: APIKeys(db: database), metainfo: config.metainfo
                 )
-                let server = try APIServer(address: address, handlers: handlers, log: basis.log.named("server"))
+                let server = try APIServer(
+                    address: address, handlers: handlers, log: basis.log.named("server"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
+                )
                 basis.group.add(PeerItem(name: "api:server", run: { try await server.run() }, close: { server.close() }))
                 return server
             }

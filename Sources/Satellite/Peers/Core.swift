@@ -53,13 +53,17 @@ public final class Core: SatellitePeer {
             }
 
             tally = try basis.group.wiring("accounting:tally") {
-                let tally = Tally(config: config.tally, db: database, log: basis.log.named("accounting:tally"))
+                let tally = Tally(
+                    config: config.tally, db: database, log: basis.log.named("accounting:tally"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
+                )
                 basis.group.add(PeerItem(name: "accounting:tally", run: { try await tally.run() }, close: { await tally.cycle.close() }))
                 return tally
             }
 
             deletion = try basis.group.wiring("metainfo:deletion") {
-                let deletion = ExpiredDeletion(config: config.deletion, db: database, log: basis.log.named("metainfo:deletion"))
+                let deletion = ExpiredDeletion(
+                    config: config.deletion, db: database, log: basis.log.named("metainfo:deletion"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
+                )
                 basis.group.add(PeerItem(name: "metainfo:deletion", run: { try await deletion.run() }, close: { await deletion.cycle.close() }))
                 return deletion
             }

@@ -25,6 +25,7 @@ public final class RepairChecker: Sendable {
     private let log: Logger
     private let queueLength: Gauge
     private let irreparable: Gauge
+    private let durations: @Sendable (Duration) -> Void
 
     public init(config: CheckerConfig, onlineWindow: Duration, db: any RepairQueueDB, log: Logger, metrics: any MetricsFactory) {
         self.config = config
@@ -34,12 +35,13 @@ public final class RepairChecker: Sendable {
         self.cycle = Cycle(interval: config.interval)
         self.queueLength = Gauge(label: "satellite_repair_queue_length", dimensions: [], factory: metrics)
         self.irreparable = Gauge(label: "satellite_repair_irreparable_segments", dimensions: [], factory: metrics)
+        self.durations = ChoreMetrics.recorder("repair:checker", factory: metrics)
     }
 
     /// Passes on every tick or trigger until the peer stops; a pass that fails is logged and the
     /// next one tries again.
     public func run() async throws {
-        try await cycle.runLoggingFailures(log, what: "pass") { _ = try self.pass() }
+        try await cycle.runLoggingFailures(log, what: "pass", finished: durations) { _ = try self.pass() }
     }
 
     /// One full pass over every segment.

@@ -26,6 +26,7 @@ public final class RepairWorker: Sendable {
     private let log: Logger
     private let irreparable: Counter
     private let attempts: Counter
+    private let durations: @Sendable (Duration) -> Void
 
     public init(
         config: RepairerConfig, onlineWindow: Duration, maxSegmentSize: Int64, db: any RepairQueueDB & ObjectsDB, log: Logger,
@@ -33,6 +34,7 @@ public final class RepairWorker: Sendable {
     ) {
         self.irreparable = Counter(label: "satellite_repair_irreparable_total", dimensions: [], factory: metrics)
         self.attempts = Counter(label: "satellite_repair_attempts_total", dimensions: [], factory: metrics)
+        self.durations = ChoreMetrics.recorder("repair:worker", factory: metrics)
         self.config = config
         self.onlineWindow = onlineWindow
         self.maxSegmentSize = maxSegmentSize
@@ -44,7 +46,7 @@ public final class RepairWorker: Sendable {
     /// Claims and works on each tick or trigger. On graceful shutdown it claims nothing new and
     /// lets the work in flight finish; what it did not finish stays queued.
     public func run() async throws {
-        try await cycle.runLoggingFailures(log, what: "repair round") { _ = try await self.claimAndWork() }
+        try await cycle.runLoggingFailures(log, what: "repair round", finished: durations) { _ = try await self.claimAndWork() }
     }
 
     /// One round: claim, then work on every claim concurrently.

@@ -42,6 +42,8 @@ public struct SupervisorOptions: Sendable {
     public var watchdogInterval: Duration?
     /// Where the control socket listens (`status`, `restart`, `stop`, `log-level`); nil for none.
     public var controlSocket: String?
+    /// Where `/metrics` is served over HTTP (host, port; port 0 picks one); nil for nowhere.
+    public var metricsAddress: (host: String, port: Int)?
     /// Called on SIGHUP (when signals are trapped) after every child's log file was reopened, to
     /// reopen the supervisor's own.
     public var reopenLogs: (@Sendable () -> Void)?

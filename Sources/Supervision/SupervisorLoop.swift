@@ -114,7 +114,7 @@ final class ChildIO {
 final class SupervisorLoop: @unchecked Sendable {
     // Everything below is touched only by the loop's thread once `start` has handed it over.
     private enum Source: UInt64 {
-        case wake = 1, signal, exit, notify, output, control, client
+        case wake = 1, signal, exit, notify, output, control, client, metrics, metricsClient
     }
 
     private enum Phase {
@@ -141,6 +141,7 @@ final class SupervisorLoop: @unchecked Sendable {
     private var finish: (@Sendable (SupervisorOutcome) -> Void)?
     private var groupGuard: GroupGuard?
     private var control: ControlChannel?
+    private var metricsEndpoint: MetricsEndpoint?
     /// Processes to start again once they are down (`restart` on the control socket).
     private var restartWhenDown: Set<Int> = []
     private static let trappedSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP]
@@ -172,6 +173,12 @@ final class SupervisorLoop: @unchecked Sendable {
             let channel = try ControlChannel(path: path)
             try poll.add(channel.listener, token: Self.token(.control, 0))
             control = channel
+        }
+        if let address = options.metricsAddress {
+            let endpoint = try MetricsEndpoint(host: address.host, port: address.port)
+            try poll.add(endpoint.listener, token: Self.token(.metrics, 0))
+            metricsEndpoint = endpoint
+            log.info("serving /metrics", metadata: ["address": .string("\(address.host):\(endpoint.port)")])
         }
         if options.trapsSignals {
             var fds: [Int32] = [0, 0]
@@ -244,6 +251,8 @@ final class SupervisorLoop: @unchecked Sendable {
                 case .output: readOutput(index, draining: false)
                 case .control: acceptControl()
                 case .client: serveControl(Int32(index), hangup: event.hangup, at: now)
+                case .metrics: acceptMetrics()
+                case .metricsClient: serveMetrics(Int32(index), at: now)
                 case nil: break
                 }
             }
@@ -264,6 +273,60 @@ final class SupervisorLoop: @unchecked Sendable {
             publish()
             notifyStatusIfChanged()
         }
+    }
+
+    // MARK: Metrics
+
+    private func acceptMetrics() {
+        guard let metricsEndpoint else { return }
+        for fd in metricsEndpoint.accept() {
+            if (try? poll.add(fd, token: Self.token(.metricsClient, Int(fd)))) == nil {
+                metricsEndpoint.answer(fd, status: "503 Service Unavailable", body: "busy\n")
+            }
+        }
+    }
+
+    private func serveMetrics(_ fd: Int32, at now: ContinuousClock.Instant) {
+        guard let metricsEndpoint, let request = metricsEndpoint.read(fd) else { return }
+        poll.remove(fd)
+        switch request {
+        case let (method, path)? where method == "GET" && (path == "/metrics" || path.hasPrefix("/metrics?")):
+            metricsEndpoint.answer(fd, status: "200 OK", body: metricsText(at: now))
+        case let (method, _)? where method != "GET":
+            metricsEndpoint.answer(fd, status: "405 Method Not Allowed", body: "only GET /metrics\n")
+        case .some:
+            metricsEndpoint.answer(fd, status: "404 Not Found", body: "only GET /metrics\n")
+        case nil:
+            metricsEndpoint.answer(fd, status: "400 Bad Request", body: "malformed request\n")
+        }
+    }
+
+    /// Per process: up, restarts, heartbeat age, last exit; and whether everything is ready.
+    private func metricsText(at now: ContinuousClock.Instant) -> String {
+        func label(_ name: String) -> String { "{process=" + JSONText.string(name) + "}" }
+        var lines = [
+            "# HELP satellite_process_up Whether the process is running (1) or not (0).", "# TYPE satellite_process_up gauge",
+        ]
+        lines += machines.map { "satellite_process_up\(label($0.name)) \($0.isAlive ? 1 : 0)" }
+        lines += ["# HELP satellite_process_restarts_total Restarts by the restart policy since launch.", "# TYPE satellite_process_restarts_total counter"]
+        lines += machines.map { "satellite_process_restarts_total\(label($0.name)) \($0.restarts)" }
+        lines += ["# HELP satellite_process_heartbeat_age_seconds Time since the last WATCHDOG=1 of a ready notify process.", "# TYPE satellite_process_heartbeat_age_seconds gauge"]
+        for machine in machines {
+            if machine.notify, case .ready(let run) = machine.state {
+                lines.append("satellite_process_heartbeat_age_seconds\(label(machine.name)) \(Double((now - run.heartbeat).wholeMilliseconds) / 1000)")
+            }
+        }
+        lines += ["# HELP satellite_process_last_exit_code The exit code of the last run, or -signal when a signal ended it.", "# TYPE satellite_process_last_exit_code gauge"]
+        for machine in machines {
+            switch machine.lastExit {
+            case .exited(let code)?: lines.append("satellite_process_last_exit_code\(label(machine.name)) \(code)")
+            case .signalled(let signal)?: lines.append("satellite_process_last_exit_code\(label(machine.name)) -\(signal)")
+            case nil: break
+            }
+        }
+        lines += ["# HELP satellite_supervisor_ready Whether every process has been ready since launch.", "# TYPE satellite_supervisor_ready gauge"]
+        lines.append("satellite_supervisor_ready \(allReadyReported ? 1 : 0)")
+        return lines.joined(separator: "\n") + "\n"
     }
 
     // MARK: Control socket

@@ -34,6 +34,7 @@ enum Launcher {
             "log-level": config.log.level.rawValue,
             "control-socket": config.controlSocketPath,
         ]
+        if !config.supervisor.debugAddress.isEmpty { settings["metrics-address"] = config.supervisor.debugAddress }
         // Under the journal the launcher's standard error is its log; otherwise a file too.
         if !config.log.usesJournal(environment: ProcessInfo.processInfo.environment) {
             settings["log-file"] = logDirectory + "/satellite.log"

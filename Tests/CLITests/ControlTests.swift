@@ -1,4 +1,8 @@
 import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 
 /// Sends raw bytes to a unix socket and returns what comes back before it closes.
@@ -176,4 +180,64 @@ struct ControlTests {
         #expect(result.stderr.contains("cannot reach the launcher's control socket"))
         #expect(result.stderr.split(separator: "\n").count == 1)
     }
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct LauncherMetricsTests {
+    func get(_ port: Int, _ path: String, method: String = "GET") async throws -> (Int, String) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        request.timeoutInterval = 10
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func theLauncherServesPerProcessMetrics() async throws {
+        let port = try freePort()
+        let satellite = try LaunchedSatellite(config: """
+            processes:
+              - {name: steady, exec: /bin/sleep, args: ["1000"]}
+              - {name: beating, exec: /bin/sh, notify: true, args: ["-c", "echo READY=1 >&3; while :; do echo WATCHDOG=1 >&3; sleep 0.1; done"]}
+            """, flags: ["--supervisor.debug-address=127.0.0.1:\(port)"])
+        defer { kill(satellite.pid, SIGKILL) }
+        try await satellite.until("ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
+        kill(try #require(satellite.pids(of: "steady").first), SIGKILL)
+        try await satellite.until("steady restarted") { satellite.count("spawned", of: "steady") == 2 }
+        let (status, text) = try await get(port, "/metrics")
+        #expect(status == 200)
+        for line in [
+            #"satellite_process_up{process="steady"} 1"#, #"satellite_process_restarts_total{process="steady"} 1"#,
+            #"satellite_process_last_exit_code{process="steady"} -9"#, "satellite_supervisor_ready 1",
+            #"satellite_process_heartbeat_age_seconds{process="beating"} "#,
+        ] {
+            #expect(text.contains(line), "missing \(line) in\n\(text)")
+        }
+        #expect(try await get(port, "/elsewhere").0 == 404)
+        #expect(try await get(port, "/metrics", method: "POST").0 == 405)
+        #expect(!rawTCP(port, Array(repeating: UInt8(ascii: "x"), count: 20_000)).isEmpty)
+        #expect(try await get(port, "/metrics").0 == 200, "the endpoint outlives a malformed request")
+    }
+}
+
+/// Sends raw bytes to a loopback TCP port and returns the answer.
+func rawTCP(_ port: Int, _ bytes: [UInt8]) -> String {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    guard connected == 0 else { return "" }
+    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    var answer: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = read(fd, &chunk, chunk.count)
+        if count <= 0 { break }
+        answer += chunk[..<count]
+    }
+    return String(decoding: answer, as: UTF8.self)
 }

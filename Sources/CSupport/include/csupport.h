@@ -64,6 +64,13 @@ int cs_unix_listen(const char *path);
 /// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC; -1 and errno when nothing waits.
 int cs_accept(int listener);
 
+/// A listening TCP socket on the IPv4 or IPv6 address `host` and `port` (0 picks one), with
+/// SO_REUSEADDR, non-blocking and close-on-exec. Returns the descriptor, or -1 and errno.
+int cs_tcp_listen(const char *host, int port);
+
+/// The port a socket is bound to, or -1.
+int cs_local_port(int fd);
+
 /// A connected unix stream socket to `path`, or -1 and errno.
 int cs_unix_connect(const char *path);
 #endif

@@ -102,6 +102,11 @@ void cs_signal_pipe_uninstall(const int *signals, int count) {
 
 int cs_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
              int output_fd, int notify_fd, int notify_target) {
+    return cs_spawn_extra(pid, path, argv, envp, output_fd, notify_fd, notify_target, -1, -1);
+}
+
+int cs_spawn_extra(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                   int output_fd, int notify_fd, int notify_target, int extra_fd, int extra_target) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     int result = posix_spawn_file_actions_init(&actions);
@@ -114,6 +119,7 @@ int cs_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[
     // A notify descriptor that already sits at its target would keep FD_CLOEXEC through dup2;
     // a copy elsewhere avoids relying on how the C library treats dup2 onto itself.
     int notify_copy = -1;
+    int extra_copy = -1;
     if (notify_fd >= 0 && notify_fd == notify_target) {
         notify_copy = fcntl(notify_fd, F_DUPFD_CLOEXEC, notify_target + 1);
         if (notify_copy < 0) {
@@ -122,6 +128,15 @@ int cs_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[
         }
         notify_fd = notify_copy;
     }
+    // The same for the extra descriptor, which must also not sit where the notify copy lands.
+    if (extra_fd >= 0 && extra_fd <= extra_target) {
+        extra_copy = fcntl(extra_fd, F_DUPFD_CLOEXEC, extra_target + 1);
+        if (extra_copy < 0) {
+            result = errno;
+            goto done;
+        }
+        extra_fd = extra_copy;
+    }
     int lowest_closed = 3;
     if ((result = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)) != 0) goto done;
     if ((result = posix_spawn_file_actions_adddup2(&actions, output_fd, 1)) != 0) goto done;
@@ -129,6 +144,10 @@ int cs_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[
     if (notify_fd >= 0) {
         if ((result = posix_spawn_file_actions_adddup2(&actions, notify_fd, notify_target)) != 0) goto done;
         lowest_closed = notify_target + 1;
+    }
+    if (extra_fd >= 0) {
+        if ((result = posix_spawn_file_actions_adddup2(&actions, extra_fd, extra_target)) != 0) goto done;
+        if (extra_target + 1 > lowest_closed) lowest_closed = extra_target + 1;
     }
     if ((result = posix_spawn_file_actions_addclosefrom_np(&actions, lowest_closed)) != 0) goto done;
 
@@ -144,6 +163,7 @@ int cs_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[
     result = posix_spawn(pid, path, &actions, &attributes, argv, envp);
 done:
     if (notify_copy >= 0) close(notify_copy);
+    if (extra_copy >= 0) close(extra_copy);
     posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
     return result;

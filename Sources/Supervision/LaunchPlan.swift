@@ -31,7 +31,7 @@ public struct LaunchPlan: Sendable, Equatable {
                 fields.append(String(duration.nanoseconds))
             }
             fields.append(String(t.restartLimit))
-            fields += [String(spec.logMaxSize), String(spec.logFiles), spec.journalIdentifier ?? "", spec.journalIdentifier == nil ? "0" : "1"]
+            fields += [String(spec.logMaxSize), String(spec.logFiles), spec.journalIdentifier ?? "", spec.journalIdentifier == nil ? "0" : "1", String(spec.listenDescriptor ?? -1)]
         }
         var bytes: [UInt8] = []
         for field in fields {
@@ -79,6 +79,8 @@ public struct LaunchPlan: Sendable, Equatable {
             spec.logFiles = try reader.count()
             let identifier = try reader.text()
             spec.journalIdentifier = try reader.flag() ? identifier : nil
+            let listen = try reader.text()
+            spec.listenDescriptor = Int32(listen).flatMap { $0 >= 0 ? $0 : nil }
             specs.append(spec)
         }
         guard reader.atEnd else { throw LaunchPlanError(detail: "bytes left after the last process") }

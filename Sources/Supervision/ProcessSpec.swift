@@ -34,6 +34,10 @@ public struct ProcessSpec: Sendable, Equatable {
     /// `satellite-api`) instead of to ``logPath``, which stays the fallback when the journal
     /// cannot be reached.
     public var journalIdentifier: String?
+    /// A descriptor of the supervisor's (a listening socket) the process inherits at descriptor 4,
+    /// named to it by `SATELLITE_LISTEN_FD=4`: the socket outlives the process, so clients wait
+    /// in its backlog rather than being refused while the process restarts.
+    public var listenDescriptor: Int32?
 
     public init(
         name: String,

@@ -12,7 +12,10 @@ final class SpawnCommand {
 
     /// `satellite-exec <supervisor pid> <program> <args...>` with the process's environment and
     /// the notify protocol's variables.
+    private let listenDescriptor: Int32?
+
     init(spec: ProcessSpec, trampoline: String, notifyDescriptor: Int32?) {
+        listenDescriptor = spec.listenDescriptor
         let words = [trampoline, String(getpid()), spec.executable] + spec.arguments
         arguments = words.map { strdup($0) } + [nil]
         var variables = spec.environment
@@ -22,6 +25,7 @@ final class SpawnCommand {
         } else {
             variables.removeValue(forKey: "SATELLITE_NOTIFY_FD")
         }
+        if spec.listenDescriptor != nil { variables["SATELLITE_LISTEN_FD"] = "4" }
         environment = variables.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
     }
 
@@ -35,7 +39,7 @@ final class SpawnCommand {
         var pid: pid_t = 0
         let result = arguments.withUnsafeBufferPointer { argv in
             environment.withUnsafeBufferPointer { envp in
-                cs_spawn(&pid, argv[0], argv.baseAddress, envp.baseAddress, output, notify ?? -1, notifyTarget)
+                cs_spawn_extra(&pid, argv[0], argv.baseAddress, envp.baseAddress, output, notify ?? -1, notifyTarget, listenDescriptor ?? -1, 4)
             }
         }
         return result == 0 ? .success(pid) : .failure(SpawnError(program: String(cString: arguments[2]!), code: result))

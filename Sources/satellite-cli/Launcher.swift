@@ -14,7 +14,7 @@ enum Launcher {
     static let parentOnlyVariables = ["NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "WATCHDOG_USEC", "WATCHDOG_PID"]
 
     static func run(config: SatelliteConfiguration, options: ConfigOptions) async throws {
-        let specs: [ProcessSpec]
+        var specs: [ProcessSpec]
         do {
             specs = try processSpecs(config: config, options: options)
         } catch let error as ConfigError {
@@ -28,6 +28,13 @@ enum Launcher {
         } catch {
             FileHandle.standardError.write(Data("run: cannot create the log directory \(logDirectory): \((error as NSError).localizedDescription)\n".utf8))
             throw ExitCode.failure
+        }
+        // The API's listening socket belongs to the launcher, so that clients wait rather than
+        // being refused while an API process restarts.
+        if let socket = try apiSocket(config: config) {
+            for index in specs.indices where config.processes[index].program == .peer(.api) {
+                specs[index].listenDescriptor = socket
+            }
         }
         var settings = [
             "log-format": config.log.format.rawValue,
@@ -56,6 +63,28 @@ enum Launcher {
         execv(launcher, argv)
         FileHandle.standardError.write(Data("run: cannot execute \(launcher): \(String(cString: strerror(errno))) (build the satellite-launcher product beside satellite)\n".utf8))
         throw ExitCode.failure
+    }
+
+    /// The listening socket the API processes share: systemd's (socket activation) when it passed
+    /// one, else one bound here at `api.address`; nil when no entry runs the API or the address
+    /// is a name rather than an IP address (the API then binds it itself).
+    static func apiSocket(config: SatelliteConfiguration) throws -> Int32? {
+        guard config.processes.contains(where: { $0.program == .peer(.api) }) else { return nil }
+        let environment = ProcessInfo.processInfo.environment
+        if environment["LISTEN_PID"] == String(getpid()), let count = Int(environment["LISTEN_FDS"] ?? ""), count >= 1 {
+            return 3
+        }
+        guard let address = HostPort(config.api.address) else { return nil }
+        let host = address.host == "localhost" ? "127.0.0.1" : address.host
+        let fd = cs_tcp_listen(host, Int32(address.port))
+        if fd < 0, errno == EINVAL { return nil }
+        guard fd >= 0 else {
+            FileHandle.standardError.write(Data("run: cannot listen on api.address \(config.api.address): \(String(cString: strerror(errno)))\n".utf8))
+            throw ExitCode.failure
+        }
+        // Kept open across the exec into the launcher.
+        _ = fcntl(fd, F_SETFD, 0)
+        return fd
     }
 
     /// One spec per entry of `processes`: peers run this executable as `satellite run PEER` with

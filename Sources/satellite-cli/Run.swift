@@ -47,7 +47,9 @@ struct Run: AsyncParsableCommand {
             case .core:
                 try await runUntilSignalled(Core(log: log, database: database, config: config.core), log: log, heartbeatInterval: heartbeat)
             case .api:
-                try await runUntilSignalled(API(log: log, database: database, config: config.apiPeer), log: log, heartbeatInterval: heartbeat)
+                var apiConfig = config.apiPeer
+                apiConfig.listenDescriptor = ProcessInfo.processInfo.environment["SATELLITE_LISTEN_FD"].flatMap(Int32.init)
+                try await runUntilSignalled(API(log: log, database: database, config: apiConfig), log: log, heartbeatInterval: heartbeat)
             case .repairer:
                 try await runUntilSignalled(Repairer(log: log, database: database, config: config.repairerPeer), log: log, heartbeatInterval: heartbeat)
             }

@@ -232,6 +232,28 @@ struct LauncherTests {
         #expect(numbers.compactMap { $0 } == Array(1...(numbers.count)))
     }
 
+    @Test func anAPIRestartUnderASteadyLoadRefusesNoConnection() async throws {
+        let port = try freePort()
+        let satellite = try LaunchedSatellite(flags: ["--api.address=127.0.0.1:\(port)"])
+        defer { kill(satellite.pid, SIGKILL) }
+        try await satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
+        let load = SteadyLoad(port: port)
+        load.start()
+        try await satellite.until("some answers") { load.counts.ok >= 20 }
+        for restart in 2...3 {
+            let answer = try await SatelliteProcess.run(["restart", "api", "--data-dir", satellite.dataDir])
+            #expect(answer.status == 0, "\(answer.stderr)")
+            try await satellite.until("api ready again") { satellite.count("ready", of: "api") == restart }
+            let served = load.counts.ok
+            try await satellite.until("answers from the new api") { load.counts.ok >= served + 20 }
+        }
+        load.stop()
+        let counts = load.counts
+        #expect(counts.refused == 0, "\(counts)")
+        #expect(counts.failed == 0, "\(counts)")
+        #expect(counts.ok > 60)
+    }
+
     @Test func peersBeatOftenEnoughNeverToLookHung() async throws {
         let satellite = try LaunchedSatellite(flags: [
             "--debug.address=127.0.0.1:0", "--api.address=127.0.0.1:0", "--supervisor.heartbeat-interval=50ms", "--supervisor.heartbeat-timeout=400ms", "--supervisor.stop-timeout=500ms",
@@ -382,5 +404,82 @@ struct LauncherTests {
         #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1)
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("data").path))
+    }
+}
+
+/// One client connecting again and again (a new connection per request) on its own thread, as a
+/// load balancer's health checks would, counting answers, refusals and other failures.
+final class SteadyLoad: @unchecked Sendable {
+    struct Counts: CustomStringConvertible {
+        var ok = 0
+        var refused = 0
+        var failed = 0
+        var lastFailure = ""
+        var description: String { "ok \(ok), refused \(refused), failed \(failed) \(lastFailure)" }
+    }
+
+    let port: Int
+    private let lock = NSLock()
+    private var state = Counts()
+    private var running = true
+    private var thread: Thread?
+
+    init(port: Int) {
+        self.port = port
+    }
+
+    var counts: Counts {
+        lock.lock()
+        defer { lock.unlock() }
+        return state
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            while self.isRunning { self.once() }
+        }
+        self.thread = thread
+        thread.start()
+    }
+
+    func stop() {
+        lock.lock()
+        running = false
+        lock.unlock()
+        while thread?.isFinished == false { usleep(1000) }
+    }
+
+    private var isRunning: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return running
+    }
+
+    private func once() {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let connectError = errno
+        var outcome: (inout Counts) -> Void
+        if connected != 0 {
+            outcome = connectError == ECONNREFUSED ? { $0.refused += 1 } : { $0.failed += 1; $0.lastFailure = "connect: \(connectError)" }
+        } else {
+            let request = Array("GET /health/live HTTP/1.1\r\nHost: satellite\r\nConnection: close\r\n\r\n".utf8)
+            _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            var answer = [UInt8](repeating: 0, count: 64)
+            let count = read(fd, &answer, answer.count)
+            let readError = errno
+            let text = count > 0 ? String(decoding: answer[..<count], as: UTF8.self) : ""
+            outcome = text.hasPrefix("HTTP/1.1 200") ? { $0.ok += 1 } : { $0.failed += 1; $0.lastFailure = "answer \"\(text)\" errno \(readError)" }
+        }
+        lock.lock()
+        outcome(&state)
+        lock.unlock()
     }
 }

@@ -43,6 +43,11 @@ void cs_signal_pipe_uninstall(const int *signals, int count);
 int cs_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
              int output_fd, int notify_fd, int notify_target);
 
+/// cs_spawn with one more inherited descriptor: `extra_fd` (if >= 0) at `extra_target`, which
+/// must be above `notify_target`.
+int cs_spawn_extra(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                   int output_fd, int notify_fd, int notify_target, int extra_fd, int extra_target);
+
 /// kill(-pgid, sig), ignoring a group that is already gone. Returns 0 or an errno value.
 int cs_signal_group(pid_t pgid, int sig);
 

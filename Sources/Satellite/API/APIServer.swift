@@ -12,9 +12,15 @@ public final class APIServer: Sendable {
     /// The largest request body read, in bytes.
     public static let bodyLimit = 64 * 1024
 
-    private let listener: HTTPListener
+    private enum Listening {
+        case bound(HTTPListener)
+        case inherited(InheritedSocketServer)
+    }
 
-    init(address: HostPort, handlers: APIHandlers, log: Logger, metrics: any MetricsFactory) throws {
+    private let listening: Listening
+
+    /// Serves at `address`, or on `inherited`, a listening socket handed over by the launcher.
+    init(address: HostPort, inherited: Int32?, handlers: APIHandlers, log: Logger, metrics: any MetricsFactory) throws {
         let router = Router(context: BasicRequestContext.self)
         // Outermost, so it sees the status the error middleware settles on.
         router.add(middleware: RequestMetricsMiddleware<BasicRequestContext>(factory: metrics))
@@ -22,15 +28,34 @@ public final class APIServer: Sendable {
         router.add(middleware: BodyLimitMiddleware<BasicRequestContext>(limit: Self.bodyLimit))
         router.add(middleware: AuthorizationMiddleware<BasicRequestContext>())
         try handlers.registerHandlers(on: router)
-        listener = HTTPListener(address: address, router: router, log: log)
+        if let inherited {
+            listening = .inherited(InheritedSocketServer(descriptor: inherited, router: router, log: log))
+        } else {
+            listening = .bound(HTTPListener(address: address, router: router, log: log))
+        }
     }
 
     /// Serves until graceful shutdown (in-flight requests finish) or cancellation.
     /// - Throws: the bind error when the address is taken.
-    public func run() async throws { try await listener.run() }
+    public func run() async throws {
+        switch listening {
+        case .bound(let listener): try await listener.run()
+        case .inherited(let server): try await server.run()
+        }
+    }
 
-    public func close() { listener.close() }
+    public func close() {
+        switch listening {
+        case .bound(let listener): listener.close()
+        case .inherited(let server): server.close()
+        }
+    }
 
     /// The port it listens on, once it does; nil if it stopped or never started.
-    public func listeningPort() async -> Int? { await listener.listeningPort() }
+    public func listeningPort() async -> Int? {
+        switch listening {
+        case .bound(let listener): await listener.listeningPort()
+        case .inherited(let server): server.listeningPort()
+        }
+    }
 }

@@ -39,9 +39,10 @@ public struct SatelliteConfiguration: ConfigSection {
         + SupervisorConfig.fields(at: \.supervisor, prefix: "supervisor")
         + [ProcessEntry.field(\.processes)]
 
-    /// The loader for this configuration. `SATELLITE_NOTIFY_FD` and `SATELLITE_PROCESS` belong to
-    /// the launcher's protocol with its children, not to the configuration.
-    public static let schema = ConfigSchema<Self>(reservedVariables: ["SATELLITE_NOTIFY_FD", "SATELLITE_PROCESS"])
+    /// The loader for this configuration. `SATELLITE_NOTIFY_FD`, `SATELLITE_PROCESS` and
+    /// `SATELLITE_LISTEN_FD` belong to the launcher's protocol with its children, not to the
+    /// configuration.
+    public static let schema = ConfigSchema<Self>(reservedVariables: ["SATELLITE_NOTIFY_FD", "SATELLITE_PROCESS", "SATELLITE_LISTEN_FD"])
 
     /// The database file.
     public var databasePath: String { database.resolvedPath(dataDir: dataDir) }

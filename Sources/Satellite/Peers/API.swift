@@ -21,6 +21,9 @@ public final class API: SatellitePeer {
         public var overlay = OverlayConfig()
         public var contact = ContactConfig()
         public var metainfo = MetainfoConfig()
+        /// A listening socket the launcher handed over (SATELLITE_LISTEN_FD); served instead of
+        /// binding `api.address`.
+        public var listenDescriptor: Int32?
         /// How long a graceful shutdown may take before the subsystems still running are
         /// cancelled (in-flight work abandoned); nil waits for them.
         public var shutdownTimeout: Duration?
@@ -60,7 +63,7 @@ public final class API: SatellitePeer {
                     overlay: overlay, limiter: checkInLimiter, database: database, keys: APIKeys(db: database), metainfo: config.metainfo
                 )
                 let server = try APIServer(
-                    address: address, handlers: handlers, log: basis.log.named("server"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
+                    address: address, inherited: config.listenDescriptor, handlers: handlers, log: basis.log.named("server"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )
                 basis.group.add(PeerItem(name: "api:server", run: { try await server.run() }, close: { server.close() }))
                 return server

@@ -1,0 +1,105 @@
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// Serves a Hummingbird router on a listening socket this process inherited (from the launcher,
+/// or from systemd's socket activation) instead of one it binds.
+///
+/// The socket belongs to whoever handed it over and outlives this process: while the process
+/// restarts, new connections wait in the socket's backlog and are accepted by the next one, so a
+/// client sees a short wait, never a refused connection. Hummingbird's `Application` can only
+/// bind an address, so the server is assembled from its public parts: NIO's bootstrap on the
+/// descriptor and Hummingbird's HTTP/1 channel and router.
+final class InheritedSocketServer: Sendable {
+    private let descriptor: Int32
+    private let responder: RouterResponder<BasicRequestContext>
+    private let log: Logger
+    private let closed = Mutex(false)
+    private let connections = Mutex(0)
+
+    init(descriptor: Int32, router: Router<BasicRequestContext>, log: Logger) {
+        self.descriptor = descriptor
+        self.responder = router.buildResponder()
+        self.log = log
+    }
+
+    /// Serves until graceful shutdown or cancellation. On graceful shutdown it stops accepting at
+    /// once (the socket stays open in its owner) and gives the requests in flight two seconds.
+    func run() async throws {
+        guard !closed.withLock({ $0 }) else { return }
+        let responder = self.responder
+        let log = self.log
+        let http = HTTP1Channel(responder: { request, writer, channel in
+            let context = BasicRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: log))
+            let response: Response
+            do {
+                response = try await responder.respond(to: request, context: context)
+            } catch {
+                response = Response(status: .internalServerError)
+            }
+            try await writer.write(response: response.head, body: response.body)
+        })
+        // NIO owns and closes the descriptor it serves; a duplicate keeps the inherited one intact.
+        let own = dup(descriptor)
+        guard own >= 0 else { throw InheritedSocketError(descriptor: descriptor, errno: errno) }
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .bind(own) { channel in http.setup(channel: channel, logger: log) }
+        try await withThrowingDiscardingTaskGroup { group in
+            try await withTaskCancellationOrGracefulShutdownHandler {
+                try await server.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        self.connections.withLock { $0 += 1 }
+                        group.addTask {
+                            await http.handle(value: connection, logger: log)
+                            self.connections.withLock { $0 -= 1 }
+                        }
+                    }
+                }
+            } onCancelOrGracefulShutdown: {
+                // Stop accepting first, so connections not yet accepted stay in the kernel's
+                // backlog for the next process; the ones already accepted are yielded and served
+                // before the channel closes.
+                let channel = server.channel
+                channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in
+                    channel.eventLoop.scheduleTask(in: .milliseconds(100)) { channel.close(promise: nil) }
+                }
+            }
+            // The listener is closed: connections in flight get two seconds, then are cancelled.
+            let deadline = ContinuousClock.now + .seconds(2)
+            while self.connections.withLock({ $0 }) > 0, ContinuousClock.now < deadline, !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            group.cancelAll()
+        }
+    }
+
+    func close() {
+        closed.withLock { $0 = true }
+    }
+
+    /// The port of the inherited socket.
+    func listeningPort() -> Int? {
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) == 0 }
+        }
+        guard ok else { return nil }
+        switch Int32(address.ss_family) {
+        case AF_INET: return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) } }
+        case AF_INET6: return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) } }
+        default: return nil
+        }
+    }
+}
+
+struct InheritedSocketError: Error, CustomStringConvertible {
+    let descriptor: Int32
+    let errno: Int32
+    var description: String { "cannot use the inherited listening socket \(descriptor): \(String(cString: strerror(errno)))" }
+}

@@ -254,6 +254,43 @@ struct LauncherTests {
         #expect(counts.ok > 60)
     }
 
+    @Test func underSocketActivationTheAPIServesSystemdsSocket() async throws {
+        let port = try freePort()
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Python stands in for systemd: it binds the socket, puts it at descriptor 3, sets
+        // LISTEN_PID to its own pid and executes satellite in its place.
+        let script = """
+            import os, socket
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", \(port))); s.listen(64); os.dup2(s.fileno(), 3); os.set_inheritable(3, True)
+            os.environ["LISTEN_PID"] = str(os.getpid()); os.environ["LISTEN_FDS"] = "1"
+            os.execv("\(SatelliteProcess.executable.path)", ["satellite", "run", "--data-dir", "\(directory.path)/data", "--api.address=127.0.0.1:1"])
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script]
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+        // api.address says port 1, where nothing may bind: the answer can only come from the inherited socket.
+        let deadline = Date().addingTimeInterval(30)
+        var answer = ""
+        while Date() < deadline, !answer.hasPrefix("HTTP/1.1 200") {
+            answer = rawTCP(port, Array("GET /health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+            if !answer.hasPrefix("HTTP/1.1 200") { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer)")
+        #expect(answer.hasSuffix("ready\n"))
+        kill(process.processIdentifier, SIGTERM)
+        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(process.terminationStatus == 0)
+    }
+
     @Test func peersBeatOftenEnoughNeverToLookHung() async throws {
         let satellite = try LaunchedSatellite(flags: [
             "--debug.address=127.0.0.1:0", "--api.address=127.0.0.1:0", "--supervisor.heartbeat-interval=50ms", "--supervisor.heartbeat-timeout=400ms", "--supervisor.stop-timeout=500ms",

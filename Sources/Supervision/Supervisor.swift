@@ -47,8 +47,9 @@ public struct SupervisorOptions: Sendable {
     /// Called on SIGHUP (when signals are trapped) after every child's log file was reopened, to
     /// reopen the supervisor's own.
     public var reopenLogs: (@Sendable () -> Void)?
-    /// Carries out `log-level LEVEL [NAME]`; returns why it could not, or nil.
-    public var changeLogLevel: (@Sendable (_ level: String, _ process: String?) -> String?)?
+    /// Carries out `log-level LEVEL [NAME]` (with the named process's pid, when it runs);
+    /// returns why it could not, or nil.
+    public var changeLogLevel: (@Sendable (_ level: String, _ process: String?, _ pid: Int32?) -> String?)?
 
     public init(trampoline: String, logger: Logger) {
         self.trampoline = trampoline

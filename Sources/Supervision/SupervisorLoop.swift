@@ -379,7 +379,15 @@ final class SupervisorLoop: @unchecked Sendable {
             return restart(indexes, at: now)
         case .logLevel(let level, let process):
             guard let change = supervisor.options.changeLogLevel else { return JSONText.error("this supervisor cannot change log levels") }
-            if let problem = change(level, process) { return JSONText.error(problem) }
+            var pid: Int32?
+            if let process, process != "launcher" {
+                guard let machine = machines.first(where: { $0.name == process }) else {
+                    return JSONText.error("no process is named \"\(process)\"; see satellite status")
+                }
+                guard let run = machine.state.run else { return JSONText.error("process \"\(process)\" is not running") }
+                pid = run.pid
+            }
+            if let problem = change(level, process, pid) { return JSONText.error(problem) }
             return JSONText.object([("ok", "true")])
         }
     }

@@ -40,6 +40,7 @@ enum Launcher {
             "log-format": config.log.format.rawValue,
             "log-level": config.log.level.rawValue,
             "control-socket": config.controlSocketPath,
+            "log-level-dir": Self.levelDirectory(config),
         ]
         if !config.supervisor.debugAddress.isEmpty { settings["metrics-address"] = config.supervisor.debugAddress }
         // Under the journal the launcher's standard error is its log; otherwise a file too.
@@ -113,6 +114,7 @@ enum Launcher {
                 // stop timeout, whatever the section says.
                 environment[schema.environmentVariable(for: "supervisor.heartbeat-interval")] = GoDuration.format(timings.heartbeatInterval)
                 environment[schema.environmentVariable(for: "supervisor.stop-timeout")] = GoDuration.format(timings.stopTimeout)
+                environment["SATELLITE_LOG_LEVEL_FILE"] = levelDirectory(config) + "/" + entry.name + ".log-level"
             case .exec(let program):
                 if program.contains("/"), access(program, X_OK) != 0 {
                     throw ConfigError(
@@ -141,6 +143,11 @@ enum Launcher {
             throw ConfigError(source: source(config.processes.first?.line), key: "processes", value: nil, problem: .conflict(error.description))
         }
         return specs
+    }
+
+    /// Where `satellite log-level LEVEL NAME` leaves a peer's new level: beside the control socket.
+    static func levelDirectory(_ config: SatelliteConfiguration) -> String {
+        URL(fileURLWithPath: config.controlSocketPath).deletingLastPathComponent().path
     }
 
     /// This executable's path, so that a peer runs the same build as its launcher.

@@ -4,13 +4,13 @@ import StructuredLogging
 
 /// Sets up this process's logging once, from the `log` section.
 enum ProcessLogging {
-    /// Logs go to standard error and to `alsoTo`.
-    static func bootstrap(process: String, config: LogConfig, label: String = "satellite", alsoTo extra: [LogSink] = []) -> Logger {
+    /// Logs go to standard error and to `alsoTo`; the level can change while the process runs.
+    static func bootstrap(process: String, config: LogConfig, label: String = "satellite", alsoTo extra: [LogSink] = []) -> (Logger, LogLevelControl) {
         let level = LogLevelControl(config.level)
         let sinks = [LogSink.standardError] + extra
         LoggingSystem.bootstrap { label in
             StructuredLogHandler(label: label, process: process, format: config.format, sinks: sinks, level: level)
         }
-        return Logger(label: label)
+        return (Logger(label: label), level)
     }
 }

@@ -36,7 +36,7 @@ struct Run: AsyncParsableCommand {
             return
         }
         let heartbeat = config.supervisor.timings.heartbeatInterval
-        let log = ProcessLogging.bootstrap(process: peer.rawValue, config: config.log)
+        let (log, level) = ProcessLogging.bootstrap(process: peer.rawValue, config: config.log)
         do {
             try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true)
             let database = try SatelliteDatabase(path: config.databasePath, busyTimeout: config.database.busyTimeout)
@@ -45,13 +45,13 @@ struct Run: AsyncParsableCommand {
             case .migration:
                 try MigrationPeer(log: log, database: database).run()
             case .core:
-                try await runUntilSignalled(Core(log: log, database: database, config: config.core), log: log, heartbeatInterval: heartbeat)
+                try await runUntilSignalled(Core(log: log, database: database, config: config.core), log: log, heartbeatInterval: heartbeat, level: level)
             case .api:
                 var apiConfig = config.apiPeer
                 apiConfig.listenDescriptor = ProcessInfo.processInfo.environment["SATELLITE_LISTEN_FD"].flatMap(Int32.init)
-                try await runUntilSignalled(API(log: log, database: database, config: apiConfig), log: log, heartbeatInterval: heartbeat)
+                try await runUntilSignalled(API(log: log, database: database, config: apiConfig), log: log, heartbeatInterval: heartbeat, level: level)
             case .repairer:
-                try await runUntilSignalled(Repairer(log: log, database: database, config: config.repairerPeer), log: log, heartbeatInterval: heartbeat)
+                try await runUntilSignalled(Repairer(log: log, database: database, config: config.repairerPeer), log: log, heartbeatInterval: heartbeat, level: level)
             }
         } catch {
             log.critical("\(peer.rawValue) failed", metadata: ["error": "\(error)"])

@@ -62,14 +62,26 @@ struct LauncherMain {
             _ = fcntl(ownLog.fd, F_SETFD, FD_CLOEXEC)
             close(fresh)
         }
-        options.changeLogLevel = { text, process in
+        let levelDirectory = plan.settings["log-level-dir"]
+        options.changeLogLevel = { text, process, pid in
             guard let wanted = Logger.Level(rawValue: text) else {
                 return "unknown level \"\(text)\"; expected one of " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
             }
-            guard process == nil || process == "launcher" else {
-                return "changing the level of a running child is not supported yet; set log.level and restart it: satellite restart \(process!)"
+            guard let process, let pid else {
+                level.level = wanted
+                return nil
             }
-            level.level = wanted
+            // A peer reads its level from this file when it gets SIGUSR2; other programs have no file.
+            guard let levelDirectory else { return "process \(process) cannot change its level" }
+            let path = "\(levelDirectory)/\(process).log-level"
+            let temporary = path + ".new"
+            let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { return "cannot write \(temporary): \(String(cString: strerror(errno)))" }
+            var line = text + "\n"
+            _ = line.withUTF8 { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            guard rename(temporary, path) == 0 else { return "cannot write \(path): \(String(cString: strerror(errno)))" }
+            kill(pid, SIGUSR2)
             return nil
         }
         // Under systemd (Type=notify): readiness, status, watchdog and stop progress.

@@ -172,6 +172,22 @@ struct ControlTests {
         kill(satellite.pid, SIGKILL)
     }
 
+    @Test func logLevelReachesARunningPeer() async throws {
+        let satellite = try LaunchedSatellite(flags: ["--api.address=127.0.0.1:0"])
+        defer { kill(satellite.pid, SIGKILL) }
+        try await satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
+        let changed = try await cli(satellite, ["log-level", "debug", "api"])
+        #expect(changed.status == 0, "\(changed.stderr)")
+        try await satellite.until("api's new level") { satellite.logText("api").contains(#""msg":"log level changed","level_now":"debug""#) }
+        #expect(!satellite.logText("core").contains("log level changed"))
+        let unknown = try await cli(satellite, ["log-level", "debug", "nobody"])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("no process is named \"nobody\""))
+        let stopped = try await cli(satellite, ["log-level", "debug", "migration"])
+        #expect(stopped.status == 1)
+        #expect(stopped.stderr.contains("is not running"))
+    }
+
     @Test func aClientWithNoLauncherGetsAClearError() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -42,7 +42,7 @@ public struct SatelliteConfiguration: ConfigSection {
     /// The loader for this configuration. `SATELLITE_NOTIFY_FD`, `SATELLITE_PROCESS` and
     /// `SATELLITE_LISTEN_FD` belong to the launcher's protocol with its children, not to the
     /// configuration.
-    public static let schema = ConfigSchema<Self>(reservedVariables: ["SATELLITE_NOTIFY_FD", "SATELLITE_PROCESS", "SATELLITE_LISTEN_FD"])
+    public static let schema = ConfigSchema<Self>(reservedVariables: ["SATELLITE_NOTIFY_FD", "SATELLITE_PROCESS", "SATELLITE_LISTEN_FD", "SATELLITE_LOG_LEVEL_FILE"])
 
     /// The database file.
     public var databasePath: String { database.resolvedPath(dataDir: dataDir) }

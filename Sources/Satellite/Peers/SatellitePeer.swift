@@ -1,7 +1,9 @@
+import Foundation
 import Lifecycle
 import Logging
 import Metrics
 import Prometheus
+import StructuredLogging
 import Supervision
 import SatelliteDB
 import UnixSignals
@@ -78,12 +80,28 @@ extension SatellitePeer {
 /// (`STOPPING=1`; subsystems stop in reverse order, then close); a second one exits the process
 /// at once with status 1, for an operator who will not wait.
 /// - Throws: what the peer's run or close threw.
-public func runUntilSignalled(_ peer: some SatellitePeer, log: Logger, heartbeatInterval: Duration = .seconds(1)) async throws {
+public func runUntilSignalled(
+    _ peer: some SatellitePeer,
+    log: Logger,
+    heartbeatInterval: Duration = .seconds(1),
+    level: LogLevelControl? = nil
+) async throws {
     let notifier = PeerNotifier.current()
-    let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+    let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sigusr2)
     let watcher = Task {
         var received = 0
         for await signal in signals {
+            if signal == .sigusr2 {
+                // `satellite log-level LEVEL NAME`: the launcher left the level in this file.
+                if let level, let path = ProcessInfo.processInfo.environment["SATELLITE_LOG_LEVEL_FILE"],
+                    let text = try? String(contentsOfFile: path, encoding: .utf8),
+                    let wanted = Logger.Level(rawValue: text.trimmingCharacters(in: .whitespacesAndNewlines))
+                {
+                    level.level = wanted
+                    log.notice("log level changed", metadata: ["level_now": .string(wanted.rawValue)])
+                }
+                continue
+            }
             received += 1
             if received == 1 {
                 log.info("stopping", metadata: ["signal": "\(signal)"])

@@ -40,6 +40,7 @@ struct ControlTests {
           - {name: once, exec: /bin/true, restart: never}
           - {name: flaky, exec: /bin/false, restart-backoff-initial: 1m}
           - {name: mute, exec: /bin/sleep, args: ["1000"], notify: true, heartbeat-timeout: 0s, start-timeout: 1m}
+          - {name: patient, exec: /bin/sleep, args: ["1000"], after: [mute]}
           - {name: stubborn, exec: /bin/sh, notify: true, heartbeat-timeout: 0s, stop-timeout: 1m, tags: [web], args: ["-c", "trap '' TERM; echo READY=1 >&3; while :; do sleep 0.05; done"]}
         """
 
@@ -92,6 +93,8 @@ struct ControlTests {
         #expect(process(running, "flaky")["restarts"] as? Int == 2)
         #expect(process(running, "mute")["state"] as? String == "starting")
         #expect(process(running, "mute")["pid"] is Int)
+        #expect(process(running, "patient")["state"] as? String == "waiting")
+        #expect(process(running, "patient")["pid"] is NSNull)
         #expect(process(running, "stubborn")["heartbeat_age_ms"] is Int)
 
         let table = try await cli(satellite, ["status"])

@@ -51,6 +51,7 @@ let package = Package(
             dependencies: [
                 "CSupport",
                 "CSystemd",
+                "StructuredLogging",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -203,15 +203,20 @@ int cs_open_descriptor_count(void) {
     return count - 1; // the directory's own descriptor
 }
 
-int cs_unix_listen(const char *path) {
-    struct sockaddr_un address;
-    memset(&address, 0, sizeof address);
-    address.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof address.sun_path) {
+static int unix_address(struct sockaddr_un *address, const char *path) {
+    memset(address, 0, sizeof *address);
+    address->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof address->sun_path) {
         errno = ENAMETOOLONG;
         return -1;
     }
-    strcpy(address.sun_path, path);
+    strcpy(address->sun_path, path);
+    return 0;
+}
+
+int cs_unix_listen(const char *path) {
+    struct sockaddr_un address;
+    if (unix_address(&address, path) < 0) return -1;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
     struct stat existing;
@@ -232,13 +237,7 @@ int cs_accept(int listener) { return accept4(listener, NULL, NULL, SOCK_NONBLOCK
 
 int cs_unix_connect(const char *path) {
     struct sockaddr_un address;
-    memset(&address, 0, sizeof address);
-    address.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof address.sun_path) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    strcpy(address.sun_path, path);
+    if (unix_address(&address, path) < 0) return -1;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
     if (connect(fd, (struct sockaddr *)&address, sizeof address) < 0) {

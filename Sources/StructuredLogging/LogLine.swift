@@ -55,7 +55,8 @@ public enum LogLine {
         }
     }
 
-    static func rfc3339(_ time: timespec) -> String {
+    /// `time` as RFC 3339 in UTC with milliseconds, as `2026-11-23T14:15:16.123Z`.
+    public static func rfc3339(_ time: timespec) -> String {
         var seconds = time.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
@@ -95,7 +96,8 @@ public enum LogLine {
         string.contains(where: \.isNewline) ? String(jsonString(string).dropFirst().dropLast()) : string
     }
 
-    static func jsonString(_ string: String) -> String {
+    /// `string` as a JSON string literal, quotes included.
+    public static func jsonString(_ string: String) -> String {
         var out = "\""
         out.reserveCapacity(string.utf8.count + 2)
         for scalar in string.unicodeScalars {

@@ -1,4 +1,5 @@
 import CSupport
+import StructuredLogging
 
 #if canImport(Glibc)
 import Glibc
@@ -127,21 +128,7 @@ final class ControlChannel {
 
 /// Just enough JSON to write the control socket's answers without Foundation.
 enum JSONText {
-    static func string(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func string(_ text: String) -> String { LogLine.jsonString(text) }
 
     static func object(_ fields: [(String, String?)]) -> String {
         "{" + fields.map { string($0.0) + ":" + ($0.1 ?? "null") }.joined(separator: ",") + "}"
@@ -153,14 +140,7 @@ enum JSONText {
 
     /// RFC 3339 in UTC with milliseconds.
     static func time(secondsSinceEpoch: Double) -> String {
-        var seconds = time_t(secondsSinceEpoch.rounded(.down))
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int = 2) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        let millis = Int32((secondsSinceEpoch - secondsSinceEpoch.rounded(.down)) * 1000)
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec)).\(pad(millis, 3))Z"
+        let seconds = secondsSinceEpoch.rounded(.down)
+        return LogLine.rfc3339(timespec(tv_sec: Int(seconds), tv_nsec: Int((secondsSinceEpoch - seconds) * 1e9)))
     }
 }

@@ -20,6 +20,8 @@ final class InheritedSocketServer: Sendable {
     private let log: Logger
     private let closed = Mutex(false)
     private let connections = Mutex(0)
+    /// When the accept loop last took a connection.
+    private let lastAccepted = Mutex(ContinuousClock.now)
 
     init(descriptor: Int32, router: Router<BasicRequestContext>, log: Logger) {
         self.descriptor = descriptor
@@ -53,6 +55,7 @@ final class InheritedSocketServer: Sendable {
             try await withTaskCancellationOrGracefulShutdownHandler {
                 try await server.executeThenClose { inbound in
                     for try await connection in inbound {
+                        self.lastAccepted.withLock { $0 = .now }
                         self.connections.withLock { $0 += 1 }
                         group.addTask {
                             await http.handle(value: connection, logger: log)
@@ -62,11 +65,18 @@ final class InheritedSocketServer: Sendable {
                 }
             } onCancelOrGracefulShutdown: {
                 // Stop accepting first, so connections not yet accepted stay in the kernel's
-                // backlog for the next process; the ones already accepted are yielded and served
-                // before the channel closes.
+                // backlog for the next process; close once the loop above has taken every one
+                // already accepted (it has been quiet for 10 ms), since closing drops those.
                 let channel = server.channel
                 channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in
-                    channel.eventLoop.scheduleTask(in: .milliseconds(100)) { channel.close(promise: nil) }
+                    Task {
+                        let giveUp = ContinuousClock.now + .seconds(1)
+                        while ContinuousClock.now < giveUp, ContinuousClock.now - self.lastAccepted.withLock({ $0 }) < .milliseconds(10) {
+                            try? await Task.sleep(for: .milliseconds(5))
+                        }
+                        try? await Task.sleep(for: .milliseconds(10))
+                        channel.close(promise: nil)
+                    }
                 }
             }
             // The listener is closed: connections in flight get two seconds, then are cancelled.

@@ -150,7 +150,7 @@ let package = Package(
         ),
         .testTarget(name: "SatelliteDBTests", dependencies: ["SatelliteDB", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(name: "StructuredLoggingTests", dependencies: ["StructuredLogging"], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["satellite-cli"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["satellite-cli", "SatelliteDB"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -9,14 +9,26 @@ import FoundationNetworking
 /// cleaned up: the launcher and every process it logged as spawned are killed at the end.
 final class LaunchedSatellite {
     let directory: URL
+    private let ownsDirectory: Bool
     let process = Process()
     var pid: Int32 { process.processIdentifier }
     var dataDir: String { directory.appendingPathComponent("data").path }
     var logDir: String { dataDir + "/log" }
 
     /// Starts the launcher with `config` as its file (if given), `flags` and `environment`.
-    init(config: String? = nil, flags: [String] = [], environment: [String: String] = [:]) throws {
-        directory = try temporaryDirectory()
+    convenience init(config: String? = nil, flags: [String] = [], environment: [String: String] = [:]) throws {
+        try self.init(directory: try temporaryDirectory(), config: config, flags: flags, environment: environment)
+    }
+
+    /// Launches again on the data directory `dataDir` of an earlier launch (which keeps it).
+    convenience init(reusing dataDir: String, flags: [String] = []) throws {
+        let directory = URL(fileURLWithPath: dataDir).deletingLastPathComponent()
+        try self.init(directory: directory, config: nil, flags: flags, environment: [:], ownsDirectory: false)
+    }
+
+    private init(directory: URL, config: String?, flags: [String], environment: [String: String], ownsDirectory: Bool = true) throws {
+        self.directory = directory
+        self.ownsDirectory = ownsDirectory
         var arguments = ["run", "--data-dir", dataDir]
         if let config {
             let path = directory.appendingPathComponent("satellite.yaml")
@@ -37,7 +49,7 @@ final class LaunchedSatellite {
         if process.isRunning { kill(pid, SIGKILL) }
         for child in pids { kill(-child, SIGKILL) }
         process.waitUntilExit()
-        try? FileManager.default.removeItem(at: directory)
+        if ownsDirectory { try? FileManager.default.removeItem(at: directory) }
     }
 
     func logText(_ name: String = "satellite") -> String {

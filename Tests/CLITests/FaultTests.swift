@@ -2,17 +2,21 @@ import Foundation
 import SatelliteDB
 import Testing
 
-/// Check-ins from one thread, each a new node, remembering every one the API acknowledged.
+/// Check-ins from one thread, each a new node, and every fifth round an object stored
+/// (begin, commit its segment, commit), remembering every write the API acknowledged.
 final class CheckInLoad: @unchecked Sendable {
     let port: Int
+    let key: String
     private let lock = NSLock()
     private var acknowledged: [String] = []
+    private var objects: [String] = []
     private var failures = 0
     private var running = true
     private var thread: Thread?
 
-    init(port: Int) {
+    init(port: Int, key: String) {
         self.port = port
+        self.key = key
     }
 
     var counts: (acknowledged: [String], failures: Int) {
@@ -21,17 +25,47 @@ final class CheckInLoad: @unchecked Sendable {
         return (acknowledged, failures)
     }
 
+    var committedObjects: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return objects
+    }
+
+    /// One request; the answer's status and JSON body.
+    private func call(_ method: String, _ path: String, _ body: String?) -> (Int, [String: Any]) {
+        let payload = body ?? ""
+        let request = "\(method) \(path) HTTP/1.1\r\nHost: s\r\nAuthorization: Bearer \(key)\r\nContent-Type: application/json\r\nContent-Length: \(payload.utf8.count)\r\nConnection: close\r\n\r\n\(payload)"
+        let answer = rawTCP(port, Array(request.utf8))
+        let status = Int(answer.split(separator: " ").dropFirst().first ?? "") ?? 0
+        let json = answer.range(of: "\r\n\r\n").flatMap { try? JSONSerialization.jsonObject(with: Data(answer[$0.upperBound...].utf8)) as? [String: Any] } ?? [:]
+        return (status, json)
+    }
+
+    /// Stores one object; its key when the commit was acknowledged.
+    private func storeObject(_ index: Int) -> String? {
+        let key = "fault/\(index)"
+        let (begun, offer) = call("POST", "/v1/buckets/load/objects", #"{"key":"\#(key)","segment_count":1}"#)
+        guard begun == 201, let stream = offer["stream_id"] as? String,
+            let nodes = (offer["segments"] as? [[String: Any]])?.first?["nodes"] as? [[String: Any]], nodes.count >= 4
+        else { return nil }
+        let pieces = nodes.prefix(4).enumerated().map { #"{"number":\#($0.offset),"node_id":"\#($0.element["node_id"] as? String ?? "")"}"# }
+        guard call("POST", "/v1/streams/\(stream)/segments", #"{"position":0,"encrypted_size":100,"pieces":[\#(pieces.joined(separator: ","))]}"#).0 == 204 else { return nil }
+        return call("POST", "/v1/streams/\(stream)/commit", nil).0 == 200 ? key : nil
+    }
+
     func start() {
         let thread = Thread { [self] in
             var index = 0
             while self.isRunning {
                 index += 1
                 let id = String(format: "%064x", index)
-                let body = #"{"node_id":"\#(id)","address":"10.\#(index / 65536 % 256).\#(index / 256 % 256).\#(index % 256):28967","free_disk":1000,"version":"1"}"#
+                let body = #"{"node_id":"\#(id)","address":"10.\#(index % 256).\#(index / 256 % 256).1:28967","free_disk":1099511627776,"version":"1"}"#
                 let request = "POST /v1/contact/checkin HTTP/1.1\r\nHost: s\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
                 let answer = rawTCP(self.port, Array(request.utf8))
+                let stored = index % 5 == 0 && index > 20 ? self.storeObject(index) : nil
                 self.lock.lock()
                 if answer.hasPrefix("HTTP/1.1 200") { self.acknowledged.append(id) } else { self.failures += 1 }
+                if let stored { self.objects.append(stored) }
                 self.lock.unlock()
                 if !answer.hasPrefix("HTTP/1.1 200") { usleep(20_000) }
             }
@@ -65,7 +99,7 @@ struct FaultTests {
         let flags = [
             "--api.address=127.0.0.1:\(port)", "--supervisor.heartbeat-interval=100ms", "--supervisor.heartbeat-timeout=1s",
             "--supervisor.stop-timeout=1s", "--supervisor.restart-backoff-initial=50ms", "--supervisor.restart-limit=1000",
-            "--contact.checkin-interval=0s",
+            "--contact.checkin-interval=0s", "--metainfo.redundancy=2/3/4/5",
         ]
         let first = try LaunchedSatellite(flags: flags)
         // `first` owns the directory and removes it when the test ends; relaunches reuse it.
@@ -89,7 +123,10 @@ struct FaultTests {
             throw CancellationError()
         }
         _ = try await waitUntilReady("the launch")
-        let load = CheckInLoad(port: port)
+        #expect(try await SatelliteProcess.run(["admin", "create-project", "load", "--data-dir", dataDir]).status == 0)
+        let key = try await SatelliteProcess.run(["admin", "create-api-key", "load", "--data-dir", dataDir]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(rawTCP(port, Array("POST /v1/buckets HTTP/1.1\r\nHost: s\r\nAuthorization: Bearer \(key)\r\nContent-Type: application/json\r\nContent-Length: 15\r\nConnection: close\r\n\r\n{\"name\":\"load\"}".utf8)).hasPrefix("HTTP/1.1 201"))
+        let load = CheckInLoad(port: port, key: key)
         load.start()
         var recoveries: [String: [Duration]] = [:]
         var generator = SystemRandomNumberGenerator()
@@ -143,13 +180,20 @@ struct FaultTests {
             if try database.node(id: bytes) == nil { missing += 1 }
         }
         #expect(missing == 0, "\(missing) acknowledged check-ins were lost")
+        let project = try #require(try database.project(named: "load"))
+        let objects = load.committedObjects
+        #expect(objects.count > 5)
+        for key in objects {
+            let stored = try database.object(project: project.id, bucket: "load", key: key)
+            #expect(stored?.1.first?.pieces.count == 4, "acknowledged object \(key) is not readable whole")
+        }
         #expect(try database.integrityProblems().isEmpty)
         #expect(acknowledged.count > 50)
         let summary = recoveries.keys.sorted().map { kind -> String in
             let times = recoveries[kind]!.map { Double($0.wholeMilliseconds) }.sorted()
             return "\(kind) x\(times.count): median \(Int(times[times.count / 2])) ms, max \(Int(times.last!)) ms"
         }
-        print("fault summary: \(summary.joined(separator: "; ")); check-ins acknowledged and verified \(acknowledged.count), failed while down \(failures)")
+        print("fault summary: \(summary.joined(separator: "; ")); check-ins acknowledged and verified \(acknowledged.count), objects \(load.committedObjects.count), failed while down \(failures)")
     }
 }
 

@@ -11,8 +11,8 @@ final class CheckInLoad: @unchecked Sendable {
     private var acknowledged: [String] = []
     private var objects: [String] = []
     private var failures = 0
-    private var running = true
-    private var thread: Thread?
+    private var index = 0
+    private let loop = BackgroundLoop()
 
     init(port: Int, key: String) {
         self.port = port
@@ -53,38 +53,22 @@ final class CheckInLoad: @unchecked Sendable {
         return call("POST", "/v1/streams/\(stream)/commit", nil).0 == 200 ? key : nil
     }
 
-    func start() {
-        let thread = Thread { [self] in
-            var index = 0
-            while self.isRunning {
-                index += 1
-                let id = String(format: "%064x", index)
-                let body = #"{"node_id":"\#(id)","address":"10.\#(index % 256).\#(index / 256 % 256).1:28967","free_disk":1099511627776,"version":"1"}"#
-                let request = "POST /v1/contact/checkin HTTP/1.1\r\nHost: s\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
-                let answer = rawTCP(self.port, Array(request.utf8))
-                let stored = index % 5 == 0 && index > 20 ? self.storeObject(index) : nil
-                self.lock.lock()
-                if answer.hasPrefix("HTTP/1.1 200") { self.acknowledged.append(id) } else { self.failures += 1 }
-                if let stored { self.objects.append(stored) }
-                self.lock.unlock()
-                if !answer.hasPrefix("HTTP/1.1 200") { usleep(20_000) }
-            }
-        }
-        self.thread = thread
-        thread.start()
-    }
+    func start() { loop.start { self.once() } }
+    func stop() { loop.stop() }
 
-    func stop() {
+    private func once() {
+        index += 1
+        let index = self.index
+        let id = String(format: "%064x", index)
+        let body = #"{"node_id":"\#(id)","address":"10.\#(index % 256).\#(index / 256 % 256).1:28967","free_disk":1099511627776,"version":"1"}"#
+        let request = "POST /v1/contact/checkin HTTP/1.1\r\nHost: s\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        let answer = rawTCP(port, Array(request.utf8))
+        let stored = index % 5 == 0 && index > 20 ? storeObject(index) : nil
         lock.lock()
-        running = false
+        if answer.hasPrefix("HTTP/1.1 200") { acknowledged.append(id) } else { failures += 1 }
+        if let stored { objects.append(stored) }
         lock.unlock()
-        while thread?.isFinished == false { usleep(1000) }
-    }
-
-    private var isRunning: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return running
+        if !answer.hasPrefix("HTTP/1.1 200") { usleep(20_000) }
     }
 }
 

@@ -456,6 +456,36 @@ struct LauncherTests {
     }
 }
 
+/// A body run over and over on a thread of its own (not the shared pool, which blocking socket
+/// calls would stall) until stopped.
+final class BackgroundLoop: @unchecked Sendable {
+    private let lock = NSLock()
+    private var running = true
+    private var thread: Thread?
+
+    func start(_ body: @escaping @Sendable () -> Void) {
+        let thread = Thread { [self] in
+            while self.isRunning { body() }
+        }
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Returns once the body's current round has finished.
+    func stop() {
+        lock.lock()
+        running = false
+        lock.unlock()
+        while thread?.isFinished == false { usleep(1000) }
+    }
+
+    private var isRunning: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return running
+    }
+}
+
 /// One client connecting again and again (a new connection per request) on its own thread, as a
 /// load balancer's health checks would, counting answers, refusals and other failures.
 final class SteadyLoad: @unchecked Sendable {
@@ -470,8 +500,7 @@ final class SteadyLoad: @unchecked Sendable {
     let port: Int
     private let lock = NSLock()
     private var state = Counts()
-    private var running = true
-    private var thread: Thread?
+    private let loop = BackgroundLoop()
 
     init(port: Int) {
         self.port = port
@@ -483,26 +512,8 @@ final class SteadyLoad: @unchecked Sendable {
         return state
     }
 
-    func start() {
-        let thread = Thread { [self] in
-            while self.isRunning { self.once() }
-        }
-        self.thread = thread
-        thread.start()
-    }
-
-    func stop() {
-        lock.lock()
-        running = false
-        lock.unlock()
-        while thread?.isFinished == false { usleep(1000) }
-    }
-
-    private var isRunning: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return running
-    }
+    func start() { loop.start { self.once() } }
+    func stop() { loop.stop() }
 
     private func once() {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -177,9 +177,8 @@ public struct ChildMachine: Sendable {
         case (.message, _):
             return []
 
-        case (.exited(let status), .stopping(let run, .requested, _, _)):
+        case (.exited(let status), .stopping(_, .requested, _, _)):
             state = .down(status)
-            _ = run
             return [.report(.exited(status)), .report(.stopped)]
 
         case (.exited(let status), .stopping(let run, .hung, _, _)):

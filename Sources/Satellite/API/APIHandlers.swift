@@ -106,7 +106,7 @@ struct APIHandlers: APIProtocol {
             return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"version\" must be 1 to 64 characters"))))
         }
         if let wait = limiter.admit(id) {
-            let seconds = max(1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))
+            let seconds = max(1, Int(wait.timeInterval.rounded(.up)))
             return .tooManyRequests(.init(
                 headers: .init(retryAfter: seconds),
                 body: .json(ErrorBody(.tooManyRequests, "node \(body.nodeId) checked in less than \(limiter.interval) ago; retry after \(seconds) s"))

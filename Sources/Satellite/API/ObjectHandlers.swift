@@ -155,9 +155,3 @@ extension APIHandlers {
         return nil
     }
 }
-
-extension Duration {
-    var timeInterval: TimeInterval {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

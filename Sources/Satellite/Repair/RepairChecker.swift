@@ -48,7 +48,7 @@ public final class RepairChecker: Sendable {
     public func pass(at now: Date = Date()) throws -> Pass {
         // Stored times have millisecond precision; the pass's own mark must compare equal to them.
         let start = Date(timeIntervalSince1970: (now.timeIntervalSince1970 * 1000).rounded(.down) / 1000)
-        let onlineSince = start - Double(onlineWindow.components.seconds)
+        let onlineSince = start - onlineWindow.timeInterval
         var report = Pass()
         var cursor: (streamID: Data, position: Int)?
         while true {

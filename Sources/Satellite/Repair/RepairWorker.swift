@@ -51,7 +51,7 @@ public final class RepairWorker: Sendable {
 
     /// One round: claim, then work on every claim concurrently.
     public func claimAndWork(at now: Date = Date()) async throws -> [Outcome] {
-        let claims = try db.claimRepairs(limit: config.maxConcurrent, leaseCutoff: now - Double(config.lease.components.seconds), at: now)
+        let claims = try db.claimRepairs(limit: config.maxConcurrent, leaseCutoff: now - config.lease.timeInterval, at: now)
         return try await withThrowingTaskGroup(of: Outcome.self) { group in
             for claim in claims {
                 group.addTask { try self.work(on: claim, at: now) }
@@ -67,7 +67,7 @@ public final class RepairWorker: Sendable {
             try db.removeFromQueue(streamID: claim.streamID, position: claim.position)
             return .gone
         }
-        let onlineSince = now - Double(onlineWindow.components.seconds)
+        let onlineSince = now - onlineWindow.timeInterval
         let standings = try db.standings(of: Set(segment.pieces.map(\.node)))
         let healthy = SegmentHealth.healthyPieces(segment, standings: standings, onlineSince: onlineSince)
         guard SegmentHealth.needsRepair(healthy: healthy, redundancy: segment.redundancy) else {

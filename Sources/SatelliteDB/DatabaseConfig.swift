@@ -9,7 +9,7 @@ public struct DatabaseConfig: ConfigSection {
 
     public static let fields: [ConfigField<Self>] = [
         .string("path", \.path, help: "SQLite database file; empty means <data-dir>/satellite.db"),
-        .duration("busy-timeout", \.busyTimeout, help: "how long a write waits for another process's lock before failing", range: .zero ... .seconds(600)),
+        .duration("busy-timeout", \.busyTimeout, help: "how long a write waits for another process's lock before failing (503 from the API); writes that meet the same lock share the wait", range: .zero ... .seconds(600)),
     ]
 
     /// The database file for a satellite whose data directory is `dataDir`.

@@ -16,7 +16,8 @@ public final class SatelliteDatabase: Sendable {
         self.path = path
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
-        configuration.busyMode = .timeout(Double(busyTimeout.components.seconds) + Double(busyTimeout.components.attoseconds) / 1e18)
+        let lockWait = LockWait(timeout: busyTimeout)
+        configuration.busyMode = .callback { tries in lockWait.shouldRetry(tries: tries) }
         configuration.label = "satellite"
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
@@ -119,5 +120,14 @@ extension SatelliteDatabase {
             problems += try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").map { "broken reference in \($0[0] as String? ?? "?") row \($0[1] as Int64? ?? 0)" }
             return problems
         }
+    }
+}
+
+extension SatelliteDatabase {
+    /// Whether `error` is SQLite giving up on a lock that another connection (often another
+    /// process) held longer than the busy timeout: the request may succeed if tried again.
+    public static func isLockTimeout(_ error: any Error) -> Bool {
+        guard let error = error as? DatabaseError else { return false }
+        return error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
     }
 }

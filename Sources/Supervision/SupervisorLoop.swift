@@ -20,6 +20,13 @@ final class ChildIO {
     let journalStream: Int32
     /// Bytes in the current log file, for rotation.
     var logSize: Int64 = 0
+    /// While writes to the log fail (a full disk): the errno of the first failure, and how many
+    /// lines were dropped since. 0 and 0 while writes work.
+    var logWriteError: Int32 = 0
+    var droppedLines = 0
+    /// Whether a failed write left part of a line in the file; the next write ends it first, so
+    /// one lost line never spoils the next.
+    var logLineCut = false
     var pidfd: Int32 = -1
     var notifyFramer = NotifyFramer()
     var outputFramer = OutputFramer()
@@ -68,29 +75,43 @@ final class ChildIO {
     }
 
     /// Opens the log file's path afresh onto the same descriptor: after an outside rename
-    /// (logrotate, then SIGHUP) or our own rotation, output goes to a new file.
-    func reopenLog() {
-        guard let path = spec.logPath, logFile >= 0 else { return }
+    /// (logrotate, then SIGHUP) or our own rotation, output goes to a new file. If the path cannot
+    /// be opened (a read-only directory) output stays on the current file.
+    /// - Returns: 0, or the errno of the failed open.
+    @discardableResult
+    func reopenLog() -> Int32 {
+        guard let path = spec.logPath, logFile >= 0 else { return 0 }
         let fresh = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-        guard fresh >= 0 else { return }
+        guard fresh >= 0 else { return errno }
         dup2(fresh, logFile)
         _ = fcntl(logFile, F_SETFD, FD_CLOEXEC)
         close(fresh)
         var info = stat()
         logSize = fstat(logFile, &info) == 0 ? Int64(info.st_size) : 0
+        return 0
     }
 
     /// Renames NAME.log to NAME.log.1 (shifting the older ones up, dropping the oldest) and
     /// begins a new file. Called between whole lines, so no line is split or lost.
-    func rotateLog() {
-        guard let path = spec.logPath else { return }
+    ///
+    /// When the directory refuses (read-only, immutable) output stays on the current file, which
+    /// grows past its limit; the next try comes after another `logMaxSize` bytes, not on every line.
+    /// - Returns: 0, or the errno of the step that failed.
+    func rotateLog() -> Int32 {
+        guard let path = spec.logPath else { return 0 }
         let keep = max(1, spec.logFiles)
         unlink("\(path).\(keep)")
         for generation in stride(from: keep - 1, through: 1, by: -1) {
             rename("\(path).\(generation)", "\(path).\(generation + 1)")
         }
-        rename(path, "\(path).1")
-        reopenLog()
+        guard rename(path, "\(path).1") == 0 else {
+            let failure = errno
+            logSize = 0
+            return failure
+        }
+        let failure = reopenLog()
+        if failure != 0 { logSize = 0 }
+        return failure
     }
 
     deinit {
@@ -510,7 +531,14 @@ final class SupervisorLoop: @unchecked Sendable {
             log.info("signal received", metadata: ["signal": "\(SignalName.of(Int32(signal)))"])
             if Int32(signal) == SIGHUP {
                 // logrotate renamed the files: write to new ones from here on.
-                for child in children { child.reopenLog() }
+                for child in children {
+                    let failure = child.reopenLog()
+                    if failure != 0 {
+                        log.warning("cannot reopen log; writing on to the file already open", metadata: [
+                            "process": .string(child.spec.name), "path": .string(child.spec.logPath ?? ""), "error": .string(String(cString: strerror(failure))),
+                        ])
+                    }
+                }
                 supervisor.options.reopenLogs?()
             } else {
                 requestStop(at: now)
@@ -597,22 +625,65 @@ final class SupervisorLoop: @unchecked Sendable {
                 if let end = rest.prefix(room).lastIndex(of: UInt8(ascii: "\n")) {
                     piece = rest[...end]
                 } else if child.logSize > 0 {
-                    child.rotateLog()
+                    rotate(child)
                     continue
                 } else {
                     piece = rest[...(rest.firstIndex(of: UInt8(ascii: "\n")) ?? rest.index(before: rest.endIndex))]
                 }
             }
-            write(Array(piece), to: child.logFile)
-            child.logSize += Int64(piece.count)
+            append(piece, to: child)
             rest = rest[piece.endIndex...]
-            if limit > 0, child.logSize >= limit, !rest.isEmpty { child.rotateLog() }
+            if limit > 0, child.logSize >= limit, !rest.isEmpty { rotate(child) }
         }
     }
 
-    private func write(_ bytes: [UInt8], to fd: Int32) {
-        guard !bytes.isEmpty, fd >= 0 else { return }
-        _ = bytes.withUnsafeBytes { cs_write_all(fd, $0.baseAddress, $0.count) }
+    private func rotate(_ child: ChildIO) {
+        let failure = child.rotateLog()
+        guard failure != 0 else { return }
+        log.warning("cannot rotate log; writing on to the file already open", metadata: [
+            "process": .string(child.spec.name), "path": .string(child.spec.logPath ?? ""), "error": .string(String(cString: strerror(failure))),
+        ])
+    }
+
+    /// Writes whole lines to the child's log. A write that fails (ENOSPC, EIO) drops what it could
+    /// not write, once, with a warning; the next one that works says how many lines were lost.
+    /// Supervision never waits on, nor stops for, a log it cannot write.
+    private func append(_ lines: ArraySlice<UInt8>, to child: ChildIO) {
+        var bytes = Array(lines)
+        if child.logLineCut { bytes.insert(UInt8(ascii: "\n"), at: 0) }
+        var written = 0
+        var failure: Int32 = 0
+        bytes.withUnsafeBytes { buffer in
+            while written < buffer.count {
+                let count = Glibc.write(child.logFile, buffer.baseAddress! + written, buffer.count - written)
+                if count >= 0 {
+                    written += count
+                } else if errno != EINTR {
+                    failure = errno
+                    return
+                }
+            }
+        }
+        child.logSize += Int64(written)
+        if failure == 0 {
+            child.logLineCut = false
+            if child.logWriteError != 0 {
+                log.notice("log writes work again", metadata: [
+                    "process": .string(child.spec.name), "dropped_lines": "\(child.droppedLines)", "error_was": .string(String(cString: strerror(child.logWriteError))),
+                ])
+                child.logWriteError = 0
+                child.droppedLines = 0
+            }
+            return
+        }
+        if child.logWriteError == 0 {
+            log.warning("cannot write log; dropping lines until writes work again", metadata: [
+                "process": .string(child.spec.name), "path": .string(child.spec.logPath ?? ""), "error": .string(String(cString: strerror(failure))),
+            ])
+            child.logWriteError = failure
+        }
+        child.droppedLines += bytes[written...].lazy.filter { $0 == UInt8(ascii: "\n") }.count
+        if written > 0 { child.logLineCut = bytes[written - 1] != UInt8(ascii: "\n") }
     }
 
     // MARK: Actions

@@ -16,6 +16,8 @@ public final class TestPlanet: Sendable {
         public var core: @Sendable (inout Core.Config) -> Void = { _ in }
         public var api: @Sendable (inout API.Config) -> Void = { _ in }
         public var repairer: @Sendable (inout Repairer.Config) -> Void = { _ in }
+        /// The shared database's `database.busy-timeout`.
+        public var busyTimeout: Duration = .seconds(5)
 
         public init() {}
     }
@@ -55,7 +57,7 @@ public final class TestPlanet: Sendable {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("testplanet-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let database = try SatelliteDatabase(path: directory.appendingPathComponent("satellite.db").path, busyTimeout: .seconds(5))
+        let database = try SatelliteDatabase(path: directory.appendingPathComponent("satellite.db").path, busyTimeout: reconfigure.busyTimeout)
         defer { try? database.close() }
         try MigrationPeer(log: log, database: database).run()
 

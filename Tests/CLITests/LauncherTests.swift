@@ -20,6 +20,11 @@ final class LaunchedSatellite {
         try self.init(directory: try temporaryDirectory(), config: config, flags: flags, environment: environment)
     }
 
+    /// Starts the launcher on `directory/data`; the directory is removed when this is released.
+    convenience init(in directory: URL, flags: [String]) throws {
+        try self.init(directory: directory, config: nil, flags: flags, environment: [:])
+    }
+
     /// Launches again on the data directory `dataDir` of an earlier launch (which keeps it).
     convenience init(reusing dataDir: String, flags: [String] = []) throws {
         let directory = URL(fileURLWithPath: dataDir).deletingLastPathComponent()
@@ -53,7 +58,7 @@ final class LaunchedSatellite {
     }
 
     func logText(_ name: String = "satellite") -> String {
-        (try? String(contentsOfFile: logDir + "/\(name).log", encoding: .utf8)) ?? ""
+        String(decoding: FileManager.default.contents(atPath: logDir + "/\(name).log") ?? Data(), as: UTF8.self)
     }
 
     private var parsed: [[String: Any]] = []

@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import OpenAPIRuntime
 import SatelliteAPI
+import SatelliteDB
 
 typealias ErrorBody = Components.Schemas._Error
 typealias ErrorCode = Components.Schemas._Error._ErrorPayload.CodePayload
@@ -16,8 +17,8 @@ extension Components.Schemas._Error {
 
 /// Turns every error a request can end in into the document's error body, so a client never
 /// sees an empty 500: decoding failures of the generated code become 400 (415 for a wrong
-/// content type) naming the field, a body over the limit 413, an unknown route 404, and
-/// anything else 500 with nothing internal in it (it is logged instead).
+/// content type) naming the field, a body over the limit 413, an unknown route 404, a database
+/// locked beyond its busy timeout 503 with Retry-After, and anything else 500 with nothing internal in it (it is logged instead).
 struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let log: Logger
 
@@ -25,6 +26,9 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as ServerError {
+            if SatelliteDatabase.isLockTimeout(error.underlyingError) {
+                return lockTimeout(error.operationID)
+            }
             let status = error.httpStatus
             if status == .internalServerError {
                 log.error("request failed", metadata: ["operation": .string(error.operationID), "error": "\(error.underlyingError)"])
@@ -49,6 +53,17 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             log.error("request failed", metadata: ["path": .string(request.uri.path), "error": "\(error)"])
             return Self.response(.internalServerError, ErrorBody(._internal, "the request failed; the satellite logged why"))
         }
+    }
+
+    /// A request that waited `database.busy-timeout` for another process's lock and gave up:
+    /// nothing was written, and it may be sent again.
+    private func lockTimeout(_ operation: String) -> Response {
+        log.warning("database locked beyond the busy timeout; answered 503", metadata: ["operation": .string(operation)])
+        var response = Self.response(.serviceUnavailable, ErrorBody(
+            .unavailable, "the database stayed locked by another process beyond database.busy-timeout; nothing was written; retry after 1 s"
+        ))
+        response.headers[.retryAfter] = "1"
+        return response
     }
 
     static func response(_ status: HTTPResponse.Status, _ body: ErrorBody) -> Response {

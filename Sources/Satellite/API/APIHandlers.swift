@@ -12,6 +12,12 @@ struct APIHandlers: APIProtocol {
     let database: SatelliteDatabase
     let keys: APIKeys
     let metainfo: MetainfoConfig
+    let threads: DatabaseThreads
+
+    /// Runs blocking database work on the peer's ``DatabaseThreads``.
+    func blocking<Result: Sendable>(_ work: @escaping @Sendable () throws -> Result) async throws -> Result {
+        try await threads.run(work)
+    }
 
     /// The project of the request's bearer key, or the error body that refuses it.
     enum Authentication {
@@ -21,13 +27,13 @@ struct APIHandlers: APIProtocol {
 
     /// Runs `body` with the project of the request's bearer key, or answers `refused` with why not.
     func withProject<Output>(_ refused: (ErrorBody) -> Output, _ body: (ProjectRecord) async throws -> Output) async throws -> Output {
-        switch try authenticate() {
+        switch try await authenticate() {
         case .failure(let refusal): return refused(refusal)
         case .success(let project): return try await body(project)
         }
     }
 
-    func authenticate() throws -> Authentication {
+    func authenticate() async throws -> Authentication {
         guard let header = RequestAuthorization.header else {
             return .failure(ErrorBody(.unauthorized, "missing Authorization header; send Authorization: Bearer <api key>"))
         }
@@ -35,7 +41,8 @@ struct APIHandlers: APIProtocol {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             return .failure(ErrorBody(.unauthorized, "the Authorization header must be Bearer <api key>"))
         }
-        guard let project = try keys.project(forKey: String(parts[1]).trimmingCharacters(in: .whitespaces)) else {
+        let secret = String(parts[1]).trimmingCharacters(in: .whitespaces)
+        guard let project = try await blocking({ try keys.project(forKey: secret) }) else {
             return .failure(ErrorBody(.unauthorized, "the API key is not valid"))
         }
         return .success(project)
@@ -50,7 +57,7 @@ struct APIHandlers: APIProtocol {
             if let cursor = input.query.cursor, cursor.utf8.count > 63 {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "query \"cursor\" must be a bucket name"))))
             }
-            let page = try database.listBuckets(project: project.id, after: input.query.cursor, limit: limit + 1)
+            let page = try await blocking { try database.listBuckets(project: project.id, after: input.query.cursor, limit: limit + 1) }
             let buckets = page.prefix(limit).map { Components.Schemas.Bucket(name: $0.name, createdAt: $0.createdAt) }
             return .ok(.init(body: .json(.init(buckets: Array(buckets), nextCursor: page.count > limit ? buckets.last?.name : nil))))
         }
@@ -63,7 +70,7 @@ struct APIHandlers: APIProtocol {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"name\" must be \(BucketName.rule)"))))
             }
             do {
-                let bucket = try database.createBucket(project: project.id, name: body.name, at: Date())
+                let bucket = try await blocking { try database.createBucket(project: project.id, name: body.name, at: Date()) }
                 return .created(.init(body: .json(.init(name: bucket.name, createdAt: bucket.createdAt))))
             } catch let conflict as MetainfoConflict {
                 return .conflict(.init(body: .json(ErrorBody(.conflict, conflict.description))))
@@ -78,7 +85,7 @@ struct APIHandlers: APIProtocol {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "bucket name must be \(BucketName.rule)"))))
             }
             do {
-                try database.deleteBucket(project: project.id, name: name)
+                try await blocking { try database.deleteBucket(project: project.id, name: name) }
                 return .noContent(.init())
             } catch MetainfoConflict.noSuchBucket(let name) {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, MetainfoConflict.noSuchBucket(name).description))))
@@ -112,7 +119,7 @@ struct APIHandlers: APIProtocol {
                 body: .json(ErrorBody(.tooManyRequests, "node \(body.nodeId) checked in less than \(limiter.interval) ago; retry after \(seconds) s"))
             ))
         }
-        let lastNet = try overlay.checkIn(id: id, address: address, freeDisk: body.freeDisk, version: body.version)
+        let lastNet = try await blocking { try overlay.checkIn(id: id, address: address, freeDisk: body.freeDisk, version: body.version) }
         return .ok(.init(body: .json(.init(nodeId: body.nodeId, lastNet: lastNet))))
     }
 
@@ -121,7 +128,7 @@ struct APIHandlers: APIProtocol {
     }
 
     func ready(_ input: Operations.Ready.Input) async throws -> Operations.Ready.Output {
-        if (try? database.isUpToDate()) == true { return .ok(.init(body: .plainText("ready\n"))) }
+        if (try? await blocking { try database.isUpToDate() }) == true { return .ok(.init(body: .plainText("ready\n"))) }
         return .serviceUnavailable(.init(body: .plainText("database unreachable or not migrated\n")))
     }
 

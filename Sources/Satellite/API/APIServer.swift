@@ -24,6 +24,7 @@ public final class APIServer: Sendable {
         let router = Router(context: BasicRequestContext.self)
         // Outermost, so it sees the status the error middleware settles on.
         router.add(middleware: RequestMetricsMiddleware<BasicRequestContext>(factory: metrics))
+        router.add(middleware: RequestLogMiddleware<BasicRequestContext>(log: log))
         router.add(middleware: APIErrorMiddleware<BasicRequestContext>(log: log))
         router.add(middleware: BodyLimitMiddleware<BasicRequestContext>(limit: Self.bodyLimit))
         router.add(middleware: AuthorizationMiddleware<BasicRequestContext>())

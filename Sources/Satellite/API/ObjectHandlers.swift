@@ -22,7 +22,7 @@ extension APIHandlers {
             let pieceSize = (metainfo.maxSegmentSize + Int64(scheme.k) - 1) / Int64(scheme.k)
             var offers: [Components.Schemas.SegmentOffer] = []
             for position in 0..<body.segmentCount {
-                let nodes = try database.selectNodes(count: scheme.total, onlineSince: now - overlay.config.onlineWindow.timeInterval, minFreeDisk: pieceSize)
+                let nodes = try await blocking { try database.selectNodes(count: scheme.total, onlineSince: now - overlay.config.onlineWindow.timeInterval, minFreeDisk: pieceSize) }
                 guard nodes.count == scheme.total else {
                     return .serviceUnavailable(.init(body: .json(ErrorBody(
                         .notEnoughNodes, "only \(nodes.count) suitable nodes on distinct networks are online; a segment needs \(scheme.total)"
@@ -32,10 +32,10 @@ extension APIHandlers {
             }
             let streamID = APIKeys.randomBytes(16)
             do {
-                let object = try database.beginObject(
+                let object = try await blocking { try database.beginObject(
                     project: project.id, bucket: input.path.bucket, key: body.key, streamID: streamID, expiresAt: body.expiresAt,
                     zombieDeadline: now + metainfo.zombieDeadline.timeInterval, at: now
-                )
+                ) }
                 return .created(.init(body: .json(.init(
                     streamId: Hex.encode(streamID), version: object.version,
                     redundancy: .init(k: scheme.k, repair: scheme.repair, optimal: scheme.optimal, total: scheme.total), segments: offers
@@ -75,12 +75,13 @@ extension APIHandlers {
             guard pieces.count >= scheme.optimal else {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "\(pieces.count) pieces were stored; a segment needs at least \(scheme.optimal)"))))
             }
+            let stored = pieces
             do {
-                try database.commitSegment(
+                try await blocking { try database.commitSegment(
                     project: project.id,
-                    SegmentRecord(streamID: streamID, position: body.position, redundancy: scheme, encryptedSize: body.encryptedSize, pieces: pieces),
+                    SegmentRecord(streamID: streamID, position: body.position, redundancy: scheme, encryptedSize: body.encryptedSize, pieces: stored),
                     at: Date()
-                )
+                ) }
                 return .noContent(.init())
             } catch ObjectConflict.noSuchStream {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchStream.description))))
@@ -96,7 +97,7 @@ extension APIHandlers {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "stream id must be 32 lowercase hexadecimal digits"))))
             }
             do {
-                let object = try database.commitObject(project: project.id, streamID: streamID)
+                let object = try await blocking { try database.commitObject(project: project.id, streamID: streamID) }
                 return .ok(.init(body: .json(.init(key: object.key, version: object.version, createdAt: object.createdAt, expiresAt: object.expiresAt))))
             } catch ObjectConflict.noSuchStream {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchStream.description))))
@@ -109,10 +110,10 @@ extension APIHandlers {
     func getObject(_ input: Operations.GetObject.Input) async throws -> Operations.GetObject.Output {
         try await withProject({ .unauthorized(.init(body: .json($0))) }) { project in
             if let problem = Self.keyProblem(input.query.key) { return .badRequest(.init(body: .json(ErrorBody(.badRequest, problem)))) }
-            guard let (object, segments) = try database.object(project: project.id, bucket: input.path.bucket, key: input.query.key) else {
+            guard let (object, segments) = try await blocking({ try database.object(project: project.id, bucket: input.path.bucket, key: input.query.key) }) else {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchObject(input.query.key).description))))
             }
-            let addresses = try database.addresses(of: segments.flatMap { $0.pieces.map(\.node) })
+            let addresses = try await blocking { try database.addresses(of: segments.flatMap { $0.pieces.map(\.node) }) }
             let shown = segments.map { segment in
                 Components.Schemas.Segment(
                     position: segment.position, encryptedSize: segment.encryptedSize,
@@ -133,7 +134,7 @@ extension APIHandlers {
             for (name, value) in [("prefix", input.query.prefix), ("cursor", input.query.cursor)] where (value?.utf8.count ?? 0) > 1024 {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "query \"\(name)\" must be at most 1024 bytes"))))
             }
-            let page = try database.listObjects(project: project.id, bucket: input.path.bucket, prefix: input.query.prefix ?? "", after: input.query.cursor, limit: limit + 1)
+            let page = try await blocking { try database.listObjects(project: project.id, bucket: input.path.bucket, prefix: input.query.prefix ?? "", after: input.query.cursor, limit: limit + 1) }
             let objects = page.prefix(limit).map { Components.Schemas.ObjectSummary(key: $0.key, version: $0.version, createdAt: $0.createdAt, expiresAt: $0.expiresAt) }
             return .ok(.init(body: .json(.init(objects: Array(objects), nextCursor: page.count > limit ? objects.last?.key : nil))))
         }
@@ -142,7 +143,7 @@ extension APIHandlers {
     func deleteObject(_ input: Operations.DeleteObject.Input) async throws -> Operations.DeleteObject.Output {
         try await withProject({ .unauthorized(.init(body: .json($0))) }) { project in
             if let problem = Self.keyProblem(input.query.key) { return .badRequest(.init(body: .json(ErrorBody(.badRequest, problem)))) }
-            guard try database.deleteObject(project: project.id, bucket: input.path.bucket, key: input.query.key) > 0 else {
+            guard try await blocking({ try database.deleteObject(project: project.id, bucket: input.path.bucket, key: input.query.key) }) > 0 else {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchObject(input.query.key).description))))
             }
             return .noContent(.init())

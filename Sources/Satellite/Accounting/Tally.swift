@@ -21,10 +21,12 @@ public struct TallyConfig: ConfigSection, Equatable {
 public final class Tally: Sendable {
     public let cycle: Cycle<ContinuousClock>
     private let db: any AccountingDB
+    private let threads: DatabaseThreads
     private let log: Logger
     private let durations: @Sendable (Duration) -> Void
 
-    public init(config: TallyConfig, db: any AccountingDB, log: Logger, metrics: any MetricsFactory) {
+    public init(config: TallyConfig, db: any AccountingDB, threads: DatabaseThreads, log: Logger, metrics: any MetricsFactory) {
+        self.threads = threads
         self.durations = ChoreMetrics.recorder("accounting:tally", factory: metrics)
         self.cycle = Cycle(interval: config.interval)
         self.db = db
@@ -32,7 +34,7 @@ public final class Tally: Sendable {
     }
 
     public func run() async throws {
-        try await cycle.runLoggingFailures(log, what: "tally", finished: durations) { _ = try self.tally() }
+        try await cycle.runLoggingFailures(log, what: "tally", finished: durations) { _ = try await self.threads.run { try self.tally() } }
     }
 
     @discardableResult

@@ -35,10 +35,12 @@ public final class ExpiredDeletion: Sendable {
     public let cycle: Cycle<ContinuousClock>
     private let config: DeletionConfig
     private let db: any AccountingDB
+    private let threads: DatabaseThreads
     private let log: Logger
     private let durations: @Sendable (Duration) -> Void
 
-    public init(config: DeletionConfig, db: any AccountingDB, log: Logger, metrics: any MetricsFactory) {
+    public init(config: DeletionConfig, db: any AccountingDB, threads: DatabaseThreads, log: Logger, metrics: any MetricsFactory) {
+        self.threads = threads
         self.durations = ChoreMetrics.recorder("metainfo:deletion", factory: metrics)
         self.cycle = Cycle(interval: config.interval)
         self.config = config
@@ -47,7 +49,7 @@ public final class ExpiredDeletion: Sendable {
     }
 
     public func run() async throws {
-        try await cycle.runLoggingFailures(log, what: "deletion", finished: durations) { _ = try self.pass() }
+        try await cycle.runLoggingFailures(log, what: "deletion", finished: durations) { _ = try await self.threads.run { try self.pass() } }
     }
 
     public func pass(at now: Date = Date()) throws -> Pass {

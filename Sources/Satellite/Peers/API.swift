@@ -60,7 +60,8 @@ public final class API: SatellitePeer {
             let server = try basis.group.wiring("api:server") {
                 guard let address = HostPort(config.api.address) else { throw APIConfigError.badAddress(config.api.address) }
                 let handlers = APIHandlers(
-                    overlay: overlay, limiter: checkInLimiter, database: database, keys: APIKeys(db: database), metainfo: config.metainfo
+                    overlay: overlay, limiter: checkInLimiter, database: database, keys: APIKeys(db: database), metainfo: config.metainfo,
+                    threads: basis.databaseThreads
                 )
                 let server = try APIServer(
                     address: address, inherited: config.listenDescriptor, handlers: handlers, log: basis.log.named("server"), metrics: PrometheusMetricsFactory(registry: basis.metrics)

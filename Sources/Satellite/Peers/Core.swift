@@ -45,7 +45,7 @@ public final class Core: SatellitePeer {
 
             checker = try basis.group.wiring("repair:checker") {
                 let checker = RepairChecker(
-                    config: config.checker, onlineWindow: config.overlay.onlineWindow, db: database,
+                    config: config.checker, onlineWindow: config.overlay.onlineWindow, db: database, threads: basis.databaseThreads,
                     log: basis.log.named("repair:checker"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )
                 basis.group.add(PeerItem(name: "repair:checker", run: { try await checker.run() }, close: { await checker.cycle.close() }))
@@ -54,7 +54,7 @@ public final class Core: SatellitePeer {
 
             tally = try basis.group.wiring("accounting:tally") {
                 let tally = Tally(
-                    config: config.tally, db: database, log: basis.log.named("accounting:tally"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
+                    config: config.tally, db: database, threads: basis.databaseThreads, log: basis.log.named("accounting:tally"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )
                 basis.group.add(PeerItem(name: "accounting:tally", run: { try await tally.run() }, close: { await tally.cycle.close() }))
                 return tally
@@ -62,7 +62,7 @@ public final class Core: SatellitePeer {
 
             deletion = try basis.group.wiring("metainfo:deletion") {
                 let deletion = ExpiredDeletion(
-                    config: config.deletion, db: database, log: basis.log.named("metainfo:deletion"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
+                    config: config.deletion, db: database, threads: basis.databaseThreads, log: basis.log.named("metainfo:deletion"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )
                 basis.group.add(PeerItem(name: "metainfo:deletion", run: { try await deletion.run() }, close: { await deletion.cycle.close() }))
                 return deletion

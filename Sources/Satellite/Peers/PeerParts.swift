@@ -6,12 +6,15 @@ import SatelliteDB
 import StructuredLogging
 import Synchronization
 
-/// What every peer is built on: its named logger, the shared database, its own metrics registry,
-/// and the group its subsystems are wired into.
+/// What every peer is built on: its named logger, the shared database and the threads that call
+/// it, its own metrics registry, and the group its subsystems are wired into.
 public struct PeerBasis: Sendable {
     public let name: String
     public let log: Logger
     public let database: SatelliteDatabase
+    /// Where the peer's subsystems make their blocking database calls from async code; closed
+    /// after every subsystem.
+    public let databaseThreads: DatabaseThreads
     public let metrics: PrometheusCollectorRegistry
     public let group: PeerGroup
     private let listeners = ListenerList()
@@ -20,6 +23,7 @@ public struct PeerBasis: Sendable {
         self.name = name
         self.log = log.named(name)
         self.database = database
+        self.databaseThreads = DatabaseThreads()
         self.metrics = PrometheusCollectorRegistry()
         self.group = PeerGroup(logger: self.log, shutdownTimeout: shutdownTimeout)
     }
@@ -29,7 +33,7 @@ public struct PeerBasis: Sendable {
     /// the schema check (a peer works only on the schema it was built for).
     func wireDebugAndSchema(_ config: DebugConfig) throws -> DebugServer? {
         let debug = try group.wiring("debug") {
-            PeerParts.debug(config: config, registry: metrics, database: database, log: log.named("debug"), group: group)
+            PeerParts.debug(config: config, registry: metrics, database: database, threads: databaseThreads, log: log.named("debug"), group: group)
         }
         if let debug { awaitsListening { await debug.listeningPort() } }
         try group.wiring("schema") { try PeerParts.requireSchema(database) }
@@ -51,7 +55,9 @@ public struct PeerBasis: Sendable {
 
     /// Closes what the group holds, in reverse, after `error` stopped the peer's initializer.
     func failed(_ error: any Error) async -> PeerInitError {
-        await PeerInitError.closing(peer: name, group: group, after: error)
+        let failure = await PeerInitError.closing(peer: name, group: group, after: error)
+        await databaseThreads.close()
+        return failure
     }
 }
 
@@ -69,12 +75,13 @@ enum PeerParts {
         config: DebugConfig,
         registry: PrometheusCollectorRegistry,
         database: SatelliteDatabase,
+        threads: DatabaseThreads,
         log: Logger,
         group: PeerGroup
     ) -> DebugServer? {
         guard let address = HostPort(config.address) else { return nil }
         let server = DebugServer(address: address, registry: registry, log: log) {
-            (try? database.isUpToDate()) ?? false
+            (try? await threads.run { try database.isUpToDate() }) ?? false
         }
         group.add(PeerItem(name: "debug", run: { try await server.run() }, close: { server.close() }))
         return server

@@ -67,6 +67,7 @@ extension SatellitePeer {
     /// - Throws: ``PeerCloseError`` with every close that failed.
     public func close() async throws {
         let report = await group.close()
+        await basis.databaseThreads.close()
         guard report.failures.isEmpty else { throw PeerCloseError(peer: Self.name, report: report) }
     }
 }

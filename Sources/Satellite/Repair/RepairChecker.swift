@@ -22,13 +22,15 @@ public final class RepairChecker: Sendable {
     private let config: CheckerConfig
     private let onlineWindow: Duration
     private let db: any RepairQueueDB
+    private let threads: DatabaseThreads
     private let log: Logger
     private let queueLength: Gauge
     private let irreparable: Gauge
     private let durations: @Sendable (Duration) -> Void
 
-    public init(config: CheckerConfig, onlineWindow: Duration, db: any RepairQueueDB, log: Logger, metrics: any MetricsFactory) {
+    public init(config: CheckerConfig, onlineWindow: Duration, db: any RepairQueueDB, threads: DatabaseThreads, log: Logger, metrics: any MetricsFactory) {
         self.config = config
+        self.threads = threads
         self.onlineWindow = onlineWindow
         self.db = db
         self.log = log
@@ -39,9 +41,10 @@ public final class RepairChecker: Sendable {
     }
 
     /// Passes on every tick or trigger until the peer stops; a pass that fails is logged and the
-    /// next one tries again.
+    /// next one tries again. Each pass runs on the peer's database threads; a pass under way when
+    /// the peer stops finishes first.
     public func run() async throws {
-        try await cycle.runLoggingFailures(log, what: "pass", finished: durations) { _ = try self.pass() }
+        try await cycle.runLoggingFailures(log, what: "pass", finished: durations) { _ = try await self.threads.run { try self.pass() } }
     }
 
     /// One full pass over every segment.

@@ -23,13 +23,14 @@ public final class RepairWorker: Sendable {
     private let onlineWindow: Duration
     private let maxSegmentSize: Int64
     private let db: any RepairQueueDB & ObjectsDB
+    private let threads: DatabaseThreads
     private let log: Logger
     private let irreparable: Counter
     private let attempts: Counter
     private let durations: @Sendable (Duration) -> Void
 
     public init(
-        config: RepairerConfig, onlineWindow: Duration, maxSegmentSize: Int64, db: any RepairQueueDB & ObjectsDB, log: Logger,
+        config: RepairerConfig, onlineWindow: Duration, maxSegmentSize: Int64, db: any RepairQueueDB & ObjectsDB, threads: DatabaseThreads, log: Logger,
         metrics: any MetricsFactory
     ) {
         self.irreparable = Counter(label: "satellite_repair_irreparable_total", dimensions: [], factory: metrics)
@@ -39,6 +40,7 @@ public final class RepairWorker: Sendable {
         self.onlineWindow = onlineWindow
         self.maxSegmentSize = maxSegmentSize
         self.db = db
+        self.threads = threads
         self.log = log
         self.cycle = Cycle(interval: config.interval)
     }
@@ -51,10 +53,10 @@ public final class RepairWorker: Sendable {
 
     /// One round: claim, then work on every claim concurrently.
     public func claimAndWork(at now: Date = Date()) async throws -> [Outcome] {
-        let claims = try db.claimRepairs(limit: config.maxConcurrent, leaseCutoff: now - config.lease.timeInterval, at: now)
+        let claims = try await threads.run { try self.db.claimRepairs(limit: self.config.maxConcurrent, leaseCutoff: now - self.config.lease.timeInterval, at: now) }
         return try await withThrowingTaskGroup(of: Outcome.self) { group in
             for claim in claims {
-                group.addTask { try self.work(on: claim, at: now) }
+                group.addTask { try await self.threads.run { try self.work(on: claim, at: now) } }
             }
             var outcomes: [Outcome] = []
             for try await outcome in group { outcomes.append(outcome) }

@@ -636,6 +636,7 @@ extension Components {
                     case unsupportedMediaType = "unsupported_media_type"
                     case tooManyRequests = "too_many_requests"
                     case notEnoughNodes = "not_enough_nodes"
+                    case unavailable = "unavailable"
                     case _internal = "internal"
                 }
                 /// - Remark: Generated from `#/components/schemas/Error/error/code`.

@@ -1,0 +1,123 @@
+import Foundation
+
+/// The client load of the fault run, from one thread of its own: a check-in from a new node each
+/// round and, every fifth round, an object stored (begin, commit its segment, commit). Every
+/// request carries its own `X-Request-Id`; the load remembers which were answered and when (the
+/// API logs each one before answering), and which writes were acknowledged.
+final class FaultLoad: @unchecked Sendable {
+    struct Answered {
+        let requestID: String
+        let at: ContinuousClock.Instant
+    }
+
+    struct Counts {
+        var answered = 0
+        var acknowledgedCheckIns = 0
+        var acknowledgedObjects = 0
+        /// Requests that got no answer (the API was down) or a 5xx.
+        var failed = 0
+        /// 503 answers with code `unavailable`: the database was locked beyond the busy timeout.
+        var lockTimeouts = 0
+    }
+
+    let port: Int
+    let key: String
+    private let lock = NSLock()
+    private var answered: [Answered] = []
+    private var checkIns: [String] = []
+    private var objects: [String] = []
+    private var counts = Counts()
+    private var round = 0
+    private var request = 0
+    private let loop = BackgroundLoop()
+
+    init(port: Int, key: String) {
+        self.port = port
+        self.key = key
+    }
+
+    var snapshot: Counts {
+        lock.lock()
+        defer { lock.unlock() }
+        return counts
+    }
+
+    /// Node ids (hex) of every check-in answered 200.
+    var acknowledgedCheckIns: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return checkIns
+    }
+
+    /// Keys of every object whose commit was answered 200.
+    var acknowledgedObjects: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return objects
+    }
+
+    /// Takes the answered requests recorded so far, leaving none.
+    func takeAnswered() -> [Answered] {
+        lock.lock()
+        defer { lock.unlock() }
+        let taken = answered
+        answered = []
+        return taken
+    }
+
+    func start() { loop.start { self.once() } }
+    func stop() { loop.stop() }
+
+    /// One request; its status (0 when nothing answered) and JSON body.
+    private func call(_ method: String, _ path: String, _ body: String?, authorized: Bool = true) -> (Int, [String: Any]) {
+        request += 1
+        let requestID = "fault-\(request)"
+        let payload = body ?? ""
+        let authorization = authorized ? "Authorization: Bearer \(key)\r\n" : ""
+        let text = "\(method) \(path) HTTP/1.1\r\nHost: s\r\n\(authorization)X-Request-Id: \(requestID)\r\nContent-Type: application/json\r\nContent-Length: \(payload.utf8.count)\r\nConnection: close\r\n\r\n\(payload)"
+        let answer = rawTCP(port, Array(text.utf8))
+        let status = answer.hasPrefix("HTTP/1.1 ") ? Int(answer.split(separator: " ").dropFirst().first ?? "") ?? 0 : 0
+        let json = answer.range(of: "\r\n\r\n").flatMap { try? JSONSerialization.jsonObject(with: Data(answer[$0.upperBound...].utf8)) as? [String: Any] } ?? [:]
+        lock.lock()
+        if status > 0 {
+            answered.append(Answered(requestID: requestID, at: .now))
+            counts.answered += 1
+        }
+        if status == 0 || status >= 500 { counts.failed += 1 }
+        if status == 503, (json["error"] as? [String: Any])?["code"] as? String == "unavailable" { counts.lockTimeouts += 1 }
+        lock.unlock()
+        return (status, json)
+    }
+
+    /// Stores one object; its key when the commit was acknowledged.
+    private func storeObject(_ round: Int) -> String? {
+        let key = "fault/\(round)"
+        let (begun, offer) = call("POST", "/v1/buckets/load/objects", #"{"key":"\#(key)","segment_count":1}"#)
+        guard begun == 201, let stream = offer["stream_id"] as? String,
+            let nodes = (offer["segments"] as? [[String: Any]])?.first?["nodes"] as? [[String: Any]], nodes.count >= 4
+        else { return nil }
+        let pieces = nodes.prefix(4).enumerated().map { #"{"number":\#($0.offset),"node_id":"\#($0.element["node_id"] as? String ?? "")"}"# }
+        guard call("POST", "/v1/streams/\(stream)/segments", #"{"position":0,"encrypted_size":100,"pieces":[\#(pieces.joined(separator: ","))]}"#).0 == 204 else { return nil }
+        return call("POST", "/v1/streams/\(stream)/commit", nil).0 == 200 ? key : nil
+    }
+
+    private func once() {
+        round += 1
+        let round = self.round
+        let id = String(format: "%064x", round)
+        let body = #"{"node_id":"\#(id)","address":"10.\#(round % 256).\#(round / 256 % 256).1:28967","free_disk":1099511627776,"version":"1"}"#
+        let checkedIn = call("POST", "/v1/contact/checkin", body, authorized: false).0 == 200
+        let stored = round % 5 == 0 && round > 20 ? storeObject(round) : nil
+        lock.lock()
+        if checkedIn {
+            checkIns.append(id)
+            counts.acknowledgedCheckIns += 1
+        }
+        if let stored {
+            objects.append(stored)
+            counts.acknowledgedObjects += 1
+        }
+        lock.unlock()
+        if !checkedIn { usleep(20_000) }
+    }
+}

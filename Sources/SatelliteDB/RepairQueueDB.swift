@@ -17,14 +17,28 @@ public struct RepairEntry: Sendable, Equatable {
     public let attempts: Int
 }
 
+/// A segment found at or below its repair threshold, with its health score.
+public struct RepairCandidate: Sendable, Equatable {
+    public let streamID: Data
+    public let position: Int
+    public let health: Double
+
+    public init(streamID: Data, position: Int, health: Double) {
+        self.streamID = streamID
+        self.position = position
+        self.health = health
+    }
+}
+
 /// The segment scan, the repair queue and its claims.
 public protocol RepairQueueDB: Sendable {
     /// Segments after `cursor` in (stream id, position) order.
     func segments(after cursor: (streamID: Data, position: Int)?, limit: Int) throws -> [SegmentRecord]
     /// The standing of each of these nodes that the overlay knows.
     func standings(of nodes: Set<Data>) throws -> [Data: NodeStanding]
-    /// Queues the segment or updates its health; either way it counts as seen at `at`.
-    func queueForRepair(streamID: Data, position: Int, health: Double, at: Date) throws
+    /// Queues each segment or updates its health, in one transaction; either way each counts as
+    /// seen at `at`.
+    func queueForRepair(_ candidates: [RepairCandidate], at: Date) throws
     /// Removes the segment's entry, if any.
     func removeFromQueue(streamID: Data, position: Int) throws
     /// Removes the entries not queued or updated since `since` (not seen by the last full pass).
@@ -75,15 +89,16 @@ extension SatelliteDatabase: RepairQueueDB {
         }
     }
 
-    public func queueForRepair(streamID: Data, position: Int, health: Double, at: Date) throws {
+    public func queueForRepair(_ candidates: [RepairCandidate], at: Date) throws {
+        guard !candidates.isEmpty else { return }
         try pool.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO repair_queue (stream_id, position, segment_health, inserted_at, updated_at) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(stream_id, position) DO UPDATE SET segment_health = excluded.segment_health, updated_at = excluded.updated_at
-                    """,
-                arguments: [streamID, position, health, at, at]
-            )
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO repair_queue (stream_id, position, segment_health, inserted_at, updated_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(stream_id, position) DO UPDATE SET segment_health = excluded.segment_health, updated_at = excluded.updated_at
+                """)
+            for candidate in candidates {
+                try upsert.execute(arguments: [candidate.streamID, candidate.position, candidate.health, at, at])
+            }
         }
     }
 

@@ -54,11 +54,23 @@ public final class RepairChecker: Sendable {
         let onlineSince = start - onlineWindow.timeInterval
         var report = Pass()
         var cursor: (streamID: Data, position: Int)?
+        // Each node's standing is read once per pass, when a batch first names it: there are far
+        // fewer nodes than segments.
+        var standings: [Data: NodeStanding] = [:]
+        var looked = Set<Data>()
         while true {
             let batch = try db.segments(after: cursor, limit: config.batchSize)
             guard let last = batch.last else { break }
             cursor = (last.streamID, last.position)
-            let standings = try db.standings(of: Set(batch.flatMap { $0.pieces.map(\.node) }))
+            var unseen = Set<Data>()
+            for segment in batch {
+                for piece in segment.pieces where !looked.contains(piece.node) { unseen.insert(piece.node) }
+            }
+            if !unseen.isEmpty {
+                standings.merge(try db.standings(of: unseen)) { $1 }
+                looked.formUnion(unseen)
+            }
+            var candidates: [RepairCandidate] = []
             for segment in batch {
                 report.segments += 1
                 let healthy = SegmentHealth.healthyPieces(segment, standings: standings, onlineSince: onlineSince)
@@ -70,12 +82,12 @@ public final class RepairChecker: Sendable {
                         "position": "\(segment.position)", "healthy": "\(healthy)", "k": "\(segment.redundancy.k)",
                     ])
                 }
-                try db.queueForRepair(
-                    streamID: segment.streamID, position: segment.position,
-                    health: SegmentHealth.score(healthy: healthy, redundancy: segment.redundancy), at: start
-                )
-                report.queued += 1
+                candidates.append(RepairCandidate(
+                    streamID: segment.streamID, position: segment.position, health: SegmentHealth.score(healthy: healthy, redundancy: segment.redundancy)
+                ))
             }
+            try db.queueForRepair(candidates, at: start)
+            report.queued += candidates.count
         }
         report.removed = try db.removeQueueEntries(notSeenSince: start)
         queueLength.record(report.queued)

@@ -52,7 +52,9 @@ final class ControlChannel {
 
     let path: String
     let listener: Int32
-    private var clients: [Int32: [UInt8]] = [:]
+    /// `satellite status` and its kind send their line at once; a few seconds is generous.
+    static let requestTimeout = Duration.seconds(5)
+    private(set) var clients = PendingClients(limit: 64, timeout: requestTimeout)
 
     init(path: String) throws(SupervisorSetupError) {
         self.path = path
@@ -74,18 +76,23 @@ final class ControlChannel {
     }
 
     deinit {
-        for fd in clients.keys { close(fd) }
+        for fd in clients.descriptors { close(fd) }
         close(listener)
         unlink(path)
     }
 
-    /// Accepts every waiting connection; returns their descriptors to watch.
-    func accept() -> [Int32] {
+    /// Accepts every waiting connection; returns the descriptors to watch. Past the limit of
+    /// connections waiting for their request, a connection is told so and closed.
+    func accept(at now: ContinuousClock.Instant) -> [Int32] {
         var accepted: [Int32] = []
-        while clients.count < 256 {
+        while true {
             let fd = cs_accept(listener)
             guard fd >= 0 else { break }
-            clients[fd] = []
+            if clients.isFull {
+                answer(fd, JSONText.error("too many control connections waiting for their request; try again"))
+                continue
+            }
+            clients.add(fd, at: now)
             accepted.append(fd)
         }
         return accepted
@@ -103,16 +110,16 @@ final class ControlChannel {
         while true {
             let count = Glibc.read(fd, &chunk, chunk.count)
             if count > 0 {
-                clients[fd, default: []] += chunk[..<count]
-                if let newline = clients[fd]!.firstIndex(of: UInt8(ascii: "\n")) {
-                    return .request(String(decoding: clients[fd]![..<newline], as: UTF8.self))
+                let received = clients.append(fd, chunk[..<count])
+                if let newline = received.firstIndex(of: UInt8(ascii: "\n")) {
+                    return .request(String(decoding: received[..<newline], as: UTF8.self))
                 }
-                if clients[fd]!.count > Self.requestLimit { return .refused("request longer than \(Self.requestLimit) bytes") }
+                if received.count > Self.requestLimit { return .refused("request longer than \(Self.requestLimit) bytes") }
                 continue
             }
             if count < 0, errno == EAGAIN || errno == EINTR { return hangup ? .refused("connection closed mid-request") : .waiting }
             // End of file: a request without its newline still counts.
-            let pending = clients[fd] ?? []
+            let pending = clients.received(fd)
             return pending.isEmpty ? .refused("empty request") : .request(String(decoding: pending, as: UTF8.self))
         }
     }
@@ -121,7 +128,7 @@ final class ControlChannel {
     func answer(_ fd: Int32, _ text: String) {
         var text = text + "\n"
         _ = text.withUTF8 { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
-        clients.removeValue(forKey: fd)
+        clients.remove(fd)
         close(fd)
     }
 }

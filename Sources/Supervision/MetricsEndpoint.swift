@@ -14,7 +14,7 @@ final class MetricsEndpoint {
 
     let listener: Int32
     let port: Int
-    private var clients: [Int32: [UInt8]] = [:]
+    private(set) var clients = PendingClients(limit: 64, timeout: .seconds(5))
 
     init(host: String, port: Int) throws(SupervisorSetupError) {
         listener = cs_tcp_listen(host, Int32(port))
@@ -23,16 +23,22 @@ final class MetricsEndpoint {
     }
 
     deinit {
-        for fd in clients.keys { close(fd) }
+        for fd in clients.descriptors { close(fd) }
         close(listener)
     }
 
-    func accept() -> [Int32] {
+    /// Accepts every waiting connection; returns the descriptors to watch. Past the limit of
+    /// connections waiting for their request, a connection is answered 503 and closed.
+    func accept(at now: ContinuousClock.Instant) -> [Int32] {
         var accepted: [Int32] = []
-        while clients.count < 64 {
+        while true {
             let fd = cs_accept(listener)
             guard fd >= 0 else { break }
-            clients[fd] = []
+            if clients.isFull {
+                answer(fd, status: "503 Service Unavailable", body: "too many connections waiting for their request\n")
+                continue
+            }
+            clients.add(fd, at: now)
             accepted.append(fd)
         }
         return accepted
@@ -44,8 +50,7 @@ final class MetricsEndpoint {
         while true {
             let count = Glibc.read(fd, &chunk, chunk.count)
             if count > 0 {
-                clients[fd, default: []] += chunk[..<count]
-                let head = clients[fd]!
+                let head = clients.append(fd, chunk[..<count])
                 if let end = head.firstRange(of: [13, 10, 13, 10]) ?? head.firstRange(of: [10, 10]) {
                     let line = String(decoding: head[..<end.lowerBound], as: UTF8.self).split(separator: "\r\n").first ?? ""
                     let words = line.split(separator: " ")
@@ -63,7 +68,7 @@ final class MetricsEndpoint {
     func answer(_ fd: Int32, status: String, body: String, contentType: String = "text/plain; version=0.0.4") {
         var response = "HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
         _ = response.withUTF8 { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
-        clients.removeValue(forKey: fd)
+        clients.remove(fd)
         close(fd)
     }
 }

@@ -259,7 +259,7 @@ final class SupervisorLoop: @unchecked Sendable {
         publish()
         while true {
             if case .done(let outcome) = phase { return outcome }
-            let deadline = (machines.compactMap(\.nextDeadline) + [nextWatchdog].compactMap { $0 }).min()
+            let deadline = (machines.compactMap(\.nextDeadline) + [nextWatchdog, control?.clients.nextDeadline, metricsEndpoint?.clients.nextDeadline].compactMap { $0 }).min()
             let readiness = poll.wait(timeout: deadline.map { max(.zero, $0 - .now) })
             let now = ContinuousClock.now
             for event in readiness {
@@ -270,9 +270,9 @@ final class SupervisorLoop: @unchecked Sendable {
                 case .exit: reap(index, at: now)
                 case .notify: readNotify(index, at: now, draining: false)
                 case .output: readOutput(index, draining: false)
-                case .control: acceptControl()
+                case .control: acceptControl(at: now)
                 case .client: serveControl(Int32(index), hangup: event.hangup, at: now)
-                case .metrics: acceptMetrics()
+                case .metrics: acceptMetrics(at: now)
                 case .metricsClient: serveMetrics(Int32(index), at: now)
                 case nil: break
                 }
@@ -290,6 +290,7 @@ final class SupervisorLoop: @unchecked Sendable {
                 restartWhenDown.remove(index)
                 if case .running = phase { apply(machines[index].handle(.start, at: now), to: index, at: now) }
             }
+            closeSilentClients(at: now)
             advanceShutdown(at: now)
             publish()
             notifyStatusIfChanged()
@@ -298,9 +299,9 @@ final class SupervisorLoop: @unchecked Sendable {
 
     // MARK: Metrics
 
-    private func acceptMetrics() {
+    private func acceptMetrics(at now: ContinuousClock.Instant) {
         guard let metricsEndpoint else { return }
-        for fd in metricsEndpoint.accept() {
+        for fd in metricsEndpoint.accept(at: now) {
             if (try? poll.add(fd, token: Self.token(.metricsClient, Int(fd)))) == nil {
                 metricsEndpoint.answer(fd, status: "503 Service Unavailable", body: "busy\n")
             }
@@ -352,9 +353,21 @@ final class SupervisorLoop: @unchecked Sendable {
 
     // MARK: Control socket
 
-    private func acceptControl() {
+    /// Answers and closes the connections whose request did not arrive in time.
+    private func closeSilentClients(at now: ContinuousClock.Instant) {
+        for fd in control?.clients.expired(at: now) ?? [] {
+            poll.remove(fd)
+            control?.answer(fd, JSONText.error("no request within \(ControlChannel.requestTimeout.components.seconds) s; send one line, as status"))
+        }
+        for fd in metricsEndpoint?.clients.expired(at: now) ?? [] {
+            poll.remove(fd)
+            metricsEndpoint?.answer(fd, status: "408 Request Timeout", body: "no request in time\n")
+        }
+    }
+
+    private func acceptControl(at now: ContinuousClock.Instant) {
         guard let control else { return }
-        for fd in control.accept() {
+        for fd in control.accept(at: now) {
             do {
                 try poll.add(fd, token: Self.token(.client, Int(fd)))
             } catch {

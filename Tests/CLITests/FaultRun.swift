@@ -52,6 +52,7 @@ final class FaultRun {
     private(set) var rounds: [Fault: Int] = [:]
     private(set) var recoveries: [Fault: [Duration]] = [:]
     private(set) var exitCodes: [String: Int] = [:]
+    private(set) var crashesStoppedAsHung = 0
     /// Answered requests whose log line the run has not found yet, and those it may not find
     /// (answered while the log disk was full, or in the moment before the launcher was killed,
     /// with its lines unread in its pipes).
@@ -129,10 +130,15 @@ final class FaultRun {
                 try await satellite.until("the crash report of \(victim)") { crashReports(of: victim, finished: true) > reportsBefore || processIsGone(pid) }
             }
             kill(pid, signal)
-            exitRecord = try await untilExited(victim, pid: pid)
-            if caught {
+            let exit = try await untilExited(victim, pid: pid)
+            exitRecord = exit
+            if caught, satellite.records[exit]["signal"] as? String == (signal == SIGABRT ? "SIGABRT" : "SIGSEGV") {
                 // Its last words are in its log, though it died right after writing them.
                 #expect(crashReports(of: victim) > reportsBefore, "the log of \(victim) lacks the crash report written before it died")
+            } else if caught {
+                // Writing the report took longer than the heartbeat timeout (the runtime stops
+                // every thread meanwhile), so the launcher stopped it as hung first.
+                crashesStoppedAsHung += 1
             }
         case .freeze:
             let pid = try #require(satellite.pids(of: victim).last)
@@ -365,7 +371,7 @@ final class FaultRun {
         return """
             faults: \(rounds.values.reduce(0, +)) (\(kinds.joined(separator: "; ")))
             recovery (a child: its exit to its replacement's READY, in the launcher's log; the launcher: kill to all ready after a new launch): \(overall)
-            children's exits seen: \(exits)
+            children's exits seen: \(exits); crashes stopped as hung before their crash report was written: \(crashesStoppedAsHung)
             requests answered \(counts.answered), failed (no answer or 5xx) \(counts.failed), of them database-locked 503 \(counts.lockTimeouts)
             acknowledged and verified in the database: check-ins \(counts.acknowledgedCheckIns), objects \(counts.acknowledgedObjects); lost 0
             log lines verified \(verifiedLines), not checkable \(exemptLines) (log disk full, or unread by a killed launcher), missing \(missingLines.count)

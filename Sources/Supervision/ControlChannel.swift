@@ -82,15 +82,16 @@ final class ControlChannel {
     }
 
     /// Accepts every waiting connection; returns the descriptors to watch. Past the limit of
-    /// connections waiting for their request, a connection is told so and closed.
+    /// connections waiting for their request, the one waiting longest is told so and closed (its
+    /// descriptor leaves the poll as it closes).
     func accept(at now: ContinuousClock.Instant) -> [Int32] {
         var accepted: [Int32] = []
         while true {
             let fd = cs_accept(listener)
             guard fd >= 0 else { break }
-            if clients.isFull {
-                answer(fd, JSONText.error("too many control connections waiting for their request; try again"))
-                continue
+            if clients.isFull, let oldest = clients.oldest {
+                answer(oldest, JSONText.error("too many control connections waiting for their request; this one waited longest"))
+                accepted.removeAll { $0 == oldest }
             }
             clients.add(fd, at: now)
             accepted.append(fd)

@@ -28,15 +28,16 @@ final class MetricsEndpoint {
     }
 
     /// Accepts every waiting connection; returns the descriptors to watch. Past the limit of
-    /// connections waiting for their request, a connection is answered 503 and closed.
+    /// connections waiting for their request, the one waiting longest is answered 503 and closed
+    /// (its descriptor leaves the poll as it closes).
     func accept(at now: ContinuousClock.Instant) -> [Int32] {
         var accepted: [Int32] = []
         while true {
             let fd = cs_accept(listener)
             guard fd >= 0 else { break }
-            if clients.isFull {
-                answer(fd, status: "503 Service Unavailable", body: "too many connections waiting for their request\n")
-                continue
+            if clients.isFull, let oldest = clients.oldest {
+                answer(oldest, status: "503 Service Unavailable", body: "too many connections waiting for their request\n")
+                accepted.removeAll { $0 == oldest }
             }
             clients.add(fd, at: now)
             accepted.append(fd)

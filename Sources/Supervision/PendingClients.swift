@@ -2,9 +2,10 @@
 /// request has not fully arrived: the bytes so far and the time by which the rest must come.
 ///
 /// Bounded both ways, so that clients which connect and send nothing cost their own connections
-/// only: a connection past `limit` is refused at once (never left in the listener's backlog,
-/// which would keep the listener readable and the loop spinning), and one past its deadline is
-/// answered and closed.
+/// only: past `limit`, the connection waiting longest makes room for the new one (a real client
+/// sends its request at once, so silent ones are the ones to go; and no connection is left in
+/// the listener's backlog, which would keep the listener readable and the loop spinning), and
+/// one past its deadline is answered and closed.
 struct PendingClients {
     let limit: Int
     let timeout: Duration
@@ -36,6 +37,9 @@ struct PendingClients {
         requests.removeValue(forKey: fd)
         deadlines.removeValue(forKey: fd)
     }
+
+    /// The connection that has waited longest.
+    var oldest: Int32? { deadlines.min { $0.value < $1.value }?.key }
 
     /// The earliest deadline, for the loop's wait.
     var nextDeadline: ContinuousClock.Instant? { deadlines.values.min() }

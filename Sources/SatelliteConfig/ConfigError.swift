@@ -36,8 +36,8 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
     public var isUsageError: Bool { problem == .notAFlag }
 
     public var description: String {
-        let shown = value.map { Self.quote($0) } ?? ""
-        let key = key.map { Self.quote($0) } ?? ""
+        let shown = value.map { Self.quote(Self.clipped($0)) } ?? ""
+        let key = key.map { Self.quote(Self.clipped($0)) } ?? ""
         let what: String
         switch problem {
         case .unknownKey(let nearest):
@@ -54,6 +54,12 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
             what = "unexpected argument \(shown); configuration flags are written --key=value, as --api.address=127.0.0.1:7777"
         }
         return "config error: \(source): \(what)"
+    }
+
+    /// At most 200 characters of `text`, with how long it was when longer: an error line stays
+    /// readable whatever was written.
+    static func clipped(_ text: String) -> String {
+        text.count <= 200 ? text : "\(text.prefix(200))… (\(text.count) characters)"
     }
 
     /// `text` in double quotes with `"`, `\\`, newline and tab escaped: valid as YAML and as JSON.

@@ -229,4 +229,28 @@ private func expectError(
         #expect(ByteSize.format(3 << 30) == "3GiB")
         #expect(ByteSize.format(100) == "100B")
     }
+
+    /// Regressions from fuzzing the loader: each was a crash, a runaway or an error of several lines.
+    @Test func documentsThatAreNoConfigurationFailOnOneLineAtTheirLine() {
+        func message(_ text: String) -> String {
+            do {
+                _ = try schema.load(file: (path: "s.yaml", text: text))
+                return ""
+            } catch {
+                return error.description
+            }
+        }
+        // Aliases of aliases: a billion values once expanded (this took all memory).
+        var laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        for level in 1..<9 { laughs += "l\(level): &l\(level) [" + Array(repeating: level == 1 ? "*a" : "*l\(level - 1)", count: 10).joined(separator: ", ") + "]\n" }
+        #expect(message(laughs).hasPrefix("config error: s.yaml:") && message(laughs).contains("more than 10000 values"))
+        // Nesting thousands deep.
+        #expect(message("api: " + String(repeating: "[", count: 500) + String(repeating: "]", count: 500)).contains("nested deeper than 32 levels"))
+        // Yams' own descriptions of these quote the document over several lines, at line 1.
+        #expect(message("format: json\napi:\n  workers: 2\n  workers: 3\n") == "config error: s.yaml:3: not valid YAML: a key appears twice in one mapping: \"workers\"")
+        #expect(message("format: json\ndata-dir: a\u{1F}b\n") == "config error: s.yaml:2: not valid YAML: control characters are not allowed (character 1F hexadecimal)")
+        // A value of any length is shown clipped.
+        let long = message("api:\n  workers: " + String(repeating: "9", count: 5000) + "\n")
+        #expect(!long.contains("\n") && long.count < 400 && long.contains("(5000 characters)"), "\(long.prefix(500))")
+    }
 }

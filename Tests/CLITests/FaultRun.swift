@@ -53,6 +53,8 @@ final class FaultRun {
     private(set) var recoveries: [Fault: [Duration]] = [:]
     private(set) var exitCodes: [String: Int] = [:]
     private(set) var crashesStoppedAsHung = 0
+    /// Each child's recovery, and the backoff its restart waited out, in the order of the faults.
+    private(set) var childRecoveries: [(total: Duration, backoff: Duration)] = []
     /// Answered requests whose log line the run has not found yet, and those it may not find
     /// (answered while the log disk was full, or in the moment before the launcher was killed,
     /// with its lines unread in its pipes).
@@ -199,7 +201,12 @@ final class FaultRun {
             let records = satellite.records
             let ready = try #require(records[exitRecord...].first { $0["msg"] as? String == "ready" && $0["process"] as? String == victim })
             let elapsed = Self.milliseconds(ready) - Self.milliseconds(records[exitRecord])
-            recoveries[fault, default: []].append(.milliseconds(elapsed < 0 ? elapsed + 86_400_000 : elapsed))
+            let recovery = Duration.milliseconds(elapsed < 0 ? elapsed + 86_400_000 : elapsed)
+            recoveries[fault, default: []].append(recovery)
+            // A process that crashes again soon after its last restart waits out a growing backoff
+            // (the restart policy at work, not slowness); the summary shows recovery without it too.
+            let restarting = records[exitRecord...].first { $0["msg"] as? String == "restarting" && $0["process"] as? String == victim }
+            childRecoveries.append((recovery, .milliseconds(Int(restarting?["delay_ms"] as? String ?? "") ?? 0)))
         } else if let launcherKilledAt {
             // As systemd would see it: from the kill to every process of a new launch ready.
             recoveries[fault, default: []].append(.now - launcherKilledAt)
@@ -364,13 +371,20 @@ final class FaultRun {
             guard !times.isEmpty else { return "\(kind.rawValue) x\(rounds[kind]!): nothing restarted" }
             return String(format: "%@ x%d: median %.0f ms, p99 %.0f ms, max %.0f ms", kind.rawValue, rounds[kind]!, percentile(times, 0.5), percentile(times, 0.99), times.last!)
         }
-        let all = recoveries.values.flatMap { $0 }.map(milliseconds).sorted()
-        let overall = all.isEmpty ? "" : String(format: "all %d: median %.0f ms, p99 %.0f ms, max %.0f ms", all.count, percentile(all, 0.5), percentile(all, 0.99), all.last!)
+        func distribution(_ values: [Double]) -> String {
+            let sorted = values.sorted()
+            return sorted.isEmpty ? "none" : String(format: "%d: median %.0f ms, p99 %.0f ms, max %.0f ms", sorted.count, percentile(sorted, 0.5), percentile(sorted, 0.99), sorted.last!)
+        }
+        let children = childRecoveries.map { milliseconds($0.total) }
+        let withoutBackoff = childRecoveries.map { max(0, milliseconds($0.total) - milliseconds($0.backoff)) }
+        let overall = "children \(distribution(children)); the same without the backoff the restart policy chose \(distribution(withoutBackoff)); "
+            + "the launcher \(distribution((recoveries[.launcherKill] ?? []).map(milliseconds)))"
         let counts = load.snapshot
         let exits = exitCodes.keys.sorted().map { "\($0) x\(exitCodes[$0]!)" }.joined(separator: ", ")
         return """
             faults: \(rounds.values.reduce(0, +)) (\(kinds.joined(separator: "; ")))
-            recovery (a child: its exit to its replacement's READY, in the launcher's log; the launcher: kill to all ready after a new launch): \(overall)
+            recovery (a child: its exit to its replacement's READY, in the launcher's log; the launcher: kill to all ready after a new launch):
+              \(overall)
             children's exits seen: \(exits); crashes stopped as hung before their crash report was written: \(crashesStoppedAsHung)
             requests answered \(counts.answered), failed (no answer or 5xx) \(counts.failed), of them database-locked 503 \(counts.lockTimeouts)
             acknowledged and verified in the database: check-ins \(counts.acknowledgedCheckIns), objects \(counts.acknowledgedObjects); lost 0

@@ -21,6 +21,8 @@ func runTool(_ path: String, _ arguments: [String]) async throws -> Int32 {
 /// byte and make it refuse new files; unmounted when released. Mounting needs root (as in CI).
 final class LogMount {
     let path: String
+    /// Whether the filesystem takes `chattr +i` (tmpfs does from Linux 6.0).
+    private(set) var canFreeze = false
     private var mounted = false
     private var filler: Int32 = -1
 
@@ -34,6 +36,9 @@ final class LogMount {
         guard getuid() == 0, try await runTool("/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "satellite-fault-logs", path]) == 0 else { return nil }
         let mount = LogMount(path: path)
         mount.mounted = true
+        if try await runTool("/usr/bin/chattr", ["+i", path]) == 0 {
+            mount.canFreeze = try await runTool("/usr/bin/chattr", ["-i", path]) == 0
+        }
         return mount
     }
 

@@ -100,9 +100,16 @@ final class FaultRun {
         mount?.unmount()
     }
 
-    /// The faults this machine can inject: the log faults need a mount of their own.
+    /// The faults this machine can inject: the log faults need a mount of their own, and the
+    /// read-only one a filesystem that takes `chattr +i`.
     var availableFaults: [Fault] {
-        Fault.allCases.filter { mount != nil || ($0 != .logDiskFull && $0 != .logDirReadOnly) }
+        Fault.allCases.filter { fault in
+            switch fault {
+            case .logDiskFull: mount != nil
+            case .logDirReadOnly: mount?.canFreeze == true
+            default: true
+            }
+        }
     }
 
     // MARK: Rounds

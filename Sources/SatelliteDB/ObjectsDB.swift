@@ -51,6 +51,12 @@ public struct NodeChoice: Sendable, Equatable {
     public let id: Data
     public let address: String
     public let lastNet: String
+
+    public init(id: Data, address: String, lastNet: String) {
+        self.id = id
+        self.address = address
+        self.lastNet = lastNet
+    }
 }
 
 public struct ObjectRecord: Sendable, Equatable {
@@ -100,11 +106,8 @@ public enum ObjectConflict: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// Objects and their segments, and the choice of nodes to upload to.
+/// Objects and their segments.
 public protocol ObjectsDB: Sendable {
-    /// Up to `count` nodes, at most one per network, online since `onlineSince`, not disqualified
-    /// or exiting, with at least `minFreeDisk` bytes free, in random order.
-    func selectNodes(count: Int, onlineSince: Date, minFreeDisk: Int64) throws -> [NodeChoice]
     /// A pending object with the next version of `key`.
     func beginObject(project: Data, bucket: String, key: String, streamID: Data, expiresAt: Date?, zombieDeadline: Date, at: Date) throws -> ObjectRecord
     func commitSegment(project: Data, _ segment: SegmentRecord, at: Date) throws
@@ -121,27 +124,6 @@ public protocol ObjectsDB: Sendable {
 }
 
 extension SatelliteDatabase: ObjectsDB {
-    public func selectNodes(count: Int, onlineSince: Date, minFreeDisk: Int64) throws -> [NodeChoice] {
-        try pool.read { db in
-            let rows = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT id, address, last_net FROM nodes
-                    WHERE last_contact_success >= ? AND disqualified_at IS NULL AND exit_initiated_at IS NULL AND free_disk >= ?
-                    ORDER BY RANDOM()
-                    """,
-                arguments: [onlineSince, minFreeDisk]
-            )
-            var chosen: [NodeChoice] = []
-            var networks: Set<String> = []
-            while chosen.count < count, let row = try rows.next() {
-                let choice = NodeChoice(id: row["id"], address: row["address"], lastNet: row["last_net"])
-                if networks.insert(choice.lastNet).inserted { chosen.append(choice) }
-            }
-            return chosen
-        }
-    }
-
     public func beginObject(project: Data, bucket: String, key: String, streamID: Data, expiresAt: Date?, zombieDeadline: Date, at: Date) throws -> ObjectRecord {
         try pool.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM buckets WHERE project_id = ? AND name = ?", arguments: [project, bucket]) != nil else {

@@ -46,6 +46,19 @@ public struct NodeRecord: Sendable, Equatable, FetchableRecord {
     }
 }
 
+/// A node that may be offered for uploads and repairs, as the selection cache keeps it.
+public struct EligibleNode: Sendable, Equatable {
+    public let choice: NodeChoice
+    public let freeDisk: Int64
+    public let lastContactSuccess: Date
+
+    public init(choice: NodeChoice, freeDisk: Int64, lastContactSuccess: Date) {
+        self.choice = choice
+        self.freeDisk = freeDisk
+        self.lastContactSuccess = lastContactSuccess
+    }
+}
+
 /// The overlay's storage: the nodes table.
 public protocol OverlayDB: Sendable {
     /// Creates the node or updates its address, network, free disk and version, and records a
@@ -57,6 +70,8 @@ public protocol OverlayDB: Sendable {
     func nodeCount() throws -> Int
     /// Sets when the node was last contacted successfully (as an audit or a ping would).
     func recordContactSuccess(id: Data, at: Date) throws
+    /// Every node contacted successfully since `onlineSince`, neither disqualified nor exiting.
+    func eligibleNodes(onlineSince: Date) throws -> [EligibleNode]
 }
 
 extension SatelliteDatabase: OverlayDB {
@@ -82,6 +97,24 @@ extension SatelliteDatabase: OverlayDB {
     public func recordContactSuccess(id: Data, at: Date) throws {
         try pool.write { db in
             try db.execute(sql: "UPDATE nodes SET last_contact_success = ? WHERE id = ?", arguments: [at, id])
+        }
+    }
+
+    public func eligibleNodes(onlineSince: Date) throws -> [EligibleNode] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, address, last_net, free_disk, last_contact_success FROM nodes
+                    WHERE last_contact_success >= ? AND disqualified_at IS NULL AND exit_initiated_at IS NULL
+                    """,
+                arguments: [onlineSince]
+            ).map {
+                EligibleNode(
+                    choice: NodeChoice(id: $0["id"], address: $0["address"], lastNet: $0["last_net"]),
+                    freeDisk: $0["free_disk"], lastContactSuccess: $0["last_contact_success"]
+                )
+            }
         }
     }
 

@@ -74,11 +74,14 @@ public final class TestPlanet: Sendable {
         // A small erasure code, so that a handful of simulated nodes can hold a segment.
         apiConfig.metainfo.redundancy = "2/3/4/5"
         apiConfig.metainfo.maxSegmentSize = 1 << 20
+        // A node is offered the moment it checks in, and not once it is taken offline.
+        apiConfig.overlay.selectionCacheStaleness = .zero
         reconfigure.api(&apiConfig)
         var repairerConfig = Repairer.Config()
         repairerConfig.debug.address = "127.0.0.1:0"
         repairerConfig.repairer.interval = nil
         repairerConfig.metainfo.maxSegmentSize = 1 << 20
+        repairerConfig.overlay.selectionCacheStaleness = .zero
         reconfigure.repairer(&repairerConfig)
 
         let core = try await Core(log: log, database: database, config: coreConfig)

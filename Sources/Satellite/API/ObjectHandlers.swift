@@ -22,7 +22,7 @@ extension APIHandlers {
             let pieceSize = (metainfo.maxSegmentSize + Int64(scheme.k) - 1) / Int64(scheme.k)
             var offers: [Components.Schemas.SegmentOffer] = []
             for position in 0..<body.segmentCount {
-                let nodes = try await blocking { try database.selectNodes(count: scheme.total, onlineSince: now - overlay.config.onlineWindow.timeInterval, minFreeDisk: pieceSize) }
+                let nodes = try await blocking { try overlay.selection.select(count: scheme.total, minFreeDisk: pieceSize, now: now) }
                 guard nodes.count == scheme.total else {
                     return .serviceUnavailable(.init(body: .json(ErrorBody(
                         .notEnoughNodes, "only \(nodes.count) suitable nodes on distinct networks are online; a segment needs \(scheme.total)"

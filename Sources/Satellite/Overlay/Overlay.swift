@@ -5,11 +5,14 @@ import SatelliteDB
 /// The satellite's view of its storage nodes: who they are, where they are, how they do.
 public struct Overlay: Sendable {
     public let config: OverlayConfig
+    /// The choice of nodes for uploads.
+    public let selection: NodeSelectionCache
     private let db: any OverlayDB
     private let log: Logger
 
     public init(config: OverlayConfig, db: any OverlayDB, log: Logger) {
         self.config = config
+        self.selection = NodeSelectionCache(staleness: config.selectionCacheStaleness, onlineWindow: config.onlineWindow, db: db)
         self.db = db
         self.log = log
     }

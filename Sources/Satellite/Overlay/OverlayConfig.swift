@@ -4,10 +4,17 @@ import SatelliteConfig
 public struct OverlayConfig: ConfigSection, Equatable {
     /// A node is online when its last successful contact is this recent.
     public var onlineWindow: Duration = .seconds(4 * 3600)
+    /// How old the in-memory list of nodes to choose from may grow before it is read again.
+    public var selectionCacheStaleness: Duration = .seconds(30)
 
     public init() {}
 
     public static let fields: [ConfigField<Self>] = [
         .duration("online-window", \.onlineWindow, help: "a node is online when its last successful check-in is this recent", range: .seconds(1) ... .seconds(86400 * 30)),
+        .duration(
+            "selection-cache-staleness", \.selectionCacheStaleness,
+            help: "how old the in-memory list of nodes offered for uploads and repairs may grow before it is read again (a new node waits this long to be offered); 0s reads the nodes table for every choice",
+            range: .zero ... .seconds(3600)
+        ),
     ]
 }

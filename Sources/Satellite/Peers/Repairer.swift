@@ -42,7 +42,9 @@ public final class Repairer: SatellitePeer {
             worker = try basis.group.wiring("repair:worker") {
                 let worker = RepairWorker(
                     config: config.repairer, onlineWindow: config.overlay.onlineWindow, maxSegmentSize: config.metainfo.maxSegmentSize,
-                    db: database, threads: basis.databaseThreads, log: basis.log.named("repair:worker"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
+                    db: database, threads: basis.databaseThreads,
+                    selection: NodeSelectionCache(staleness: config.overlay.selectionCacheStaleness, onlineWindow: config.overlay.onlineWindow, db: database),
+                    log: basis.log.named("repair:worker"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )
                 basis.group.add(PeerItem(name: "repair:worker", run: { try await worker.run() }, close: { await worker.cycle.close() }))
                 return worker

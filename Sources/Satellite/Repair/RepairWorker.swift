@@ -24,13 +24,14 @@ public final class RepairWorker: Sendable {
     private let maxSegmentSize: Int64
     private let db: any RepairQueueDB & ObjectsDB
     private let threads: DatabaseThreads
+    private let selection: NodeSelectionCache
     private let log: Logger
     private let irreparable: Counter
     private let attempts: Counter
     private let durations: @Sendable (Duration) -> Void
 
     public init(
-        config: RepairerConfig, onlineWindow: Duration, maxSegmentSize: Int64, db: any RepairQueueDB & ObjectsDB, threads: DatabaseThreads, log: Logger,
+        config: RepairerConfig, onlineWindow: Duration, maxSegmentSize: Int64, db: any RepairQueueDB & ObjectsDB, threads: DatabaseThreads, selection: NodeSelectionCache, log: Logger,
         metrics: any MetricsFactory
     ) {
         self.irreparable = Counter(label: "satellite_repair_irreparable_total", dimensions: [], factory: metrics)
@@ -41,6 +42,7 @@ public final class RepairWorker: Sendable {
         self.maxSegmentSize = maxSegmentSize
         self.db = db
         self.threads = threads
+        self.selection = selection
         self.log = log
         self.cycle = Cycle(interval: config.interval)
     }
@@ -85,9 +87,8 @@ public final class RepairWorker: Sendable {
         let usedNetworks = Set(standings.values.map(\.lastNet))
         let holders = Set(segment.pieces.map(\.node))
         let pieceSize = (maxSegmentSize + Int64(segment.redundancy.k) - 1) / Int64(segment.redundancy.k)
-        let candidates = try db.selectNodes(count: segment.redundancy.total, onlineSince: onlineSince, minFreeDisk: pieceSize)
-            .filter { !holders.contains($0.id) && !usedNetworks.contains($0.lastNet) }
         let needed = segment.redundancy.optimal - healthy
+        let candidates = try selection.select(count: needed, minFreeDisk: pieceSize, excluded: holders, excludedNetworks: usedNetworks, now: now)
         let reason = "needs \(needed) new pieces; \(candidates.count) replacement nodes are available, but moving pieces needs the storage-node protocol, which is not built yet"
         try db.releaseRepair(streamID: claim.streamID, position: claim.position, error: reason)
         log.info("repair attempted", metadata: ["position": "\(claim.position)", "healthy": "\(healthy)", "reason": .string(reason)])

@@ -1,0 +1,83 @@
+import Foundation
+import SatelliteDB
+import Synchronization
+
+/// Chooses nodes for uploads and repairs from a snapshot of the eligible nodes kept in memory,
+/// as Storj's upload selection cache does: a random choice over the whole overlay is then a
+/// shuffle of an array, not a sort of the nodes table on every request.
+///
+/// The snapshot is read again once it is older than `staleness`: a node that checks in for the
+/// first time is offered from then on, and one that went offline or ran short of space is
+/// filtered out at each choice anyway. A `staleness` of zero reads the table for every choice.
+/// Calls block (they may read the database) and belong on the peer's ``DatabaseThreads``.
+public final class NodeSelectionCache: Sendable {
+    private struct Snapshot {
+        let nodes: [EligibleNode]
+        let takenAt: ContinuousClock.Instant
+    }
+
+    private struct State {
+        var snapshot: Snapshot?
+        var refreshing = false
+    }
+
+    public let staleness: Duration
+    /// Nodes not contacted within this window are left out.
+    public let onlineWindow: Duration
+    private let db: any OverlayDB
+    private let state = Mutex(State())
+
+    public init(staleness: Duration, onlineWindow: Duration, db: any OverlayDB) {
+        self.staleness = staleness
+        self.onlineWindow = onlineWindow
+        self.db = db
+    }
+
+    /// Up to `count` nodes in random order, at most one per network and none of `excluded` nor on
+    /// `excludedNetworks`, each online within the window at `now` and with `minFreeDisk` bytes free.
+    /// - Throws: the database's error when the snapshot had to be read and could not be.
+    public func select(
+        count: Int, minFreeDisk: Int64, excluded: Set<Data> = [], excludedNetworks: Set<String> = [], now: Date = Date()
+    ) throws -> [NodeChoice] {
+        let nodes = try current()
+        let onlineSince = now - onlineWindow.timeInterval
+        var order = Array(nodes.indices)
+        var networks = excludedNetworks
+        var chosen: [NodeChoice] = []
+        var next = 0
+        // A Fisher-Yates shuffle, drawn only as far as needed.
+        while chosen.count < count, next < order.count {
+            order.swapAt(next, Int.random(in: next..<order.count))
+            let node = nodes[order[next]]
+            next += 1
+            guard node.freeDisk >= minFreeDisk, node.lastContactSuccess >= onlineSince, !excluded.contains(node.choice.id),
+                networks.insert(node.choice.lastNet).inserted
+            else { continue }
+            chosen.append(node.choice)
+        }
+        return chosen
+    }
+
+    /// The snapshot, read again if it is stale. While one caller reads it the others keep
+    /// choosing from the old one; only the very first choice waits.
+    private func current() throws -> [EligibleNode] {
+        guard staleness > .zero else { return try db.eligibleNodes(onlineSince: Date() - onlineWindow.timeInterval) }
+        let now = ContinuousClock.now
+        let (fresh, stale) = state.withLock { state -> ([EligibleNode]?, [EligibleNode]?) in
+            if let snapshot = state.snapshot, now - snapshot.takenAt < staleness { return (snapshot.nodes, nil) }
+            if state.refreshing, let snapshot = state.snapshot { return (snapshot.nodes, nil) }
+            state.refreshing = true
+            return (nil, state.snapshot?.nodes)
+        }
+        if let fresh { return fresh }
+        do {
+            let nodes = try db.eligibleNodes(onlineSince: Date() - onlineWindow.timeInterval)
+            state.withLock { $0 = State(snapshot: Snapshot(nodes: nodes, takenAt: now), refreshing: false) }
+            return nodes
+        } catch {
+            state.withLock { $0.refreshing = false }
+            if let stale { return stale }
+            throw error
+        }
+    }
+}

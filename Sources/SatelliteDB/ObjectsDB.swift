@@ -39,9 +39,10 @@ public struct Piece: Sendable, Equatable, Hashable {
     }
 
     public static func decode(_ data: Data) -> [Piece] {
-        let bytes = [UInt8](data)
-        return stride(from: 0, to: bytes.count - bytes.count % 34, by: 34).map { offset in
-            Piece(number: Int(bytes[offset]) << 8 | Int(bytes[offset + 1]), node: Data(bytes[(offset + 2)..<(offset + 34)]))
+        data.withUnsafeBytes { bytes in
+            stride(from: 0, to: bytes.count - bytes.count % 34, by: 34).map { offset in
+                Piece(number: Int(bytes[offset]) << 8 | Int(bytes[offset + 1]), node: Data(bytes[(offset + 2)..<(offset + 34)]))
+            }
         }
     }
 }
@@ -190,7 +191,7 @@ extension SatelliteDatabase: ObjectsDB {
                 arguments: [project, bucket, key]
             ) else { return nil }
             let object = Self.object(row)
-            let segments = try Row.fetchAll(db, sql: "SELECT * FROM segments WHERE stream_id = ? ORDER BY position", arguments: [object.streamID]).map(Self.segmentRecord)
+            let segments = try Row.fetchAll(db, sql: "SELECT \(Self.segmentColumns) FROM segments WHERE stream_id = ? ORDER BY position", arguments: [object.streamID]).map(Self.segmentRecord)
             return (object, segments)
         }
     }

@@ -313,4 +313,27 @@ struct LogRotationTests {
         }
         await harness.tearDown()
     }
+
+    /// Regression: a rotation the directory refused was retried before every line, forever, on
+    /// the loop's thread, which then served nothing else.
+    @Test func aRotationThatFailsWritesOnIntoTheCurrentFile() async throws {
+        let directory = SupervisorHarness.tempDirectory()
+        // A directory where the rotated file must go: the rename fails, as in a read-only directory.
+        mkdir(directory + "/chatty.log.1", 0o700)
+        let blocker = open(directory + "/chatty.log.1/keep", O_WRONLY | O_CREAT, 0o600)
+        close(blocker)
+        var spec = shell("chatty", "seq 1 5000; \(SupervisorTests.ready); exec sleep 1000", notify: true, log: directory + "/chatty.log")
+        spec.logMaxSize = 4 * 1024
+        spec.logFiles = 1
+        let harness = try SupervisorHarness(directory: directory, [spec])
+        do {
+            try await harness.events.until("chatty", { $0.message == "ready" })
+            let lines = harness.read("chatty.log").split(separator: "\n")
+            #expect(lines.count == 5000 && lines.last == "5000", "every line in the file already open")
+        } catch {
+            await harness.tearDown()
+            throw error
+        }
+        await harness.tearDown()
+    }
 }

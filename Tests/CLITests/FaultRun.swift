@@ -53,6 +53,9 @@ final class FaultRun {
     private(set) var recoveries: [Fault: [Duration]] = [:]
     private(set) var exitCodes: [String: Int] = [:]
     private(set) var crashesStoppedAsHung = 0
+    /// Rounds of the full log disk in which the API's log writes failed (in the others a
+    /// rotation freed enough by deleting the oldest file).
+    private(set) var logWritesFailed = 0
     /// Each child's recovery, and the backoff its restart waited out, in the order of the faults.
     private(set) var childRecoveries: [(total: Duration, backoff: Duration)] = []
     /// Answered requests whose log line the run has not found yet, and those it may not find
@@ -181,9 +184,16 @@ final class FaultRun {
             try await satellite.until("requests answered while the log disk is full") { load.snapshot.answered > before.answered + 200 }
             mount.free()
             exempt.append((start, .now + .milliseconds(100)))
-            try await satellite.until("the launcher to say log writes work again") {
-                satellite.records[seen...].contains { $0["msg"] as? String == "log writes work again" && $0["process"] as? String == "api" && Int($0["dropped_lines"] as? String ?? "") ?? 0 > 0 }
+            // Every failure to write is followed, once there is space again, by its notice. (A
+            // rotation while the disk is full deletes the oldest file, and the space it frees may
+            // be enough: then nothing failed at all.)
+            func notices(_ message: String) -> Int {
+                satellite.records[seen...].filter { $0["msg"] as? String == message && $0["process"] as? String == "api" }.count
             }
+            try await satellite.until("the launcher to say log writes work again") {
+                notices("log writes work again") >= notices("cannot write log; dropping lines until writes work again")
+            }
+            if notices("log writes work again") > 0 { logWritesFailed += 1 }
         case .logDirReadOnly:
             let mount = try #require(mount)
             let seen = satellite.records.count
@@ -352,7 +362,7 @@ final class FaultRun {
         kill(satellite.pid, SIGTERM)
         #expect(try await satellite.exitStatus() == 0)
         let spawned = satellite.records.compactMap { $0["msg"] as? String == "spawned" ? ($0["pid"] as? String).flatMap(Int32.init) : nil }
-        #expect(spawned.count > 10)
+        #expect(spawned.count >= 4, "the launcher logged fewer spawns than processes")
         for pid in launcherPids + spawned { #expect(processIsGone(pid), "process \(pid) outlived the run") }
 
         let database = try SatelliteDatabase(path: dataDir + "/satellite.db", busyTimeout: .seconds(5))
@@ -395,6 +405,7 @@ final class FaultRun {
             children's exits seen: \(exits); crashes stopped as hung before their crash report was written: \(crashesStoppedAsHung)
             requests answered \(counts.answered), failed (no answer or 5xx) \(counts.failed), of them database-locked 503 \(counts.lockTimeouts)
             acknowledged and verified in the database: check-ins \(counts.acknowledgedCheckIns), objects \(counts.acknowledgedObjects); lost 0
+            log disk full: the API's log writes failed and resumed in \(logWritesFailed) of \(rounds[.logDiskFull] ?? 0) rounds (in the others rotation freed enough)
             log lines verified \(verifiedLines), not checkable \(exemptLines) (log disk full, or unread by a killed launcher), missing \(missingLines.count)
             """
     }

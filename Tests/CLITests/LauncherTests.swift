@@ -32,6 +32,7 @@ final class LaunchedSatellite {
     }
 
     private init(directory: URL, config: String?, flags: [String], environment: [String: String], ownsDirectory: Bool = true) throws {
+        _ = Self.sweptLeftovers
         self.directory = directory
         self.ownsDirectory = ownsDirectory
         var arguments = ["run", "--data-dir", dataDir]
@@ -48,6 +49,28 @@ final class LaunchedSatellite {
         process.standardError = FileHandle.nullDevice
         try process.run()
     }
+
+    /// Launchers a test run that crashed or was killed left behind (their parent is gone, so
+    /// no teardown ran), killed once per run before the first launch; each one's guard then
+    /// takes its children. Only launchers on a data directory of these tests are touched.
+    static let sweptLeftovers: Int = {
+        var swept = 0
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry),
+                let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+                let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")")
+            else { continue }
+            let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+            let arguments = command.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            guard fields.count > 1, fields[1] == "1", arguments.first?.hasSuffix("/satellite-launcher") == true,
+                let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"),
+                cwd.hasPrefix(FileManager.default.temporaryDirectory.appendingPathComponent("satellite-cli-").path)
+            else { continue }
+            kill(pid, SIGKILL)
+            swept += 1
+        }
+        return swept
+    }()
 
     deinit {
         let pids = Set(records.compactMap { $0["msg"] as? String == "spawned" ? ($0["pid"] as? String).flatMap(Int32.init) : nil })

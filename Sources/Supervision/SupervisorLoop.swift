@@ -56,13 +56,14 @@ final class ChildIO {
                 logFile = -1
                 outputPipe = nil
             } else if let path = spec.logPath {
-                let file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+                let file = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
                 guard file >= 0 else { throw .logFile(process: spec.name, path: path, errno: errno) }
                 opened.append(file)
                 logFile = file
                 var info = stat()
                 if fstat(file, &info) == 0 { logSize = Int64(info.st_size) }
                 outputPipe = try Self.pipe()
+                logLineCut = Self.endsMidLine(file, size: logSize)
             } else {
                 logFile = -1
                 outputPipe = nil
@@ -81,14 +82,24 @@ final class ChildIO {
     @discardableResult
     func reopenLog() -> Int32 {
         guard let path = spec.logPath, logFile >= 0 else { return 0 }
-        let fresh = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        let fresh = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard fresh >= 0 else { return errno }
         dup2(fresh, logFile)
         _ = fcntl(logFile, F_SETFD, FD_CLOEXEC)
         close(fresh)
         var info = stat()
         logSize = fstat(logFile, &info) == 0 ? Int64(info.st_size) : 0
+        logLineCut = Self.endsMidLine(logFile, size: logSize)
         return 0
+    }
+
+    /// Whether the file's last byte is not a newline: a launcher killed while its last write was
+    /// cut short (a full disk) left part of a line, which the next line must not run on from.
+    /// (The file is opened read-write for this one read.)
+    private static func endsMidLine(_ fd: Int32, size: Int64) -> Bool {
+        guard size > 0 else { return false }
+        var last: UInt8 = 0
+        return pread(fd, &last, 1, off_t(size - 1)) == 1 && last != UInt8(ascii: "\n")
     }
 
     /// Renames NAME.log to NAME.log.1 (shifting the older ones up, dropping the oldest) and

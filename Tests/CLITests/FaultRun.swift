@@ -294,12 +294,16 @@ final class FaultRun {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        Issue.record("not every process was ready again 30 s after \(what); launcher log:\n\(satellite.logText().suffix(4000))")
+        Issue.record("not every process was ready again 30 s after \(what); last status: \(lastStatus); launcher log:\n\(satellite.logText().suffix(4000))")
         throw CancellationError()
     }
 
+    /// The last `status` answer, for the message when a wait fails.
+    private var lastStatus = ""
+
     private func status() async throws -> [[String: Any]]? {
         let status = try await SatelliteProcess.run(["status", "--json", "--data-dir", dataDir])
+        lastStatus = "exit \(status.status), stdout \(status.stdout.prefix(2000)), stderr \(status.stderr.prefix(500))"
         guard status.status == 0, let document = try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any] else { return nil }
         return document["processes"] as? [[String: Any]]
     }

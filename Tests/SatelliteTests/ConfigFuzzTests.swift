@@ -3,19 +3,6 @@ import Satellite
 import SatelliteConfig
 import Testing
 
-/// A small deterministic generator, so that a failing run can be repeated from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Bad input at scale on the configuration loader: the default file mutated byte by byte, every
 /// key given values of the wrong kind, YAML that is deeply nested, huge, aliased or not YAML at
 /// all, and the same values through environment variables and flags. Every input either loads or
@@ -38,7 +25,7 @@ struct ConfigFuzzTests {
     ]
 
     /// One mutated configuration file.
-    static func file(_ generator: inout SplitMix64) -> String {
+    static func file(_ generator: inout APIPropertyTests.SplitMix) -> String {
         switch Int.random(in: 0..<8, using: &generator) {
         case 0:
             // The defaults with random bytes changed, dropped or inserted.
@@ -98,7 +85,7 @@ struct ConfigFuzzTests {
     /// What went wrong, one line per input.
     static func fuzz(rounds: Int) -> [String] {
         var failures: [String] = []
-        var generator = SplitMix64(state: Self.seed)
+        var generator = APIPropertyTests.SplitMix(state: Self.seed)
         for round in 0..<rounds {
             let text = Self.file(&generator)
             let key = Self.keys.randomElement(using: &generator)!

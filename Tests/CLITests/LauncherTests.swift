@@ -55,29 +55,35 @@ final class LaunchedSatellite {
     /// takes its children. Only launchers on a data directory of these tests are touched.
     static let sweptLeftovers: Int = {
         var swept = 0
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(entry),
-                let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
-                let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")")
+        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("satellite-cli-").path
+        for process in ProcessIdentity.all() where process.parent == 1 && !process.isZombie {
+            guard let command = FileManager.default.contents(atPath: "/proc/\(process.pid)/cmdline"),
+                String(decoding: command.split(separator: 0).first ?? [], as: UTF8.self).hasSuffix("/satellite-launcher"),
+                let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process.pid)/cwd"), cwd.hasPrefix(temporary)
             else { continue }
-            let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
-            let arguments = command.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            guard fields.count > 1, fields[1] == "1", arguments.first?.hasSuffix("/satellite-launcher") == true,
-                let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"),
-                cwd.hasPrefix(FileManager.default.temporaryDirectory.appendingPathComponent("satellite-cli-").path)
-            else { continue }
-            kill(pid, SIGKILL)
+            process.signal(SIGKILL)
             swept += 1
         }
         return swept
     }()
 
     deinit {
-        let pids = Set(records.compactMap { $0["msg"] as? String == "spawned" ? ($0["pid"] as? String).flatMap(Int32.init) : nil })
-        if process.isRunning { kill(pid, SIGKILL) }
-        for child in pids { kill(-child, SIGKILL) }
-        process.waitUntilExit()
+        killAll()
         if ownsDirectory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    /// Kills the launcher, if it still runs, and every process under it, and waits for the
+    /// launcher to end. Only processes that are its descendants now are touched: the pids in the
+    /// log name processes of other launches on the same data too, and, once pids come round
+    /// again, anybody's (a launcher already gone took its children with it, by their parent-death
+    /// signal and its group guard).
+    func killAll() {
+        if process.isRunning {
+            let family = descendants(of: pid)
+            kill(pid, SIGKILL)
+            for member in family { member.signal(SIGKILL) }
+        }
+        process.waitUntilExit()
     }
 
     func logText(_ name: String = "satellite") -> String {
@@ -151,19 +157,12 @@ func freePort() throws -> Int {
 
 /// Whether `pid` is gone or a zombie nobody of ours will reap.
 func processIsGone(_ pid: Int32) -> Bool {
-    guard kill(pid, 0) == 0 else { return true }
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
-    return stat[stat.index(close, offsetBy: 2)] == "Z"
+    ProcessIdentity(pid: pid)?.isZombie ?? true
 }
 
 /// Zombie children of `parent`.
 func zombies(of parent: Int32) -> [Int32] {
-    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    return entries.compactMap(Int32.init).filter { pid in
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
-        let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
-        return fields.count > 1 && fields[0] == "Z" && Int32(fields[1]) == parent
-    }
+    ProcessIdentity.all().filter { $0.isZombie && $0.parent == parent }.map(\.pid)
 }
 
 /// Open descriptors of `pid`, without the pidfd of a child that happens to be running (nor one

@@ -7,6 +7,9 @@ import Foundation
 final class FaultLoad: @unchecked Sendable {
     struct Answered {
         let requestID: String
+        /// When the request went out, and when its answer came back: the API wrote its line
+        /// somewhere in between.
+        let sent: ContinuousClock.Instant
         let at: ContinuousClock.Instant
     }
 
@@ -75,12 +78,13 @@ final class FaultLoad: @unchecked Sendable {
         let payload = body ?? ""
         let authorization = authorized ? "Authorization: Bearer \(key)\r\n" : ""
         let text = "\(method) \(path) HTTP/1.1\r\nHost: s\r\n\(authorization)X-Request-Id: \(requestID)\r\nContent-Type: application/json\r\nContent-Length: \(payload.utf8.count)\r\nConnection: close\r\n\r\n\(payload)"
+        let sent = ContinuousClock.now
         let answer = rawTCP(port, Array(text.utf8))
         let status = answer.hasPrefix("HTTP/1.1 ") ? Int(answer.split(separator: " ").dropFirst().first ?? "") ?? 0 : 0
         let json = answer.range(of: "\r\n\r\n").flatMap { try? JSONSerialization.jsonObject(with: Data(answer[$0.upperBound...].utf8)) as? [String: Any] } ?? [:]
         lock.lock()
         if status > 0 {
-            answered.append(Answered(requestID: requestID, at: .now))
+            answered.append(Answered(requestID: requestID, sent: sent, at: .now))
             counts.answered += 1
         }
         if status == 0 || status >= 500 { counts.failed += 1 }

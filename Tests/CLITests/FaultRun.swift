@@ -189,7 +189,8 @@ final class FaultRun {
             // fits in the last pages of the files open, a few KiB).
             try await satellite.until("requests answered while the log disk is full") { load.snapshot.answered > before.answered + 200 }
             mount.free()
-            exempt.append((start, .now + .milliseconds(100)))
+            // Lines the launcher had not read yet when the disk filled are dropped too.
+            exempt.append((start - .milliseconds(250), .now + .milliseconds(100)))
             // Every failure to write is followed, once there is space again, by its notice. (A
             // rotation while the disk is full deletes the oldest file, and the space it frees may
             // be enough: then nothing failed at all.)
@@ -327,8 +328,10 @@ final class FaultRun {
     }
 
     /// Every request answered more than a second ago (time enough for the launcher to have read
-    /// and written its line) is in the API's log, unless it was answered in an exempt window. A
-    /// line not found is looked for once more at the next check before it counts as missing.
+    /// and written its line) is in the API's log, unless it was in flight (from its sending to
+    /// its answer) during an exempt window: the client may read an answer long after the API wrote
+    /// its line. A line not found is looked for once more at the next check before it counts as
+    /// missing.
     func verifyLogLines(final: Bool = false) {
         let settled = ContinuousClock.now - .seconds(1)
         let logged = loggedRequestIDs(in: dataDir + "/log")
@@ -336,7 +339,7 @@ final class FaultRun {
         var suspects = Set(missingSuspects)
         missingSuspects = []
         for answered in unverified + load.takeAnswered() {
-            if exempt.contains(where: { $0.from <= answered.at && answered.at <= $0.to }) {
+            if exempt.contains(where: { $0.from <= answered.at && answered.sent <= $0.to }) {
                 exemptLines += 1
             } else if logged.contains(answered.requestID) {
                 verifiedLines += 1

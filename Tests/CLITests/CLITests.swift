@@ -200,7 +200,9 @@ struct CLITests {
         #expect(ready?.contains("READY=1") == true)
         #expect(ready?.contains("STATUS=repairer running") == true)
         kill(process.processIdentifier, SIGTERM)
-        let stopping = await socket.receive(timeoutSeconds: 20)
+        // Heartbeats sent before the signal arrived may come first.
+        var stopping = await socket.receive(timeoutSeconds: 20)
+        while stopping == "WATCHDOG=1" { stopping = await socket.receive(timeoutSeconds: 20) }
         #expect(stopping == "STOPPING=1")
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
@@ -265,7 +267,7 @@ final class NotifySocket {
     private let descriptor: Int32
 
     init(path: String) throws {
-        descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw POSIXError(.EIO) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)

@@ -50,7 +50,9 @@ struct ControlFuzzTests {
 
         // More silent connections than the launcher keeps waiting: the ones waiting longest make
         // room, and a real request still gets its answer.
-        let silent = (0..<300).map { _ in connectUnix(socketPath) }
+        var silent = (0..<300).map { _ in connectUnix(socketPath) }
+        // Closed once: a descriptor number closed twice may by then be another thread's (a
+        // Foundation process monitor's socket, a database file), and that once hung the test run.
         defer { for fd in silent where fd >= 0 { close(fd) } }
         #expect(rawExchange(socketPath, Array("status\n".utf8)).contains("\"processes\""), "status went unanswered during an idle flood")
         // The silent ones are closed with an error: the first to make room, the last after their 5 s.
@@ -67,6 +69,7 @@ struct ControlFuzzTests {
         }
         #expect(timedOut == 10, "silent connections were not closed with an error after their 5 s")
         for fd in silent where fd >= 0 { close(fd) }
+        silent = []
 
         #expect(satellite.process.isRunning)
         #expect(satellite.count("spawned") == spawned, "a malformed request started or restarted a process")
@@ -82,7 +85,7 @@ struct ControlFuzzTests {
 
 /// A connection to a unix socket that sends nothing; -1 if it could not connect.
 func connectUnix(_ path: String) -> Int32 {
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
     withUnsafeMutableBytes(of: &address.sun_path) { raw in

@@ -142,7 +142,7 @@ struct ControlTests {
         #expect(directoryMode == 0o700)
 
         // A client that connects and says nothing holds only its own connection.
-        let silent = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let silent = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(silent) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -169,7 +169,6 @@ struct ControlTests {
 
     @Test func logLevelReachesARunningPeer() async throws {
         let satellite = try LaunchedSatellite(flags: ["--api.address=127.0.0.1:0"])
-        defer { kill(satellite.pid, SIGKILL) }
         try await satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
         let changed = try await cli(satellite, ["log-level", "debug", "api"])
         #expect(changed.status == 0, "\(changed.stderr)")
@@ -210,7 +209,6 @@ struct LauncherMetricsTests {
               - {name: steady, exec: /bin/sleep, args: ["1000"]}
               - {name: beating, exec: /bin/sh, notify: true, args: ["-c", "echo READY=1 >&3; while :; do echo WATCHDOG=1 >&3; sleep 0.1; done"]}
             """, flags: ["--supervisor.debug-address=127.0.0.1:\(port)"])
-        defer { kill(satellite.pid, SIGKILL) }
         try await satellite.until("ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
         kill(try #require(satellite.pids(of: "steady").first), SIGKILL)
         try await satellite.until("steady restarted") { satellite.count("spawned", of: "steady") == 2 }
@@ -232,7 +230,7 @@ struct LauncherMetricsTests {
 
 /// Sends raw bytes to a loopback TCP port and returns the answer.
 func rawTCP(_ port: Int, _ bytes: [UInt8]) -> String {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)

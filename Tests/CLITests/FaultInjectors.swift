@@ -44,7 +44,7 @@ final class LogMount {
 
     /// Takes every free byte (a file of zeros grown until the disk says ENOSPC).
     func fill() {
-        filler = open(path + "/.filler", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        filler = open(path + "/.filler", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         let chunk = [UInt8](repeating: 0, count: 64 * 1024)
         var size = chunk.count
         while size > 0 {

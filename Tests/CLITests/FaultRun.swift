@@ -126,32 +126,45 @@ final class FaultRun {
         var launcherKilledAt: ContinuousClock.Instant?
         switch fault {
         case .kill:
-            let pid = try #require(satellite.pids(of: victim).last)
-            kill(pid, SIGKILL)
+            let process = try running(victim)
+            let pid = process.pid
+            process.signal(SIGKILL)
             exitRecord = try await untilExited(victim, pid: pid)
         case .abort, .segfault:
             // The Swift runtime catches a crash signal, writes its crash report to standard error
             // and lets go of the signal; a fault from outside (unlike a real one, which recurs)
             // then needs a second signal to end the process, as the crash would have.
             let signal = fault == .abort ? SIGABRT : SIGSEGV
-            let pid = try #require(satellite.pids(of: victim).last)
+            let process = try running(victim)
+            let pid = process.pid
             let log = dataDir + "/log/\(victim).log"
             let before = (file: inode(log), size: fileSize(log))
-            let caught = catches(pid, signal)
-            kill(pid, signal)
-            if caught {
-                // The runtime lets go of the last crash signals (SIGBUS among them) once its report is written.
-                try await satellite.until("the crash report of \(victim)") { !catches(pid, SIGBUS) || processIsGone(pid) }
+            // What the log gained since the fault; nil once the file was rotated.
+            func appended() -> String? {
+                guard inode(log) == before.file else { return nil }
+                return String(decoding: (FileManager.default.contents(atPath: log) ?? Data()).dropFirst(before.size), as: UTF8.self)
             }
-            kill(pid, signal)
+            let caught = catches(pid, signal)
+            process.signal(signal)
+            if caught {
+                // The runtime drops its crash handlers before it writes the report, and its memory
+                // server takes SIGBUS and SIGSEGV again while the report is written: the report is
+                // whole once its last line is in the log and SIGBUS is let go of for good.
+                try await satellite.until("the crash report of \(victim)") {
+                    guard process.isAlive else { return true }
+                    guard !catches(pid, SIGBUS) else { return false }
+                    guard let text = appended() else { return true }
+                    return text.contains("\nBacktrace took ") || text.contains(" failed ***")
+                }
+            }
+            process.signal(signal)
             let exit = try await untilExited(victim, pid: pid)
             exitRecord = exit
             if caught, satellite.records[exit]["signal"] as? String == (signal == SIGABRT ? "SIGABRT" : "SIGSEGV") {
-                // Its last words are in its log, though it died right after writing them (looked
-                // for in what was appended since the fault, unless the file was rotated meanwhile).
-                if inode(log) == before.file {
-                    let appended = String(decoding: (FileManager.default.contents(atPath: log) ?? Data()).dropFirst(before.size), as: UTF8.self)
-                    #expect(appended.contains("*** Program crashed") || appended.contains("*** Signal "), "the log of \(victim) lacks the crash report written before it died")
+                // Its last words are in its log, though it died right after writing them (unless
+                // the file was rotated meanwhile).
+                if let text = appended() {
+                    #expect(text.contains("*** Program crashed") || text.contains("*** Signal "), "the log of \(victim) lacks the crash report written before it died")
                     crashReportsFound += 1
                 }
             } else if caught {
@@ -160,18 +173,20 @@ final class FaultRun {
                 crashesStoppedAsHung += 1
             }
         case .freeze:
-            let pid = try #require(satellite.pids(of: victim).last)
-            kill(pid, SIGSTOP)
+            let process = try running(victim)
+            let pid = process.pid
+            process.signal(SIGSTOP)
             try await satellite.until("\(victim) found hung") { satellite.records.contains { $0["msg"] as? String == "hung" && $0["pid"] as? String == String(pid) } }
-            kill(pid, SIGCONT)
+            process.signal(SIGCONT)
             exitRecord = try await untilExited(victim, pid: pid)
         case .exit1:
             // Both signals are pending when the peer runs again, so it sees the second at once.
-            let pid = try #require(satellite.pids(of: victim).last)
-            kill(pid, SIGSTOP)
-            kill(pid, SIGTERM)
-            kill(pid, SIGINT)
-            kill(pid, SIGCONT)
+            let process = try running(victim)
+            let pid = process.pid
+            process.signal(SIGSTOP)
+            process.signal(SIGTERM)
+            process.signal(SIGINT)
+            process.signal(SIGCONT)
             exitRecord = try await untilExited(victim, pid: pid)
         case .launcherKill:
             exempt.append((ContinuousClock.now - .milliseconds(250), ContinuousClock.now))
@@ -245,6 +260,12 @@ final class FaultRun {
         if fault == .launcherKill { descriptorBaseline = openDescriptors(of: satellite.pid) }
         try await checkLauncherHoldsNothingExtra(after: fault)
         verifyLogLines()
+    }
+
+    /// The running process of `victim`, named by pid and start time, so that no signal of the
+    /// fault reaches another process that took the pid over once the victim was gone.
+    private func running(_ victim: String) throws -> ProcessIdentity {
+        try #require(satellite.pids(of: victim).last.flatMap(ProcessIdentity.init(pid:)), "no running \(victim) in the launcher's log")
     }
 
     /// Waits until the launcher logs that `pid` of `name` exited, and keeps its exit code.

@@ -63,7 +63,7 @@ struct FaultTests {
         let minutes = try #require(Self.soakMinutes)
         // Pids come round during the run, as on a machine that has been up a while: anything
         // that still names a process by an old pid then meets somebody else (pid_max is 32768 here).
-        if getuid() == 0, let limit = pidLimit(), let problem = setLastPid(limit - 3000) { print("soak: pids will not wrap: \(problem)") }
+        if getuid() == 0, let limit = kernelNumber("pid_max"), let problem = setLastPid(limit - 3000) { print("soak: pids will not wrap: \(problem)") }
         let run = try await FaultRun()
         var generator = SystemRandomNumberGenerator()
         let faults = run.availableFaults.filter { Self.soakFaults?.contains($0.rawValue) ?? true }

@@ -12,7 +12,7 @@ private final class FakeJournal: @unchecked Sendable {
 
     init() throws {
         try FileManager.default.createDirectory(atPath: "/run/systemd/journal", withIntermediateDirectories: true)
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in for (index, byte) in journalStdout.utf8.enumerated() { raw[index] = byte } }
@@ -70,7 +70,6 @@ struct JournalTests {
               - {name: hello, exec: /bin/sh, args: ["-c", "echo hello from the journal; echo oops >&2; exec sleep 1000"]}
               - {name: other, exec: /bin/sh, args: ["-c", "echo other line; exec sleep 1000"]}
             """, flags: ["--log.output=journal"])
-        defer { kill(satellite.pid, SIGKILL) }
         let deadline = Date().addingTimeInterval(20)
         func stream(_ identifier: String) -> String? { journal.texts.first { $0.hasPrefix(identifier + "\n") } }
         while Date() < deadline, stream("satellite-hello")?.contains("oops\n") != true || stream("satellite-other")?.contains("other line\n") != true {

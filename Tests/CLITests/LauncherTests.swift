@@ -142,7 +142,7 @@ final class LaunchedSatellite {
 
 /// A loopback TCP port that was free a moment ago.
 func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
@@ -274,7 +274,6 @@ struct LauncherTests {
     @Test func anAPIRestartUnderASteadyLoadRefusesNoConnection() async throws {
         let port = try freePort()
         let satellite = try LaunchedSatellite(flags: ["--api.address=127.0.0.1:\(port)"])
-        defer { kill(satellite.pid, SIGKILL) }
         try await satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
         let load = SteadyLoad(port: port)
         load.start()
@@ -543,7 +542,7 @@ final class SteadyLoad: @unchecked Sendable {
     func stop() { loop.stop() }
 
     private func once() {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(fd) }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))

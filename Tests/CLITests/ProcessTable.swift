@@ -75,14 +75,15 @@ func processes(workingIn directory: URL) -> [ProcessIdentity] {
 /// (if free), as checkpoint/restore tools do. Needs root.
 /// - Returns: why it could not, or nil.
 func setLastPid(_ pid: Int32) -> String? {
-    let file = open("/proc/sys/kernel/ns_last_pid", O_WRONLY)
+    let file = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC)
     guard file >= 0 else { return "cannot open ns_last_pid: \(String(cString: strerror(errno)))" }
     defer { close(file) }
     let text = Array(String(pid).utf8)
     return write(file, text, text.count) == text.count ? nil : "cannot set ns_last_pid: \(String(cString: strerror(errno)))"
 }
 
-/// The largest pid plus one (/proc/sys/kernel/pid_max).
-func pidLimit() -> Int32? {
-    (try? String(contentsOfFile: "/proc/sys/kernel/pid_max", encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+/// A number the kernel keeps in /proc/sys/kernel: `ns_last_pid`, the last pid it gave out, or
+/// `pid_max`, the largest pid plus one.
+func kernelNumber(_ name: String) -> Int32? {
+    (try? String(contentsOfFile: "/proc/sys/kernel/\(name)", encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
 }

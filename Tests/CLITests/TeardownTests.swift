@@ -36,10 +36,13 @@ struct TeardownTests {
         let deadline = ContinuousClock.now + .seconds(10)
         while ProcessIdentity(pid: pid) != nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         try #require(ProcessIdentity(pid: pid) == nil, "pid \(pid) was not freed")
-        // Until the launcher gets the pid: another process may take it first.
+        // Until the launcher gets the pid (another process may take it first); the counter goes
+        // back at once, so that other tests' processes do not meet recycled pids early.
         for _ in 0..<50 {
+            let counter = try #require(kernelNumber("ns_last_pid"))
             if let problem = setLastPid(pid - 1) { Issue.record(Comment(rawValue: problem)); throw CancellationError() }
             let launch = try LaunchedSatellite(reusing: dataDir, flags: flags)
+            _ = setLastPid(max(counter, kernelNumber("ns_last_pid") ?? counter))
             if launch.pid == pid { return launch }
             launch.killAll()
         }

@@ -51,11 +51,15 @@ struct DatabaseLockTests {
                     return try await group.reduce(into: []) { $0.append($1) }
                 }
             }
-            // The lock is held for up to five busy timeouts: every write that met it is refused
-            // when the first timeout ends, not one per timeout in turn (the fifth and later would
-            // then have gone through once the lock was released).
-            let release = ContinuousClock.now + .seconds(5)
-            while finished.value.withLock({ $0 }) < nodes.count, ContinuousClock.now < release {
+            // The lock is held until five busy timeouts after the first refusal: every write that
+            // met it is refused when the first timeout ends, not one per timeout in turn (the
+            // sixth and later would then have gone through once the lock was released). Counted
+            // from the first refusal, not from the start, as a busy machine may be slow to bring
+            // the requests to the database at all.
+            let giveUp = ContinuousClock.now + .seconds(30)
+            var release: ContinuousClock.Instant?
+            while finished.value.withLock({ $0 }) < nodes.count, ContinuousClock.now < min(giveUp, release ?? giveUp) {
+                if release == nil, finished.value.withLock({ $0 }) > 0 { release = .now + .seconds(5) }
                 try await Task.sleep(for: .milliseconds(20))
             }
             try lock.release()

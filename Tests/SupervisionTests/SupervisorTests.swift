@@ -320,7 +320,7 @@ struct LogRotationTests {
         let directory = SupervisorHarness.tempDirectory()
         // A directory where the rotated file must go: the rename fails, as in a read-only directory.
         mkdir(directory + "/chatty.log.1", 0o700)
-        let blocker = open(directory + "/chatty.log.1/keep", O_WRONLY | O_CREAT, 0o600)
+        let blocker = open(directory + "/chatty.log.1/keep", O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
         close(blocker)
         var spec = shell("chatty", "seq 1 5000; \(SupervisorTests.ready); exec sleep 1000", notify: true, log: directory + "/chatty.log")
         spec.logMaxSize = 4 * 1024

@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 import Supervision
 import Synchronization
@@ -26,12 +27,21 @@ private func worker(_ name: String, tags: Set<String> = [], order: Order? = nil,
             if obeysCancel {
                 try? await Task.sleep(for: .milliseconds(2))
             } else {
-                usleep(2_000)
+                await sleepIgnoringCancellation()
             }
         }
     } shutdown: {
         order?.append(name)
         if obeysStop { stopRequested.set() }
+    }
+}
+
+/// Two milliseconds that cancellation does not cut short, as a task that ignores it waits; no
+/// thread is held meanwhile (a `usleep` here held one of the two threads of the shared pool, and
+/// other tests of the suite ran out of their deadlines).
+private func sleepIgnoringCancellation() async {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(2)) { continuation.resume() }
     }
 }
 
@@ -87,7 +97,7 @@ struct ServiceListTests {
         api.addDependant(gateway)
         let list = ServiceList([database, core, api, gateway])
         try await list.start()
-        let survivors = await list.stopGradually(deadline: .seconds(10))
+        let survivors = await list.stopGradually(deadline: .seconds(30))
         #expect(survivors.isEmpty)
         #expect(order.all == ["gateway", "api", "core", "database"])
     }

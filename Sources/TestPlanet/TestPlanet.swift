@@ -112,9 +112,14 @@ public final class TestPlanet: Sendable {
         if !survivors.isEmpty {
             log.error("peers did not stop, even when cancelled", metadata: ["peers": .array(survivors.names.map { .string($0) })])
         }
-        try await repairer.close()
-        try await api.close()
-        try await core.close()
-        return try result.get()
+        // Every peer is closed even when one fails to, so that none keeps its threads; the body's
+        // own error, if any, is the one reported.
+        var closeError: (any Error)?
+        do { try await repairer.close() } catch { closeError = closeError ?? error }
+        do { try await api.close() } catch { closeError = closeError ?? error }
+        do { try await core.close() } catch { closeError = closeError ?? error }
+        let value = try result.get()
+        if let closeError { throw closeError }
+        return value
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// Runs the built `satellite` executable and collects what it prints.
@@ -19,7 +20,9 @@ struct SatelliteProcess {
     let stderr: String
 
     /// Runs `satellite` with `arguments`, in `directory`, with `environment` added to a clean one;
-    /// gives up (and fails) after 30 seconds.
+    /// gives up (and fails) after 30 seconds. Its output is read while it runs, so a child that
+    /// prints more than a pipe holds is not stalled, and by threads of their own, so no thread of
+    /// the shared pool waits on a pipe.
     static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) async throws -> Self {
         let process = Process()
         process.executableURL = executable
@@ -30,19 +33,47 @@ struct SatelliteProcess {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        let stdout = PipeDrain(out), stderr = PipeDrain(err)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+            kill(process.processIdentifier, SIGKILL)
             Issue.record("satellite \(arguments) did not finish within 30 s")
         }
-        process.waitUntilExit()
+        while process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
         return Self(
             status: process.terminationStatus,
-            stdout: String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-            stderr: String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            stdout: String(decoding: await stdout.data(within: .seconds(5)), as: UTF8.self),
+            stderr: String(decoding: await stderr.data(within: .seconds(5)), as: UTF8.self)
         )
+    }
+}
+
+/// Reads a pipe to its end on a thread of its own.
+final class PipeDrain: Sendable {
+    private let collected = Mutex<(data: Data, ended: Bool)>((Data(), false))
+
+    /// Starts reading `pipe`, which a `Process` has been run with (its `run()` closed the test's
+    /// copy of the write end, so the end comes when the child's copies close).
+    init(_ pipe: Pipe) {
+        let reading = pipe.fileHandleForReading
+        let thread = Thread { [self] in
+            while let chunk = try? reading.read(upToCount: 65536), !chunk.isEmpty {
+                collected.withLock { $0.data.append(chunk) }
+            }
+            collected.withLock { $0.ended = true }
+        }
+        thread.start()
+    }
+
+    /// What was read once the pipe ended, or what was read by then if it did not end within
+    /// `limit` (another child spawned meanwhile may hold a copy of its write end).
+    func data(within limit: Duration) async -> Data {
+        let deadline = ContinuousClock.now + limit
+        while !collected.withLock({ $0.ended }), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return collected.withLock { $0.data }
     }
 }
 

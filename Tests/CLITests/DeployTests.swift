@@ -27,10 +27,12 @@ struct DeployTests {
         verify.standardError = errors
         verify.standardOutput = errors
         try verify.run()
+        let drain = PipeDrain(errors)
         let deadline = Date().addingTimeInterval(30)
         while verify.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
-        verify.waitUntilExit()
-        let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        if verify.isRunning { verify.terminate() }
+        while verify.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+        let output = String(decoding: await drain.data(within: .seconds(5)), as: UTF8.self)
         #expect(verify.terminationStatus == 0, "\(output)")
         #expect(output.isEmpty, "\(output)")
     }

@@ -63,4 +63,39 @@ struct NodeSelectionTests {
             #expect(try cached.select(count: 5, minFreeDisk: 0, now: later).isEmpty)
         }
     }
+
+    /// The nodes table, counting how often the eligible nodes are read.
+    final class CountingOverlay: OverlayDB, @unchecked Sendable {
+        let database: SatelliteDatabase
+        private let lock = NSLock()
+        private var reads = 0
+        init(_ database: SatelliteDatabase) { self.database = database }
+        var eligibleReads: Int { lock.withLock { reads } }
+        func recordCheckIn(_ checkIn: NodeCheckIn, at: Date) throws { try database.recordCheckIn(checkIn, at: at) }
+        func node(id: Data) throws -> NodeRecord? { try database.node(id: id) }
+        func nodeCount() throws -> Int { try database.nodeCount() }
+        func recordContactSuccess(id: Data, at: Date) throws { try database.recordContactSuccess(id: id, at: at) }
+        func eligibleNodes(onlineSince: Date) throws -> [EligibleNode] {
+            lock.withLock { reads += 1 }
+            return try database.eligibleNodes(onlineSince: onlineSince)
+        }
+    }
+
+    @Test func manySegmentsAreChosenFromOneReadEachAnewAndOnePerNetwork() throws {
+        try Self.withDatabase { database in
+            for index in 0..<12 { try Self.checkIn(database, index, network: index / 2) }
+            let overlay = CountingOverlay(database)
+            let uncached = NodeSelectionCache(staleness: .zero, onlineWindow: .seconds(3600), db: overlay)
+            let choices = try uncached.select(segments: 500, count: 5, minFreeDisk: 0)
+            #expect(overlay.eligibleReads == 1, "one read for all 500 segments, even with no cache")
+            #expect(choices.count == 500)
+            for choice in choices {
+                #expect(choice.count == 5 && Set(choice.map(\.lastNet)).count == 5)
+            }
+            #expect(Set(choices.flatMap { $0.map(\.id) }).count == 12, "each segment is drawn anew")
+            #expect(Set(choices.map { $0.map(\.id) }).count > 1)
+            #expect(try uncached.select(segments: 0, count: 5, minFreeDisk: 0).isEmpty)
+            #expect(overlay.eligibleReads == 1, "no segments, no read")
+        }
+    }
 }

@@ -125,6 +125,26 @@ struct ObjectTests {
         }
     }
 
+    /// The document allows 10,000 segments; choosing their nodes one segment at a time (a trip
+    /// to the database threads and, in TestPlanet, a read of the nodes table each) left a client
+    /// of the property test without an answer after 10 s.
+    @Test func theLargestObjectTheDocumentAllowsIsOfferedNodesForEverySegment() async throws {
+        try await withClient { client, nodes in
+            let begun = try await client.begin("large", segments: 10_000)
+            #expect(begun.status == 201, "\(begun.text.prefix(300))")
+            let offers = begun.json?["segments"] as? [[String: Any]] ?? []
+            #expect(offers.compactMap { $0["position"] as? Int } == Array(0..<10_000))
+            let known = Set(nodes.map(\.id))
+            var everyNode = Set<String>()
+            for offer in offers {
+                let ids = (offer["nodes"] as? [[String: Any]] ?? []).compactMap { $0["node_id"] as? String }
+                #expect(ids.count == 5 && Set(ids).count == 5 && Set(ids).isSubset(of: known), "\(offer)")
+                everyNode.formUnion(ids)
+            }
+            #expect(everyNode == known, "each segment is drawn anew, so every node is offered somewhere")
+        }
+    }
+
     @Test func nodesOnOneNetworkAreOfferedOnce() async throws {
         var reconfigure = TestPlanet.Reconfigure()
         reconfigure.api = { $0.contact.checkInInterval = .zero }

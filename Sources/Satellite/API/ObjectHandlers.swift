@@ -20,15 +20,17 @@ extension APIHandlers {
             }
             let scheme = metainfo.scheme
             let pieceSize = (metainfo.maxSegmentSize + Int64(scheme.k) - 1) / Int64(scheme.k)
-            var offers: [Components.Schemas.SegmentOffer] = []
-            for position in 0..<body.segmentCount {
-                let nodes = try await blocking { try overlay.selection.select(count: scheme.total, minFreeDisk: pieceSize, now: now) }
-                guard nodes.count == scheme.total else {
-                    return .serviceUnavailable(.init(body: .json(ErrorBody(
-                        .notEnoughNodes, "only \(nodes.count) suitable nodes on distinct networks are online; a segment needs \(scheme.total)"
-                    ))))
-                }
-                offers.append(.init(position: position, nodes: nodes.map { .init(nodeId: Hex.encode($0.id), address: $0.address) }))
+            // Every segment's nodes in one call: a call per segment (up to 10,000, each a trip to
+            // the database threads and, with no selection cache, a read of the nodes table) kept
+            // a client waiting for many seconds.
+            let choices = try await blocking { try overlay.selection.select(segments: body.segmentCount, count: scheme.total, minFreeDisk: pieceSize, now: now) }
+            if let short = choices.first(where: { $0.count < scheme.total }) {
+                return .serviceUnavailable(.init(body: .json(ErrorBody(
+                    .notEnoughNodes, "only \(short.count) suitable nodes on distinct networks are online; a segment needs \(scheme.total)"
+                ))))
+            }
+            let offers = choices.enumerated().map { position, nodes in
+                Components.Schemas.SegmentOffer(position: position, nodes: nodes.map { .init(nodeId: Hex.encode($0.id), address: $0.address) })
             }
             let streamID = APIKeys.randomBytes(16)
             do {

@@ -39,7 +39,22 @@ public final class NodeSelectionCache: Sendable {
     public func select(
         count: Int, minFreeDisk: Int64, excluded: Set<Data> = [], excludedNetworks: Set<String> = [], now: Date = Date()
     ) throws -> [NodeChoice] {
+        choose(count: count, from: try current(), minFreeDisk: minFreeDisk, excluded: excluded, excludedNetworks: excludedNetworks, now: now)
+    }
+
+    /// A choice as ``select(count:minFreeDisk:excluded:excludedNetworks:now:)`` makes for each of
+    /// `segments` segments, each drawn anew, all from one snapshot: an upload of many segments
+    /// reads the table at most once, whatever the staleness.
+    /// - Throws: the database's error when the snapshot had to be read and could not be.
+    public func select(segments: Int, count: Int, minFreeDisk: Int64, now: Date = Date()) throws -> [[NodeChoice]] {
+        guard segments > 0 else { return [] }
         let nodes = try current()
+        return (0..<segments).map { _ in choose(count: count, from: nodes, minFreeDisk: minFreeDisk, excluded: [], excludedNetworks: [], now: now) }
+    }
+
+    private func choose(
+        count: Int, from nodes: [EligibleNode], minFreeDisk: Int64, excluded: Set<Data>, excludedNetworks: Set<String>, now: Date
+    ) -> [NodeChoice] {
         let onlineSince = now - onlineWindow.timeInterval
         var order = Array(nodes.indices)
         var networks = excludedNetworks

@@ -78,7 +78,7 @@ public final class RepairChecker: Sendable {
                 if healthy < segment.redundancy.k {
                     report.irreparable += 1
                     log.warning("irreparable segment", metadata: [
-                        "stream_id": .string(segment.streamID.map { String(format: "%02x", $0) }.joined()),
+                        "stream_id": .string(Hex.encode(segment.streamID)),
                         "position": "\(segment.position)", "healthy": "\(healthy)", "k": "\(segment.redundancy.k)",
                     ])
                 }

@@ -17,6 +17,7 @@ struct BucketTests {
             #expect(created.status == 201, "\(created.text)")
             #expect(created.json?["name"] as? String == "photos")
             #expect(created.json?["created_at"] is String)
+            #expect(!created.text.contains("\n") && !created.text.contains(" : "), "compact JSON: \(created.text)")
 
             let again = try await planet.request("POST", "/v1/buckets", body: json(#"{"name":"photos"}"#), headers: ["Authorization": "Bearer \(alice)"])
             #expect(again.status == 409)

@@ -20,8 +20,9 @@ final class InheritedSocketServer: Sendable {
     private let log: Logger
     private let closed = Mutex(false)
     private let connections = Mutex(0)
-    /// When the accept loop last took a connection.
-    private let lastAccepted = Mutex(ContinuousClock.now)
+    /// Connections NIO accepted from the socket, and those the accept loop has taken; until the
+    /// two agree, closing the listener would drop accepted connections with their requests unread.
+    private let handover = AcceptHandover()
 
     init(descriptor: Int32, router: Router<BasicRequestContext>, log: Logger) {
         self.descriptor = descriptor
@@ -48,14 +49,18 @@ final class InheritedSocketServer: Sendable {
         // NIO owns and closes the descriptor it serves; a duplicate keeps the inherited one intact.
         let own = dup(descriptor)
         guard own >= 0 else { throw InheritedSocketError(descriptor: descriptor, errno: errno) }
+        let handover = self.handover
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptCounter(handover: handover)) }
+            }
             .bind(own) { channel in http.setup(channel: channel, logger: log) }
         try await withThrowingDiscardingTaskGroup { group in
             try await withTaskCancellationOrGracefulShutdownHandler {
                 try await server.executeThenClose { inbound in
                     for try await connection in inbound {
-                        self.lastAccepted.withLock { $0 = .now }
+                        handover.taken()
                         self.connections.withLock { $0 += 1 }
                         group.addTask {
                             await http.handle(value: connection, logger: log)
@@ -66,15 +71,16 @@ final class InheritedSocketServer: Sendable {
             } onCancelOrGracefulShutdown: {
                 // Stop accepting first, so connections not yet accepted stay in the kernel's
                 // backlog for the next process; close once the loop above has taken every one
-                // already accepted (it has been quiet for 10 ms), since closing drops those.
+                // NIO had already accepted, since closing drops those. (Waiting for the loop to
+                // be quiet for a while instead lost a connection when the machine was busy.)
                 let channel = server.channel
                 channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in
                     Task {
-                        let giveUp = ContinuousClock.now + .seconds(1)
-                        while ContinuousClock.now < giveUp, ContinuousClock.now - self.lastAccepted.withLock({ $0 }) < .milliseconds(10) {
-                            try? await Task.sleep(for: .milliseconds(5))
+                        // A connection whose setup failed never reaches the loop.
+                        let giveUp = ContinuousClock.now + .seconds(2)
+                        while ContinuousClock.now < giveUp, handover.pending > 0 {
+                            try? await Task.sleep(for: .milliseconds(2))
                         }
-                        try? await Task.sleep(for: .milliseconds(10))
                         channel.close(promise: nil)
                     }
                 }
@@ -105,6 +111,33 @@ final class InheritedSocketServer: Sendable {
         case AF_INET6: return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) } }
         default: return nil
         }
+    }
+}
+
+/// How many connections NIO has accepted and how many the accept loop has taken.
+final class AcceptHandover: Sendable {
+    private let counts = Mutex((accepted: 0, taken: 0))
+
+    func accepted() { counts.withLock { $0.accepted += 1 } }
+    func taken() { counts.withLock { $0.taken += 1 } }
+    /// Accepted and not yet taken: on their way through setup to the loop.
+    var pending: Int { counts.withLock { $0.accepted - $0.taken } }
+}
+
+/// First in the listener's pipeline: counts each connection as NIO accepts it, before its setup.
+final class AcceptCounter: ChannelInboundHandler, Sendable {
+    typealias InboundIn = any Channel
+    typealias InboundOut = any Channel
+
+    private let handover: AcceptHandover
+
+    init(handover: AcceptHandover) {
+        self.handover = handover
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        handover.accepted()
+        context.fireChannelRead(data)
     }
 }
 

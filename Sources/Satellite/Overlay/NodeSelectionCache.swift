@@ -39,7 +39,9 @@ public final class NodeSelectionCache: Sendable {
     public func select(
         count: Int, minFreeDisk: Int64, excluded: Set<Data> = [], excludedNetworks: Set<String> = [], now: Date = Date()
     ) throws -> [NodeChoice] {
-        choose(count: count, from: try current(), minFreeDisk: minFreeDisk, excluded: excluded, excludedNetworks: excludedNetworks, now: now)
+        let nodes = try current()
+        var order = Array(nodes.indices)
+        return choose(count: count, from: nodes, order: &order, minFreeDisk: minFreeDisk, excluded: excluded, excludedNetworks: excludedNetworks, now: now)
     }
 
     /// A choice as ``select(count:minFreeDisk:excluded:excludedNetworks:now:)`` makes for each of
@@ -49,18 +51,26 @@ public final class NodeSelectionCache: Sendable {
     public func select(segments: Int, count: Int, minFreeDisk: Int64, now: Date = Date()) throws -> [[NodeChoice]] {
         guard segments > 0 else { return [] }
         let nodes = try current()
-        return (0..<segments).map { _ in choose(count: count, from: nodes, minFreeDisk: minFreeDisk, excluded: [], excludedNetworks: [], now: now) }
+        var order = Array(nodes.indices)
+        var choices: [[NodeChoice]] = []
+        choices.reserveCapacity(segments)
+        for _ in 0..<segments {
+            choices.append(choose(count: count, from: nodes, order: &order, minFreeDisk: minFreeDisk, excluded: [], excludedNetworks: [], now: now))
+        }
+        return choices
     }
 
+    /// Draws from `nodes` in the order a partial Fisher-Yates shuffle of `order` gives. `order` is
+    /// any permutation of the indices and is left one, so one array serves every segment of an
+    /// upload, and a choice costs the nodes it looks at, not the size of the overlay.
     private func choose(
-        count: Int, from nodes: [EligibleNode], minFreeDisk: Int64, excluded: Set<Data>, excludedNetworks: Set<String>, now: Date
+        count: Int, from nodes: [EligibleNode], order: inout [Int], minFreeDisk: Int64, excluded: Set<Data>, excludedNetworks: Set<String>, now: Date
     ) -> [NodeChoice] {
         let onlineSince = now - onlineWindow.timeInterval
-        var order = Array(nodes.indices)
         var networks = excludedNetworks
         var chosen: [NodeChoice] = []
         var next = 0
-        // A Fisher-Yates shuffle, drawn only as far as needed.
+        // Drawn only as far as needed.
         while chosen.count < count, next < order.count {
             order.swapAt(next, Int.random(in: next..<order.count))
             let node = nodes[order[next]]

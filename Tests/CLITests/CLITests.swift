@@ -19,13 +19,15 @@ struct SatelliteProcess {
     let stdout: String
     let stderr: String
 
-    /// Runs `satellite` with `arguments`, in `directory`, with `environment` added to a clean one;
-    /// gives up (and fails) after 30 seconds. Its output is read while it runs, so a child that
+    /// Runs `satellite` (or `program`) with `arguments`, in `directory`, with `environment` added to
+    /// a clean one; gives up (and fails) after 30 seconds. Its output is read while it runs, so a child that
     /// prints more than a pipe holds is not stalled, and by threads of their own, so no thread of
     /// the shared pool waits on a pipe.
-    static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) async throws -> Self {
+    static func run(
+        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], program: URL = executable
+    ) async throws -> Self {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = program
         process.arguments = arguments
         process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
         if let directory { process.currentDirectoryURL = directory }
@@ -38,7 +40,7 @@ struct SatelliteProcess {
         while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
-            Issue.record("satellite \(arguments) did not finish within 30 s")
+            Issue.record("\(program.lastPathComponent) \(arguments) did not finish within 30 s")
         }
         while process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
         return Self(

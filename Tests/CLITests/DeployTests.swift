@@ -20,20 +20,9 @@ struct DeployTests {
             try text.replacingOccurrences(of: "/usr/local/bin/satellite", with: SatelliteProcess.executable.path).write(to: target, atomically: true, encoding: .utf8)
             paths.append(target.path)
         }
-        let verify = Process()
-        verify.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
-        verify.arguments = ["verify", "--man=no"] + paths
-        let errors = Pipe()
-        verify.standardError = errors
-        verify.standardOutput = errors
-        try verify.run()
-        let drain = PipeDrain(errors)
-        let deadline = Date().addingTimeInterval(30)
-        while verify.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
-        if verify.isRunning { verify.terminate() }
-        while verify.isRunning { try await Task.sleep(for: .milliseconds(10)) }
-        let output = String(decoding: await drain.data(within: .seconds(5)), as: UTF8.self)
-        #expect(verify.terminationStatus == 0, "\(output)")
+        let verify = try await SatelliteProcess.run(["verify", "--man=no"] + paths, program: URL(fileURLWithPath: "/usr/bin/systemd-analyze"))
+        let output = verify.stdout + verify.stderr
+        #expect(verify.status == 0, "\(output)")
         #expect(output.isEmpty, "\(output)")
     }
 

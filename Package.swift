@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "satellite-launcher", targets: ["satellite-launcher"]),
         .library(name: "Lifecycle", targets: ["Lifecycle"]),
         .library(name: "Supervision", targets: ["Supervision"]),
+        .library(name: "PeerRuntime", targets: ["PeerRuntime"]),
         .library(name: "Satellite", targets: ["Satellite"]),
         .library(name: "TestPlanet", targets: ["TestPlanet"]),
     ],
@@ -38,6 +39,8 @@ let package = Package(
             providers: [.apt(["libsystemd-dev"])]
         ),
         .target(name: "CSupport"),
+        // Durations and sizes as the configuration writes them (`1m0s`, `64MiB`).
+        .target(name: "Units", swiftSettings: strict),
         // Plain C: the linker drops the Swift runtime the driver adds to every executable, so
         // each child's first exec loads only libc.
         .executableTarget(name: "satellite-exec", linkerSettings: [.unsafeFlags(["-Xlinker", "--as-needed"])]),
@@ -52,6 +55,7 @@ let package = Package(
                 "CSupport",
                 "CSystemd",
                 "StructuredLogging",
+                "Units",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -71,7 +75,7 @@ let package = Package(
         ),
         .target(
             name: "SatelliteConfig",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["Units", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .target(
@@ -93,11 +97,30 @@ let package = Package(
             // about code we do not write, so they are silenced here and nowhere else.
             swiftSettings: [.unsafeFlags(["-suppress-warnings"])]
         ),
+        // What every kind of peer is built on; knows nothing of satellites.
         .target(
-            name: "Satellite",
+            name: "PeerRuntime",
             dependencies: [
                 "CSystemd",
                 "Lifecycle",
+                "Supervision",
+                "SatelliteConfig",
+                "StructuredLogging",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Satellite",
+            dependencies: [
+                "Lifecycle",
+                "PeerRuntime",
                 "Supervision",
                 "SatelliteConfig",
                 "SatelliteDB",
@@ -110,20 +133,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
         .target(
             name: "TestPlanet",
-            dependencies: ["Satellite", "SatelliteDB", "Lifecycle", "Supervision", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Satellite", "PeerRuntime", "SatelliteDB", "Lifecycle", "Supervision", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "satellite-cli",
             dependencies: [
                 "Satellite",
+                "PeerRuntime",
                 "Supervision",
                 "satellite-exec",
                 "satellite-launcher",
@@ -131,6 +153,7 @@ let package = Package(
                 "SatelliteConfig",
                 "SatelliteDB",
                 "StructuredLogging",
+                "Units",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -142,10 +165,15 @@ let package = Package(
             dependencies: ["Supervision", "satellite-exec", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        .testTarget(name: "SatelliteConfigTests", dependencies: ["SatelliteConfig"], swiftSettings: strict),
+        .testTarget(
+            name: "PeerRuntimeTests",
+            dependencies: ["PeerRuntime", "Lifecycle", "SatelliteConfig", .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "SatelliteConfigTests", dependencies: ["SatelliteConfig", "Units"], swiftSettings: strict),
         .testTarget(
             name: "SatelliteTests",
-            dependencies: ["Satellite", "TestPlanet", "SatelliteDB", "SatelliteConfig", "Lifecycle", "Supervision", "SatelliteAPI", .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")],
+            dependencies: ["Satellite", "PeerRuntime", "TestPlanet", "SatelliteDB", "SatelliteConfig", "Lifecycle", "Supervision", "SatelliteAPI", .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")],
             swiftSettings: strict
         ),
         .testTarget(name: "SatelliteDBTests", dependencies: ["SatelliteDB", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),

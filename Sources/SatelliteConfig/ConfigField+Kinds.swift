@@ -1,3 +1,5 @@
+import Units
+
 /// The kinds of value a key can hold, each with the words an error uses for what it expects.
 extension ConfigField {
     /// Free text, optionally checked by `validate` (which returns what was expected, on refusal).

@@ -1,5 +1,8 @@
+import Units
+
 #if canImport(Glibc)
 import Glibc
+import Units
 #endif
 
 /// One spawned instance of a process.
@@ -235,14 +238,14 @@ public struct ChildMachine: Sendable {
         guard let deadline = nextDeadline, now >= deadline else { return [] }
         switch state {
         case .starting(let run):
-            let waited = GoStyle.duration(timings.startTimeout)
+            let waited = GoDuration.format(timings.startTimeout)
             let reason = oneshot ? "did not finish within start-timeout \(waited)" : "no READY within start-timeout \(waited)"
             state = .stopping(run, .hung, killAt: now + timings.stopTimeout, killed: false)
             return [.report(.hung(heartbeatAge: nil, reason: reason)), .signal(SIGTERM), .report(.stopping(signal: SIGTERM))]
         case .ready(let run):
             let age = now - run.heartbeat
             state = .stopping(run, .hung, killAt: now + timings.stopTimeout, killed: false)
-            let reason = "no WATCHDOG within heartbeat-timeout \(GoStyle.duration(timings.heartbeatTimeout))"
+            let reason = "no WATCHDOG within heartbeat-timeout \(GoDuration.format(timings.heartbeatTimeout))"
             return [.report(.hung(heartbeatAge: age, reason: reason)), .signal(SIGTERM), .report(.stopping(signal: SIGTERM))]
         case .stopping(let run, let reason, let killAt, _):
             state = .stopping(run, reason, killAt: killAt, killed: true)
@@ -270,7 +273,7 @@ public struct ChildMachine: Sendable {
         }
         guard intensity.record(at: now) else {
             state = .down(status)
-            let window = GoStyle.duration(timings.restartWindow)
+            let window = GoDuration.format(timings.restartWindow)
             return [.giveUp(reason: "\(name) needed more than \(timings.restartLimit) restarts within \(window)")]
         }
         let readyFor = run?.readyAt.map { now - $0 }
@@ -279,17 +282,5 @@ public struct ChildMachine: Sendable {
         state = .backingOff(until: now + delay)
         let report = ChildAction.report(.restarting(delay: delay, restarts: self.restarts))
         return delay == .zero ? [report, .spawn] : [report]
-    }
-}
-
-/// Durations as Go prints them, as the configuration writes them.
-enum GoStyle {
-    static func duration(_ duration: Duration) -> String {
-        let milliseconds = duration.wholeMilliseconds
-        if milliseconds % 1000 != 0 || milliseconds == 0 { return "\(milliseconds)ms" }
-        let seconds = milliseconds / 1000
-        if seconds % 3600 == 0 { return "\(seconds / 3600)h" }
-        if seconds % 60 == 0 { return "\(seconds / 60)m" }
-        return "\(seconds)s"
     }
 }

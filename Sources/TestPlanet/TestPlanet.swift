@@ -1,5 +1,7 @@
 import Foundation
+import Lifecycle
 import Logging
+import PeerRuntime
 import Satellite
 import SatelliteDB
 import Supervision
@@ -84,26 +86,27 @@ public final class TestPlanet: Sendable {
         repairerConfig.overlay.selectionCacheStaleness = .zero
         reconfigure.repairer(&repairerConfig)
 
-        let core = try await Core(log: log, database: database, config: coreConfig)
+        // Made in order, closed in reverse, every one even when one fails to close; a peer that
+        // fails to be made closes the ones made before it.
+        let peers = PeerGroup(logger: log)
+        let core: Core
         let api: API
-        do {
-            api = try await API(log: log, database: database, config: apiConfig)
-        } catch {
-            try? await core.close()
-            throw error
-        }
         let repairer: Repairer
         do {
+            core = try await Core(log: log, database: database, config: coreConfig)
+            peers.add(PeerItem(name: Core.name, close: { try await core.close() }))
+            api = try await API(log: log, database: database, config: apiConfig)
+            peers.add(PeerItem(name: API.name, close: { try await api.close() }))
             repairer = try await Repairer(log: log, database: database, config: repairerConfig)
+            peers.add(PeerItem(name: Repairer.name, close: { try await repairer.close() }))
         } catch {
-            try? await api.close()
-            try? await core.close()
+            _ = await peers.close()
             throw error
         }
         let planet = TestPlanet(directory: directory, database: database, core: core, api: api, repairer: repairer)
-        try await planet.services.start()
         let result: Result<T, any Error>
         do {
+            try await planet.services.start()
             result = .success(try await body(planet))
         } catch {
             result = .failure(error)
@@ -112,12 +115,8 @@ public final class TestPlanet: Sendable {
         if !survivors.isEmpty {
             log.error("peers did not stop, even when cancelled", metadata: ["peers": .array(survivors.names.map { .string($0) })])
         }
-        // Every peer is closed even when one fails to, so that none keeps its threads; the body's
-        // own error, if any, is the one reported.
-        var closeError: (any Error)?
-        do { try await repairer.close() } catch { closeError = closeError ?? error }
-        do { try await api.close() } catch { closeError = closeError ?? error }
-        do { try await core.close() } catch { closeError = closeError ?? error }
+        // The body's own error, if any, is the one reported.
+        let closeError = await peers.close().failures.first
         let value = try result.get()
         if let closeError { throw closeError }
         return value

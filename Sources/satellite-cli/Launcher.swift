@@ -6,6 +6,7 @@ import SatelliteConfig
 import StructuredLogging
 import CSupport
 import Supervision
+import Units
 
 /// `satellite run` with no peer: the launcher. Maps the configuration onto the supervisor's
 /// process specs and hands over to it; everything else lives in the Supervision library.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PeerRuntime
 import Satellite
 import SatelliteConfig
 import SatelliteDB

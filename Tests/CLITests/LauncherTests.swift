@@ -461,7 +461,7 @@ struct LauncherTests {
             """)
         #expect(try await satellite.exitStatus() == 1)
         let givingUp = satellite.records.first { $0["msg"] as? String == "giving up" }
-        #expect(givingUp?["reason"] as? String == "broken needed more than 3 restarts within 1m")
+        #expect(givingUp?["reason"] as? String == "broken needed more than 3 restarts within 1m0s")
         #expect(satellite.events.last { $0.process == "sleeper" }?.msg == "stopped")
     }
 

@@ -1,5 +1,6 @@
 import SatelliteConfig
 import Testing
+import Units
 
 /// A small configuration shaped like the satellite's: a top-level key and two sections.
 private struct Sample: ConfigSection {

@@ -4,6 +4,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Lifecycle
+import PeerRuntime
 import Satellite
 import SatelliteDB
 import TestPlanet

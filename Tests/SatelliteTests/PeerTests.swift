@@ -1,7 +1,7 @@
 import Foundation
 import Lifecycle
 import Logging
-import Prometheus
+import PeerRuntime
 import Satellite
 import SatelliteConfig
 import SatelliteDB
@@ -91,17 +91,5 @@ struct PeerTests {
         #expect(error?.closeReport.closed == ["debug"])
         #expect(error?.closeReport.failures.isEmpty == true)
         #expect(error?.description.contains("satellite run migration") == true)
-    }
-
-    @Test func closedDebugServerNeverListens() async throws {
-        let server = DebugServer(
-            address: try #require(HostPort("127.0.0.1:0")),
-            registry: PrometheusCollectorRegistry(),
-            log: Logger(label: "test"),
-            ready: { true }
-        )
-        server.close()
-        try await server.run()
-        #expect(await server.listeningPort() == nil)
     }
 }

@@ -4,6 +4,7 @@ import Lifecycle
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import PeerRuntime
 import Satellite
 import SatelliteDB
 import TestPlanet

@@ -66,7 +66,7 @@ import Testing
         #expect(delays == [.zero, .milliseconds(100), .milliseconds(200)])
         _ = m.handle(.spawned(pid: 4), at: now)
         #expect(m.handle(.exited(.exited(code: 1)), at: now) == [
-            .report(.exited(.exited(code: 1))), .giveUp(reason: "api needed more than 3 restarts within 1m"),
+            .report(.exited(.exited(code: 1))), .giveUp(reason: "api needed more than 3 restarts within 1m0s"),
         ])
         #expect(m.state == .down(.exited(code: 1)))
     }

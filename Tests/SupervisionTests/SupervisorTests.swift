@@ -103,7 +103,7 @@ struct SupervisorTests {
             },
         ]) { h in
             let outcome = try await h.finished()
-            #expect(outcome == .gaveUp(reason: "broken needed more than 3 restarts within 1m"))
+            #expect(outcome == .gaveUp(reason: "broken needed more than 3 restarts within 1m0s"))
             #expect(h.events.events(of: "broken").filter { $0.message == "spawned" }.count == 4)
             #expect(h.events.events(of: "steady").last == .stopped)
         }

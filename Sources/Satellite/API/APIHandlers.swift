@@ -1,5 +1,6 @@
 import Foundation
 import OpenAPIRuntime
+import PeerRuntime
 import SatelliteAPI
 import SatelliteDB
 
@@ -12,9 +13,9 @@ struct APIHandlers: APIProtocol {
     let database: SatelliteDatabase
     let keys: APIKeys
     let metainfo: MetainfoConfig
-    let threads: DatabaseThreads
+    let threads: BlockingThreads
 
-    /// Runs blocking database work on the peer's ``DatabaseThreads``.
+    /// Runs blocking database work on the peer's ``BlockingThreads``.
     func blocking<Result: Sendable>(_ work: @escaping @Sendable () throws -> Result) async throws -> Result {
         try await threads.run(work)
     }

@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import OpenAPIHummingbird
 import OpenAPIRuntime
+import PeerRuntime
 import SatelliteAPI
 import SatelliteConfig
 import SatelliteDB

@@ -2,6 +2,7 @@ import Foundation
 import Lifecycle
 import Logging
 import Metrics
+import PeerRuntime
 import SatelliteConfig
 import SatelliteDB
 
@@ -21,13 +22,13 @@ public struct TallyConfig: ConfigSection, Equatable {
 public final class Tally: Sendable {
     public let cycle: Cycle<ContinuousClock>
     private let db: any AccountingDB
-    private let threads: DatabaseThreads
+    private let threads: BlockingThreads
     private let log: Logger
     private let durations: @Sendable (Duration) -> Void
 
-    public init(config: TallyConfig, db: any AccountingDB, threads: DatabaseThreads, log: Logger, metrics: any MetricsFactory) {
+    public init(config: TallyConfig, db: any AccountingDB, threads: BlockingThreads, log: Logger, metrics: any MetricsFactory) {
         self.threads = threads
-        self.durations = ChoreMetrics.recorder("accounting:tally", factory: metrics)
+        self.durations = SatelliteMetrics.chores.recorder("accounting:tally", factory: metrics)
         self.cycle = Cycle(interval: config.interval)
         self.db = db
         self.log = log

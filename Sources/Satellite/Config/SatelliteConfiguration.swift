@@ -1,3 +1,4 @@
+import PeerRuntime
 import SatelliteConfig
 import SatelliteDB
 import Supervision

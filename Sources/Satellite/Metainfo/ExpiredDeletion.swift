@@ -2,6 +2,7 @@ import Foundation
 import Lifecycle
 import Logging
 import Metrics
+import PeerRuntime
 import SatelliteConfig
 import SatelliteDB
 
@@ -35,13 +36,13 @@ public final class ExpiredDeletion: Sendable {
     public let cycle: Cycle<ContinuousClock>
     private let config: DeletionConfig
     private let db: any AccountingDB
-    private let threads: DatabaseThreads
+    private let threads: BlockingThreads
     private let log: Logger
     private let durations: @Sendable (Duration) -> Void
 
-    public init(config: DeletionConfig, db: any AccountingDB, threads: DatabaseThreads, log: Logger, metrics: any MetricsFactory) {
+    public init(config: DeletionConfig, db: any AccountingDB, threads: BlockingThreads, log: Logger, metrics: any MetricsFactory) {
         self.threads = threads
-        self.durations = ChoreMetrics.recorder("metainfo:deletion", factory: metrics)
+        self.durations = SatelliteMetrics.chores.recorder("metainfo:deletion", factory: metrics)
         self.cycle = Cycle(interval: config.interval)
         self.config = config
         self.db = db

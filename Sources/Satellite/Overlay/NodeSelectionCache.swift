@@ -1,4 +1,5 @@
 import Foundation
+import PeerRuntime
 import SatelliteDB
 import Synchronization
 
@@ -9,7 +10,7 @@ import Synchronization
 /// The snapshot is read again once it is older than `staleness`: a node that checks in for the
 /// first time is offered from then on, and one that went offline or ran short of space is
 /// filtered out at each choice anyway. A `staleness` of zero reads the table for every choice.
-/// Calls block (they may read the database) and belong on the peer's ``DatabaseThreads``.
+/// Calls block (they may read the database) and belong on the peer's ``BlockingThreads``.
 public final class NodeSelectionCache: Sendable {
     private struct Snapshot {
         let nodes: [EligibleNode]

@@ -1,5 +1,6 @@
 import Lifecycle
 import Logging
+import PeerRuntime
 import Prometheus
 import SatelliteConfig
 import SatelliteDB
@@ -32,6 +33,7 @@ public final class API: SatellitePeer {
     }
 
     public let basis: PeerBasis
+    public let database: SatelliteDatabase
     /// Health and metrics; `nil` when `debug.address` is empty.
     public let debug: DebugServer?
     public let overlay: Overlay
@@ -41,11 +43,12 @@ public final class API: SatellitePeer {
     /// Wires the peer.
     /// - Throws: `PeerInitError` naming the subsystem that failed, after closing the ones made.
     public init(log: Logger, database: SatelliteDatabase, config: Config) async throws {
-        let basis = PeerBasis(peer: Self.name, log: log, database: database, shutdownTimeout: config.shutdownTimeout)
+        let basis = PeerBasis(satellitePeer: Self.name, log: log, shutdownTimeout: config.shutdownTimeout)
         self.basis = basis
+        self.database = database
         do {
             // debug, then schema
-            debug = try basis.wireDebugAndSchema(config.debug)
+            debug = try basis.wireDebugAndSchema(config.debug, database: database)
 
             let overlay = try basis.group.wiring("overlay") {
                 Overlay(config: config.overlay, db: database, log: basis.log.named("overlay"))
@@ -61,7 +64,7 @@ public final class API: SatellitePeer {
                 guard let address = HostPort(config.api.address) else { throw APIConfigError.badAddress(config.api.address) }
                 let handlers = APIHandlers(
                     overlay: overlay, limiter: checkInLimiter, database: database, keys: APIKeys(db: database), metainfo: config.metainfo,
-                    threads: basis.databaseThreads
+                    threads: basis.blockingThreads
                 )
                 let server = try APIServer(
                     address: address, inherited: config.listenDescriptor, handlers: handlers, log: basis.log.named("server"), metrics: PrometheusMetricsFactory(registry: basis.metrics)

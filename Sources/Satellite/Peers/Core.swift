@@ -1,5 +1,6 @@
 import Lifecycle
 import Logging
+import PeerRuntime
 import Prometheus
 import SatelliteDB
 import StructuredLogging
@@ -28,6 +29,7 @@ public final class Core: SatellitePeer {
     }
 
     public let basis: PeerBasis
+    public let database: SatelliteDatabase
     /// Health and metrics; `nil` when `debug.address` is empty.
     public let debug: DebugServer?
     public let checker: RepairChecker
@@ -37,15 +39,16 @@ public final class Core: SatellitePeer {
     /// Wires the peer.
     /// - Throws: `PeerInitError` naming the subsystem that failed, after closing the ones made.
     public init(log: Logger, database: SatelliteDatabase, config: Config) async throws {
-        let basis = PeerBasis(peer: Self.name, log: log, database: database, shutdownTimeout: config.shutdownTimeout)
+        let basis = PeerBasis(satellitePeer: Self.name, log: log, shutdownTimeout: config.shutdownTimeout)
         self.basis = basis
+        self.database = database
         do {
             // debug, then schema
-            debug = try basis.wireDebugAndSchema(config.debug)
+            debug = try basis.wireDebugAndSchema(config.debug, database: database)
 
             checker = try basis.group.wiring("repair:checker") {
                 let checker = RepairChecker(
-                    config: config.checker, onlineWindow: config.overlay.onlineWindow, db: database, threads: basis.databaseThreads,
+                    config: config.checker, onlineWindow: config.overlay.onlineWindow, db: database, threads: basis.blockingThreads,
                     log: basis.log.named("repair:checker"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )
                 basis.group.add(PeerItem(name: "repair:checker", run: { try await checker.run() }, close: { await checker.cycle.close() }))
@@ -54,7 +57,7 @@ public final class Core: SatellitePeer {
 
             tally = try basis.group.wiring("accounting:tally") {
                 let tally = Tally(
-                    config: config.tally, db: database, threads: basis.databaseThreads, log: basis.log.named("accounting:tally"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
+                    config: config.tally, db: database, threads: basis.blockingThreads, log: basis.log.named("accounting:tally"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )
                 basis.group.add(PeerItem(name: "accounting:tally", run: { try await tally.run() }, close: { await tally.cycle.close() }))
                 return tally
@@ -62,7 +65,7 @@ public final class Core: SatellitePeer {
 
             deletion = try basis.group.wiring("metainfo:deletion") {
                 let deletion = ExpiredDeletion(
-                    config: config.deletion, db: database, threads: basis.databaseThreads, log: basis.log.named("metainfo:deletion"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
+                    config: config.deletion, db: database, threads: basis.blockingThreads, log: basis.log.named("metainfo:deletion"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )
                 basis.group.add(PeerItem(name: "metainfo:deletion", run: { try await deletion.run() }, close: { await deletion.cycle.close() }))
                 return deletion

@@ -1,5 +1,6 @@
 import Lifecycle
 import Logging
+import PeerRuntime
 import Prometheus
 import SatelliteDB
 import StructuredLogging
@@ -26,6 +27,7 @@ public final class Repairer: SatellitePeer {
     }
 
     public let basis: PeerBasis
+    public let database: SatelliteDatabase
     /// Health and metrics; `nil` when `debug.address` is empty.
     public let debug: DebugServer?
     public let worker: RepairWorker
@@ -33,16 +35,17 @@ public final class Repairer: SatellitePeer {
     /// Wires the peer.
     /// - Throws: `PeerInitError` naming the subsystem that failed, after closing the ones made.
     public init(log: Logger, database: SatelliteDatabase, config: Config) async throws {
-        let basis = PeerBasis(peer: Self.name, log: log, database: database, shutdownTimeout: config.shutdownTimeout)
+        let basis = PeerBasis(satellitePeer: Self.name, log: log, shutdownTimeout: config.shutdownTimeout)
         self.basis = basis
+        self.database = database
         do {
             // debug, then schema
-            debug = try basis.wireDebugAndSchema(config.debug)
+            debug = try basis.wireDebugAndSchema(config.debug, database: database)
 
             worker = try basis.group.wiring("repair:worker") {
                 let worker = RepairWorker(
                     config: config.repairer, onlineWindow: config.overlay.onlineWindow, maxSegmentSize: config.metainfo.maxSegmentSize,
-                    db: database, threads: basis.databaseThreads,
+                    db: database, threads: basis.blockingThreads,
                     selection: NodeSelectionCache(staleness: config.overlay.selectionCacheStaleness, onlineWindow: config.overlay.onlineWindow, db: database),
                     log: basis.log.named("repair:worker"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )

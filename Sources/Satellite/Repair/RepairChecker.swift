@@ -2,6 +2,7 @@ import Foundation
 import Lifecycle
 import Logging
 import Metrics
+import PeerRuntime
 import SatelliteDB
 
 /// The Core peer's repair checker: a chore that passes over every segment in batches, counts
@@ -22,13 +23,13 @@ public final class RepairChecker: Sendable {
     private let config: CheckerConfig
     private let onlineWindow: Duration
     private let db: any RepairQueueDB
-    private let threads: DatabaseThreads
+    private let threads: BlockingThreads
     private let log: Logger
     private let queueLength: Gauge
     private let irreparable: Gauge
     private let durations: @Sendable (Duration) -> Void
 
-    public init(config: CheckerConfig, onlineWindow: Duration, db: any RepairQueueDB, threads: DatabaseThreads, log: Logger, metrics: any MetricsFactory) {
+    public init(config: CheckerConfig, onlineWindow: Duration, db: any RepairQueueDB, threads: BlockingThreads, log: Logger, metrics: any MetricsFactory) {
         self.config = config
         self.threads = threads
         self.onlineWindow = onlineWindow
@@ -37,7 +38,7 @@ public final class RepairChecker: Sendable {
         self.cycle = Cycle(interval: config.interval)
         self.queueLength = Gauge(label: "satellite_repair_queue_length", dimensions: [], factory: metrics)
         self.irreparable = Gauge(label: "satellite_repair_irreparable_segments", dimensions: [], factory: metrics)
-        self.durations = ChoreMetrics.recorder("repair:checker", factory: metrics)
+        self.durations = SatelliteMetrics.chores.recorder("repair:checker", factory: metrics)
     }
 
     /// Passes on every tick or trigger until the peer stops; a pass that fails is logged and the

@@ -2,6 +2,7 @@ import Foundation
 import Lifecycle
 import Logging
 import Metrics
+import PeerRuntime
 import SatelliteDB
 
 /// The Repairer peer's worker: on each tick it claims up to `max-concurrent` queued segments,
@@ -23,7 +24,7 @@ public final class RepairWorker: Sendable {
     private let onlineWindow: Duration
     private let maxSegmentSize: Int64
     private let db: any RepairQueueDB & ObjectsDB
-    private let threads: DatabaseThreads
+    private let threads: BlockingThreads
     private let selection: NodeSelectionCache
     private let log: Logger
     private let irreparable: Counter
@@ -31,12 +32,12 @@ public final class RepairWorker: Sendable {
     private let durations: @Sendable (Duration) -> Void
 
     public init(
-        config: RepairerConfig, onlineWindow: Duration, maxSegmentSize: Int64, db: any RepairQueueDB & ObjectsDB, threads: DatabaseThreads, selection: NodeSelectionCache, log: Logger,
+        config: RepairerConfig, onlineWindow: Duration, maxSegmentSize: Int64, db: any RepairQueueDB & ObjectsDB, threads: BlockingThreads, selection: NodeSelectionCache, log: Logger,
         metrics: any MetricsFactory
     ) {
         self.irreparable = Counter(label: "satellite_repair_irreparable_total", dimensions: [], factory: metrics)
         self.attempts = Counter(label: "satellite_repair_attempts_total", dimensions: [], factory: metrics)
-        self.durations = ChoreMetrics.recorder("repair:worker", factory: metrics)
+        self.durations = SatelliteMetrics.chores.recorder("repair:worker", factory: metrics)
         self.config = config
         self.onlineWindow = onlineWindow
         self.maxSegmentSize = maxSegmentSize

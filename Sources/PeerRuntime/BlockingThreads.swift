@@ -1,12 +1,12 @@
 import NIOPosix
 
-/// Threads of a peer's own for SQLite calls, which block.
+/// Threads of a peer's own for calls that block: SQLite, files.
 ///
 /// A write that meets another process's lock waits up to `database.busy-timeout` inside SQLite.
 /// Were it waiting on a thread of Swift's cooperative pool (two threads on a two-core machine),
 /// two such writes would stall every task of the peer, its heartbeat among them, and the
 /// launcher would kill a peer that is only waiting. Here it holds one of these threads instead.
-public final class DatabaseThreads: Sendable {
+public final class BlockingThreads: Sendable {
     /// Enough for SQLite's one writer waiting on a lock while the readers (WAL lets them go on)
     /// keep serving.
     public static let defaultCount = 8
@@ -14,14 +14,14 @@ public final class DatabaseThreads: Sendable {
     private let pool: NIOThreadPool
 
     /// Starts `count` threads.
-    public init(count: Int = DatabaseThreads.defaultCount) {
+    public init(count: Int = BlockingThreads.defaultCount) {
         pool = NIOThreadPool(numberOfThreads: count)
         pool.start()
     }
 
     /// Runs `work` on one of the threads and returns what it returned.
     ///
-    /// Cancelling the calling task does not interrupt `work` once it has started (SQLite calls
+    /// Cancelling the calling task does not interrupt `work` once it has started (a blocking call
     /// cannot be interrupted midway); work not yet started when the task is cancelled does not start.
     /// - Throws: what `work` threw, `CancellationError` when the task was cancelled before the work
     ///   started, or NIO's `NIOThreadPoolError.ThreadPoolInactive` after ``close()``.

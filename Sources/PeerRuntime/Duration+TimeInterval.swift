@@ -2,7 +2,7 @@ import Foundation
 
 /// Durations as the seconds Foundation's `Date` arithmetic takes.
 extension Duration {
-    var timeInterval: TimeInterval {
+    public var timeInterval: TimeInterval {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -14,7 +14,7 @@ import Synchronization
 /// client sees a short wait, never a refused connection. Hummingbird's `Application` can only
 /// bind an address, so the server is assembled from its public parts: NIO's bootstrap on the
 /// descriptor and Hummingbird's HTTP/1 channel and router.
-final class InheritedSocketServer: Sendable {
+public final class InheritedSocketServer: Sendable {
     private let descriptor: Int32
     private let responder: RouterResponder<BasicRequestContext>
     private let log: Logger
@@ -24,7 +24,8 @@ final class InheritedSocketServer: Sendable {
     /// two agree, closing the listener would drop accepted connections with their requests unread.
     private let handover = AcceptHandover()
 
-    init(descriptor: Int32, router: Router<BasicRequestContext>, log: Logger) {
+    /// Serves `router` on `descriptor`, a listening socket this process inherited.
+    public init(descriptor: Int32, router: Router<BasicRequestContext>, log: Logger) {
         self.descriptor = descriptor
         self.responder = router.buildResponder()
         self.log = log
@@ -32,7 +33,7 @@ final class InheritedSocketServer: Sendable {
 
     /// Serves until graceful shutdown or cancellation. On graceful shutdown it stops accepting at
     /// once (the socket stays open in its owner) and gives the requests in flight two seconds.
-    func run() async throws {
+    public func run() async throws {
         guard !closed.withLock({ $0 }) else { return }
         let responder = self.responder
         let log = self.log
@@ -94,12 +95,13 @@ final class InheritedSocketServer: Sendable {
         }
     }
 
-    func close() {
+    /// Marks the server closed: a run that has not started will not start.
+    public func close() {
         closed.withLock { $0 = true }
     }
 
     /// The port of the inherited socket.
-    func listeningPort() -> Int? {
+    public func listeningPort() -> Int? {
         var address = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let ok = withUnsafeMutablePointer(to: &address) {
@@ -114,35 +116,9 @@ final class InheritedSocketServer: Sendable {
     }
 }
 
-/// How many connections NIO has accepted and how many the accept loop has taken.
-final class AcceptHandover: Sendable {
-    private let counts = Mutex((accepted: 0, taken: 0))
-
-    func accepted() { counts.withLock { $0.accepted += 1 } }
-    func taken() { counts.withLock { $0.taken += 1 } }
-    /// Accepted and not yet taken: on their way through setup to the loop.
-    var pending: Int { counts.withLock { $0.accepted - $0.taken } }
-}
-
-/// First in the listener's pipeline: counts each connection as NIO accepts it, before its setup.
-final class AcceptCounter: ChannelInboundHandler, Sendable {
-    typealias InboundIn = any Channel
-    typealias InboundOut = any Channel
-
-    private let handover: AcceptHandover
-
-    init(handover: AcceptHandover) {
-        self.handover = handover
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        handover.accepted()
-        context.fireChannelRead(data)
-    }
-}
-
-struct InheritedSocketError: Error, CustomStringConvertible {
-    let descriptor: Int32
-    let errno: Int32
-    var description: String { "cannot use the inherited listening socket \(descriptor): \(String(cString: strerror(errno)))" }
+/// The inherited descriptor cannot be served.
+public struct InheritedSocketError: Error, CustomStringConvertible {
+    public let descriptor: Int32
+    public let errno: Int32
+    public var description: String { "cannot use the inherited listening socket \(descriptor): \(String(cString: strerror(errno)))" }
 }

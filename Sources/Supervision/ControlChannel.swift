@@ -5,44 +5,6 @@ import StructuredLogging
 import Glibc
 #endif
 
-/// A request on the control socket: one line of words.
-public enum ControlRequest: Sendable, Equatable {
-    case status
-    case restart(name: String)
-    case restartTagged(tag: String)
-    case stop
-    case logLevel(level: String, process: String?)
-
-    /// Reads `status`, `restart NAME`, `restart --tag TAG`, `stop`, `log-level LEVEL [NAME]`.
-    public init(line: String) throws(ControlRequestError) {
-        let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-        switch words.first {
-        case "status" where words.count == 1: self = .status
-        case "stop" where words.count == 1: self = .stop
-        case "restart" where words.count == 3 && words[1] == "--tag": self = .restartTagged(tag: words[2])
-        case "restart" where words.count == 2: self = .restart(name: words[1])
-        case "log-level" where words.count == 2 || words.count == 3: self = .logLevel(level: words[1], process: words.count == 3 ? words[2] : nil)
-        case nil: throw ControlRequestError(message: "empty request; expected status, restart NAME, restart --tag TAG, stop or log-level LEVEL [NAME]")
-        default: throw ControlRequestError(message: "unknown request \"\(line.prefix(100))\"; expected status, restart NAME, restart --tag TAG, stop or log-level LEVEL [NAME]")
-        }
-    }
-
-    /// The request as its line, without the newline.
-    public var line: String {
-        switch self {
-        case .status: "status"
-        case .stop: "stop"
-        case .restart(let name): "restart \(name)"
-        case .restartTagged(let tag): "restart --tag \(tag)"
-        case .logLevel(let level, let process): "log-level \(level)" + (process.map { " \($0)" } ?? "")
-        }
-    }
-}
-
-public struct ControlRequestError: Error, Sendable, Equatable {
-    public let message: String
-}
-
 /// The supervisor's control socket: a unix stream socket, mode 0600, in a directory only its
 /// owner can enter. Each connection sends one request line (at most 4 KiB) and gets one JSON
 /// document back. Reading and writing never block the supervision loop: a client that sends too
@@ -131,24 +93,5 @@ final class ControlChannel {
         _ = text.withUTF8 { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
         clients.remove(fd)
         close(fd)
-    }
-}
-
-/// Just enough JSON to write the control socket's answers without Foundation.
-enum JSONText {
-    static func string(_ text: String) -> String { LogLine.jsonString(text) }
-
-    static func object(_ fields: [(String, String?)]) -> String {
-        "{" + fields.map { string($0.0) + ":" + ($0.1 ?? "null") }.joined(separator: ",") + "}"
-    }
-
-    static func error(_ message: String) -> String {
-        object([("ok", "false"), ("error", string(message))])
-    }
-
-    /// RFC 3339 in UTC with milliseconds.
-    static func time(secondsSinceEpoch: Double) -> String {
-        let seconds = secondsSinceEpoch.rounded(.down)
-        return LogLine.rfc3339(timespec(tv_sec: Int(seconds), tv_nsec: Int((secondsSinceEpoch - seconds) * 1e9)))
     }
 }

@@ -38,26 +38,3 @@ public struct RestartBackoff: Sendable, Equatable {
         return delay * (1 - 0.2 * min(max(jitter, 0), 1))
     }
 }
-
-/// Counts restarts within a sliding window, as OTP's intensity and period: more than `limit`
-/// restarts within `window` means restarting does not help.
-public struct RestartIntensity: Sendable, Equatable {
-    public let limit: Int
-    public let window: Duration
-    private var times: [ContinuousClock.Instant] = []
-
-    public init(limit: Int, window: Duration) {
-        self.limit = limit
-        self.window = window
-    }
-
-    /// Restarts counted within the window as of the last ``record(at:)``.
-    public var recent: Int { times.count }
-
-    /// Records a restart at `now`; returns false when it exceeds the limit.
-    public mutating func record(at now: ContinuousClock.Instant) -> Bool {
-        times.removeAll { now - $0 >= window }
-        times.append(now)
-        return times.count <= limit
-    }
-}

@@ -22,18 +22,3 @@ public struct SupervisionTimings: Sendable, Equatable {
 
     public init() {}
 }
-
-extension Duration {
-    /// Whole milliseconds, rounded down.
-    public var wholeMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-
-    /// Whole milliseconds, rounded up: a wait of this many never ends early.
-    var millisecondsRoundedUp: Int64 {
-        let (seconds, attoseconds) = components
-        let whole = seconds * 1000 + attoseconds / 1_000_000_000_000_000
-        return attoseconds % 1_000_000_000_000_000 > 0 ? whole + 1 : whole
-    }
-}

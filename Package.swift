@@ -78,6 +78,13 @@ let package = Package(
             dependencies: ["Units", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
+        // The launch: the `processes` and `supervisor` sections, their mapping onto process specs,
+        // and the hand-over to satellite-launcher; for any kind of peer.
+        .target(
+            name: "Launch",
+            dependencies: ["CSupport", "SatelliteConfig", "StructuredLogging", "Supervision", "Units"],
+            swiftSettings: strict
+        ),
         .target(
             name: "SatelliteDB",
             dependencies: [
@@ -119,6 +126,7 @@ let package = Package(
         .target(
             name: "Satellite",
             dependencies: [
+                "Launch",
                 "Lifecycle",
                 "PeerRuntime",
                 "Supervision",
@@ -145,6 +153,7 @@ let package = Package(
             name: "satellite-cli",
             dependencies: [
                 "Satellite",
+                "Launch",
                 "PeerRuntime",
                 "Supervision",
                 "satellite-exec",
@@ -153,7 +162,6 @@ let package = Package(
                 "SatelliteConfig",
                 "SatelliteDB",
                 "StructuredLogging",
-                "Units",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -1,16 +1,11 @@
 import SatelliteConfig
 import Supervision
 
-/// The satellite's peers, as `satellite run NAME` and a `run:` entry of `processes` name them.
-public enum PeerName: String, Sendable, CaseIterable {
-    case migration, core, api, repairer
-}
-
 /// One entry of the `processes` list: a process the launcher starts and supervises.
 public struct ProcessEntry: Sendable, Equatable {
     public enum Program: Sendable, Equatable {
-        /// `run: core`: this executable as `satellite run core`.
-        case peer(PeerName)
+        /// `run: core`: a peer of this executable, as `satellite run core`.
+        case peer(String)
         /// `exec: /path/to/program`: another program.
         case exec(String)
     }
@@ -36,15 +31,12 @@ public struct ProcessEntry: Sendable, Equatable {
         if case .peer = program { notify = true } else { notify = false }
     }
 
-    /// A satellite peer under its own name.
-    public static func peer(_ peer: PeerName, oneshot: Bool = false) -> Self {
-        var entry = Self(name: peer.rawValue, program: .peer(peer))
+    /// A peer under its own name.
+    public static func peer(_ peer: String, oneshot: Bool = false) -> Self {
+        var entry = Self(name: peer, program: .peer(peer))
         entry.oneshot = oneshot
         return entry
     }
-
-    /// The migration first, then Core, API and Repairer.
-    public static let defaults: [Self] = [.peer(.migration, oneshot: true), .peer(.core), .peer(.api), .peer(.repairer)]
 
     /// The timings of this process: the `supervisor` section with this entry's own keys over it.
     public func timings(under supervisor: SupervisorConfig) -> SupervisionTimings {
@@ -65,25 +57,26 @@ extension SupervisorConfig {
 extension ProcessEntry {
     static let keys = ["name", "run", "exec", "args", "after", "oneshot", "restart", "notify", "tags", "env"] + SupervisorConfig.fields.map(\.key)
 
-    /// The `processes` key: a list of mappings, one per process, in start order.
-    public static func field<Root>(_ path: WritableKeyPath<Root, [ProcessEntry]> & Sendable) -> ConfigField<Root> {
+    /// The `processes` key: a list of mappings, one per process, in start order; `run:` names
+    /// one of `peers`.
+    public static func field<Root>(_ path: WritableKeyPath<Root, [ProcessEntry]> & Sendable, peers: [String]) -> ConfigField<Root> {
         ConfigField(
             key: "processes",
             help: "what `satellite run` starts, in order: name, run: PEER or exec: PROGRAM; optional args, after, oneshot, restart, notify, tags, env, supervisor keys",
             render: { render($0[keyPath: path]) },
             assign: { (root: inout Root, value: ConfigValue) throws(ConfigRejection) in
-                root[keyPath: path] = try read(value)
+                root[keyPath: path] = try read(value, peers: peers)
             }
         )
     }
 
-    static func read(_ value: ConfigValue) throws(ConfigRejection) -> [ProcessEntry] {
+    static func read(_ value: ConfigValue, peers: [String]) throws(ConfigRejection) -> [ProcessEntry] {
         guard case .list(let items) = value else {
             throw .wrongType("a list of processes, written in the config file")
         }
         var entries: [ProcessEntry] = []
         for (index, item) in items.enumerated() {
-            let entry = try read(item, at: "processes[\(index)]")
+            let entry = try read(item, at: "processes[\(index)]", peers: peers)
             if let twin = entries.first(where: { $0.name == entry.name }) {
                 throw ConfigRejection(.outOfRange(expected: "a name no other process has (line \(twin.line ?? 0) has it too)"))
                     .at(key: "processes[\(index)].name", line: entry.line, value: entry.name)
@@ -100,7 +93,7 @@ extension ProcessEntry {
         return entries
     }
 
-    private static func read(_ item: ConfigValue, at place: String) throws(ConfigRejection) -> ProcessEntry {
+    private static func read(_ item: ConfigValue, at place: String, peers: [String]) throws(ConfigRejection) -> ProcessEntry {
         guard case .mapping(let fields) = item else {
             throw ConfigRejection(.wrongType(expected: "a mapping with name and run or exec")).at(key: place, line: nil, value: item.shown)
         }
@@ -127,11 +120,11 @@ extension ProcessEntry {
         let program: Program
         switch (try text("run"), try text("exec")) {
         case (let peer?, nil):
-            guard let peerName = PeerName(rawValue: peer) else {
-                throw ConfigRejection(.outOfRange(expected: "one of " + PeerName.allCases.map(\.rawValue).joined(separator: ", ")))
+            guard peers.contains(peer) else {
+                throw ConfigRejection(.outOfRange(expected: "one of " + peers.joined(separator: ", ")))
                     .at(key: "\(place).run", line: line, value: peer)
             }
-            program = .peer(peerName)
+            program = .peer(peer)
         case (nil, let path?):
             program = .exec(path)
         case (nil, nil):
@@ -219,7 +212,7 @@ extension ProcessEntry {
         for entry in entries {
             var lines = ["name: " + YAMLText.scalar(entry.name)]
             switch entry.program {
-            case .peer(let peer): lines.append("run: " + peer.rawValue)
+            case .peer(let peer): lines.append("run: " + peer)
             case .exec(let path): lines.append("exec: " + YAMLText.scalar(path))
             }
             if !entry.arguments.isEmpty { lines.append("args: " + YAMLText.flowList(entry.arguments)) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Launch
 import Logging
 import PeerRuntime
 import Satellite

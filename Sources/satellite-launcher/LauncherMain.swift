@@ -73,14 +73,7 @@ struct LauncherMain {
             }
             // A peer reads its level from this file when it gets SIGUSR2; other programs have no file.
             guard let levelDirectory else { return "process \(process) cannot change its level" }
-            let path = "\(levelDirectory)/\(process).log-level"
-            let temporary = path + ".new"
-            let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { return "cannot write \(temporary): \(String(cString: strerror(errno)))" }
-            var line = text + "\n"
-            _ = line.withUTF8 { write(fd, $0.baseAddress, $0.count) }
-            close(fd)
-            guard rename(temporary, path) == 0 else { return "cannot write \(path): \(String(cString: strerror(errno)))" }
+            if let problem = LogLevelFile(directory: levelDirectory, process: process).write(wanted) { return problem }
             kill(pid, SIGUSR2)
             return nil
         }

@@ -1,6 +1,8 @@
+import Launch
 import PeerRuntime
 import SatelliteConfig
 import SatelliteDB
+import StructuredLogging
 import Supervision
 
 /// Every key of the satellite, gathered from the sections that live beside their subsystems.
@@ -20,7 +22,7 @@ public struct SatelliteConfiguration: ConfigSection {
     public var deletion = DeletionConfig()
     public var debug = DebugConfig()
     public var supervisor = SupervisorConfig()
-    public var processes = ProcessEntry.defaults
+    public var processes = ProcessEntry.satelliteDefaults
 
     public init() {}
 
@@ -38,12 +40,12 @@ public struct SatelliteConfiguration: ConfigSection {
         + DeletionConfig.fields(at: \.deletion, prefix: "deletion")
         + DebugConfig.fields(at: \.debug, prefix: "debug")
         + SupervisorConfig.fields(at: \.supervisor, prefix: "supervisor")
-        + [ProcessEntry.field(\.processes)]
+        + [ProcessEntry.field(\.processes, peers: PeerName.allCases.map(\.rawValue))]
 
     /// The loader for this configuration. `SATELLITE_NOTIFY_FD`, `SATELLITE_PROCESS` and
     /// `SATELLITE_LISTEN_FD` belong to the launcher's protocol with its children, not to the
     /// configuration.
-    public static let schema = ConfigSchema<Self>(reservedVariables: ["SATELLITE_NOTIFY_FD", "SATELLITE_PROCESS", "SATELLITE_LISTEN_FD", "SATELLITE_LOG_LEVEL_FILE"])
+    public static let schema = ConfigSchema<Self>(reservedVariables: ["SATELLITE_NOTIFY_FD", "SATELLITE_PROCESS", "SATELLITE_LISTEN_FD", LogLevelFile.environmentVariable])
 
     /// The database file.
     public var databasePath: String { database.resolvedPath(dataDir: dataDir) }

@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import Logging
-import Metrics
 import OpenAPIRuntime
 import SatelliteAPI
 import SatelliteDB
@@ -121,52 +120,5 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case is Double.Type: "a number"
         default: "an object"
         }
-    }
-}
-
-/// Reads at most `limit` bytes of a request body before anything decodes it.
-struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
-    let limit: Int
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var request = request
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw HTTPError(.contentTooLarge)
-        }
-        _ = try await request.collectBody(upTo: limit)
-        return try await next(request, context)
-    }
-}
-
-/// The `Authorization` header of the request being handled, for the handlers: the generated code
-/// does not pass it, because the document declares it as a security scheme.
-enum RequestAuthorization {
-    @TaskLocal static var header: String?
-}
-
-/// Makes the request's `Authorization` header visible to the handlers.
-struct AuthorizationMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        try await RequestAuthorization.$header.withValue(request.headers[.authorization]) {
-            try await next(request, context)
-        }
-    }
-}
-
-/// Counts requests by route (the document's path template, so ids do not multiply series) and
-/// status, and times them, in the peer's own registry.
-struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    let factory: any MetricsFactory
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let start = ContinuousClock.now
-        let response = try await next(request, context)
-        let route = context.endpointPath ?? "unmatched"
-        let dimensions = [("method", request.method.rawValue), ("route", route), ("status", String(response.status.code))]
-        Counter(label: "satellite_api_requests_total", dimensions: dimensions, factory: factory).increment()
-        let elapsed = ContinuousClock.now - start
-        Metrics.Timer(label: "satellite_api_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-            .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-        return response
     }
 }

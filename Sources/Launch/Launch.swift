@@ -1,0 +1,173 @@
+import CSupport
+import SatelliteConfig
+import StructuredLogging
+import Supervision
+import Units
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `run` with no peer starts, as the supervising launcher will run it: the entries of
+/// `processes` mapped onto ``ProcessSpec``s, written into a ``LaunchPlan``, and handed to the
+/// `satellite-launcher` executable, which takes this process's place.
+///
+/// Any kind of peer launches this way; what is particular to one kind (its peer names, the
+/// socket one peer serves) comes in as values.
+public struct Launch: Sendable {
+    /// How a peer's process is run: `executable` with the peer's name and then `peerArguments`.
+    public struct PeerCommand: Sendable {
+        public var executable: String
+        /// Before the peer's name, as `["run"]`.
+        public var leadingArguments: [String]
+        /// After the peer's name: the launcher's own configuration (`--config FILE`, flags).
+        public var trailingArguments: [String]
+        /// The variables through which a peer learns its entry's heartbeat interval and stop
+        /// timeout (the `supervisor.*` keys' environment names).
+        public var heartbeatVariable: String
+        public var stopTimeoutVariable: String
+
+        public init(executable: String, leadingArguments: [String], trailingArguments: [String], heartbeatVariable: String, stopTimeoutVariable: String) {
+            self.executable = executable
+            self.leadingArguments = leadingArguments
+            self.trailingArguments = trailingArguments
+            self.heartbeatVariable = heartbeatVariable
+            self.stopTimeoutVariable = stopTimeoutVariable
+        }
+    }
+
+    /// Where and how the processes' output is kept.
+    public struct Logs: Sendable {
+        /// `<directory>/<name>.log` for each process.
+        public var directory: String
+        public var maxSize: Int64
+        public var maxFiles: Int
+        /// The journal instead of files, each process as `<journalPrefix><name>`.
+        public var journal: Bool
+        public var journalPrefix: String
+
+        public init(directory: String, maxSize: Int64, maxFiles: Int, journal: Bool, journalPrefix: String) {
+            self.directory = directory
+            self.maxSize = maxSize
+            self.maxFiles = maxFiles
+            self.journal = journal
+            self.journalPrefix = journalPrefix
+        }
+    }
+
+    /// Variables that belong to whoever started the launcher (systemd), not to its children.
+    public static let parentOnlyVariables = ["NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "WATCHDOG_USEC", "WATCHDOG_PID"]
+
+    public var processes: [ProcessEntry]
+    public var supervisor: SupervisorConfig
+    public var peer: PeerCommand
+    public var logs: Logs
+    /// Where each peer's ``LogLevelFile`` lives: beside the control socket.
+    public var levelDirectory: String
+    /// The configuration file the entries came from, for errors that name their line.
+    public var configFile: String?
+
+    public init(processes: [ProcessEntry], supervisor: SupervisorConfig, peer: PeerCommand, logs: Logs, levelDirectory: String, configFile: String?) {
+        self.processes = processes
+        self.supervisor = supervisor
+        self.peer = peer
+        self.logs = logs
+        self.levelDirectory = levelDirectory
+        self.configFile = configFile
+    }
+
+    /// One spec per entry of `processes`, each with `environment` (less the parent's own
+    /// variables) under the entry's own; a peer's output goes to `<logs.directory>/<name>.log`.
+    /// - Throws: ``ConfigError`` for a program that cannot be executed or a cycle in `after`.
+    public func specs(environment: [String: String]) throws -> [ProcessSpec] {
+        let source: (Int?) -> ConfigSource = { line in
+            guard let file = configFile, let line else { return .defaults }
+            return .file(path: file, line: line)
+        }
+        var inherited = environment
+        for name in Self.parentOnlyVariables { inherited.removeValue(forKey: name) }
+        var specs: [ProcessSpec] = []
+        for (index, entry) in processes.enumerated() {
+            let timings = entry.timings(under: supervisor)
+            var environment = inherited.merging(entry.environment) { _, own in own }
+            let executable: String
+            let arguments: [String]
+            switch entry.program {
+            case .peer(let name):
+                executable = peer.executable
+                arguments = peer.leadingArguments + [name] + peer.trailingArguments
+                // The peer beats at its entry's interval and keeps its shutdown within its entry's
+                // stop timeout, whatever the section says.
+                environment[peer.heartbeatVariable] = GoDuration.format(timings.heartbeatInterval)
+                environment[peer.stopTimeoutVariable] = GoDuration.format(timings.stopTimeout)
+                environment[LogLevelFile.environmentVariable] = LogLevelFile(directory: levelDirectory, process: entry.name).path
+            case .exec(let program):
+                if program.contains("/"), access(program, X_OK) != 0 {
+                    throw ConfigError(
+                        source: source(entry.line), key: "processes[\(index)].exec", value: program,
+                        problem: .outOfRange(expected: "an executable file (\(String(cString: strerror(errno))))")
+                    )
+                }
+                executable = program
+                arguments = entry.arguments
+            }
+            var spec = ProcessSpec(
+                name: entry.name, executable: executable, arguments: arguments, environment: environment,
+                after: entry.after, oneshot: entry.oneshot, restart: entry.restart, notify: entry.notify,
+                tags: entry.tags, timings: timings, logPath: logs.directory + "/" + entry.name + ".log"
+            )
+            spec.logMaxSize = logs.maxSize
+            spec.logFiles = logs.maxFiles
+            if logs.journal { spec.journalIdentifier = logs.journalPrefix + entry.name }
+            specs.append(spec)
+        }
+        do {
+            _ = try StartOrder(specs)
+        } catch {
+            throw ConfigError(source: source(processes.first?.line), key: "processes", value: nil, problem: .conflict(error.description))
+        }
+        return specs
+    }
+
+    /// A listening TCP socket for `host:port` that every process of a peer can serve, kept open
+    /// across the exec into the launcher: systemd's (socket activation) when it passed one, else
+    /// one bound here. Nil when `host` is a name rather than an IP address (the peer then binds
+    /// it itself).
+    /// - Throws: ``LaunchError`` naming the address when it cannot be bound.
+    public static func listeningSocket(host: String, port: Int, environment: [String: String]) throws(LaunchError) -> Int32? {
+        if environment["LISTEN_PID"] == String(getpid()), let count = Int(environment["LISTEN_FDS"] ?? ""), count >= 1 {
+            return 3
+        }
+        let fd = cs_tcp_listen(host == "localhost" ? "127.0.0.1" : host, Int32(port))
+        if fd < 0, errno == EINVAL { return nil }
+        guard fd >= 0 else { throw LaunchError("cannot listen on \(host):\(port): \(String(cString: strerror(errno)))") }
+        _ = fcntl(fd, F_SETFD, 0)
+        return fd
+    }
+
+    /// Writes `plan` into an inheritable memfd and executes `launcher --plan-fd N` in this
+    /// process's place, so the pid systemd and the operator see stays the same.
+    /// - Throws: ``LaunchError`` when the plan cannot be written or the launcher executed; on
+    ///   success it does not return.
+    public static func handOver(_ plan: LaunchPlan, to launcher: String) throws(LaunchError) -> Never {
+        let fd = cs_memfd_inheritable("satellite-launch-plan")
+        guard fd >= 0 else { throw LaunchError("memfd_create: \(String(cString: strerror(errno)))") }
+        let bytes = plan.encoded()
+        guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count, lseek(fd, 0, SEEK_SET) == 0 else {
+            throw LaunchError("cannot write the launch plan: \(String(cString: strerror(errno)))")
+        }
+        let words: [String] = [launcher, "--plan-fd", String(fd)]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        execv(launcher, argv)
+        throw LaunchError("cannot execute \(launcher): \(String(cString: strerror(errno))) (build the satellite-launcher product beside satellite)")
+    }
+}
+
+/// A launch that could not be handed over; nothing was started.
+public struct LaunchError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}

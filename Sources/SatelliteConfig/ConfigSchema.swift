@@ -61,18 +61,33 @@ public struct ConfigSchema<Root: ConfigSection>: Sendable {
         }
     }
 
-    /// Applies every environment variable that starts with the prefix.
+    /// Applies every environment variable that names a key. A variable that merely starts with
+    /// the prefix (`SATELLITE_BIN` in a wrapper script) is not configuration and is skipped;
+    /// ``unknownVariables(in:)`` names them for a warning.
+    /// - Throws: ``ConfigError`` for a variable that names a key with a bad value.
     public func apply(environment: [String: String], to root: inout Root) throws(ConfigError) {
-        let keysByVariable = Dictionary(keys.map { (environmentVariable(for: $0), $0) }, uniquingKeysWith: { a, _ in a })
-        for (variable, value) in environment.sorted(by: { $0.key < $1.key })
-        where variable.hasPrefix(environmentPrefix) && !reservedVariables.contains(variable) {
-            let source = ConfigSource.environment(variable: variable)
-            guard let key = keysByVariable[variable] else {
-                let nearestVariable = Self.nearest(to: variable, among: Array(keysByVariable.keys))
-                throw ConfigError(source: source, key: variable, value: value, problem: .unknownKey(nearest: nearestVariable))
-            }
-            try assign(key, .scalar(value), from: source, to: &root)
+        let keysByVariable = self.keysByVariable
+        for (variable, value) in environment.sorted(by: { $0.key < $1.key }) where isConfiguration(variable) {
+            guard let key = keysByVariable[variable] else { continue }
+            try assign(key, .scalar(value), from: .environment(variable: variable), to: &root)
         }
+    }
+
+    /// The variables with the prefix that name no key (and are not reserved), each with the
+    /// nearest variable that does, in name order.
+    public func unknownVariables(in environment: [String: String]) -> [ConfigWarning] {
+        let keysByVariable = self.keysByVariable
+        return environment.keys.sorted().filter { isConfiguration($0) && keysByVariable[$0] == nil }.map { variable in
+            ConfigWarning(variable: variable, nearest: Self.nearest(to: variable, among: Array(keysByVariable.keys).sorted()))
+        }
+    }
+
+    private var keysByVariable: [String: String] {
+        Dictionary(keys.map { (environmentVariable(for: $0), $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    private func isConfiguration(_ variable: String) -> Bool {
+        variable.hasPrefix(environmentPrefix) && !reservedVariables.contains(variable)
     }
 
     /// Applies command-line flags, in order; a later flag for the same key wins.

@@ -1,6 +1,10 @@
 import Foundation
 import GRDB
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The one SQLite database all peers share: WAL mode, a busy timeout, foreign keys on.
 ///
 /// Subsystems reach it only through their own `DB` protocols, which this type implements.
@@ -12,8 +16,13 @@ public final class SatelliteDatabase: Sendable {
     /// Opens (creating if needed) the database at `path`.
     /// - Throws: ``DatabaseOpenError`` naming the path when the file cannot be opened, or when it
     ///   holds a schema newer than this binary knows.
+    ///
+    /// A database it creates is readable by its owner only (mode 0600, whatever the umask), and
+    /// SQLite gives its `-wal` and `-shm` files the same mode: it holds every project, bucket and
+    /// key hash.
     public init(path: String, busyTimeout: Duration) throws {
         self.path = path
+        try Self.createPrivately(path)
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         let lockWait = LockWait(timeout: busyTimeout)
@@ -29,6 +38,31 @@ public final class SatelliteDatabase: Sendable {
         }
         guard unknown.isEmpty else {
             throw DatabaseOpenError(path: path, problem: .newerThanBinary(unknownMigrations: unknown))
+        }
+    }
+
+    /// Creates an empty file at `path` with mode 0600 unless something is there already.
+    private static func createPrivately(_ path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd < 0 {
+            guard errno == EEXIST else {
+                throw DatabaseOpenError(path: path, problem: .unopenable(String(cString: strerror(errno))))
+            }
+            return
+        }
+        defer { Glibc.close(fd) }
+        guard fchmod(fd, 0o600) == 0 else {
+            throw DatabaseOpenError(path: path, problem: .unopenable("chmod 600: \(String(cString: strerror(errno)))"))
+        }
+    }
+
+    /// The files of the database at `path` (itself, `-wal`, `-shm`) that other users can read,
+    /// with their modes.
+    public static func filesReadableByOthers(path: String) -> [(path: String, mode: mode_t)] {
+        [path, path + "-wal", path + "-shm"].compactMap { file in
+            var info = stat()
+            guard stat(file, &info) == 0, info.st_mode & 0o004 != 0 else { return nil }
+            return (file, info.st_mode & 0o777)
         }
     }
 

@@ -4,6 +4,7 @@ import Launch
 import Logging
 import Satellite
 import SatelliteConfig
+import SatelliteDB
 import StructuredLogging
 import Supervision
 
@@ -30,6 +31,7 @@ enum Launcher {
             levelDirectory: levelDirectory(config),
             configFile: options.file
         )
+        warnIfDatabaseIsReadableByOthers(config.databasePath)
         var specs: [ProcessSpec]
         do {
             specs = try launch.specs(environment: environment)
@@ -38,8 +40,8 @@ enum Launcher {
             throw ExitCode(78)
         }
         do {
-            try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(atPath: config.logDirectory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(atPath: config.logDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         } catch {
             throw failure("run: cannot create the log directory \(config.logDirectory): \((error as NSError).localizedDescription)")
         }
@@ -68,6 +70,15 @@ enum Launcher {
             try Launch.handOver(LaunchPlan(specs: specs, settings: settings), to: besideSelf("satellite-launcher"))
         } catch {
             throw failure("run: \(error)")
+        }
+    }
+
+    /// Says once, before anything starts, that other users can read the database (one made by
+    /// an older `satellite setup`, or copied in), and how to fix it.
+    static func warnIfDatabaseIsReadableByOthers(_ path: String) {
+        for file in SatelliteDatabase.filesReadableByOthers(path: path) {
+            let mode = String(file.mode, radix: 8)
+            FileHandle.standardError.write(Data("warning: \(file.path) is readable by other users (mode \(mode)); it holds every project, bucket and key hash: chmod 600 \(file.path)\n".utf8))
         }
     }
 

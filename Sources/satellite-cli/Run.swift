@@ -40,7 +40,9 @@ struct Run: AsyncParsableCommand {
         let heartbeat = config.supervisor.timings.heartbeatInterval
         let (log, level) = ProcessLogging.bootstrap(process: peer.rawValue, config: config.log)
         do {
-            try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            // A peer the launcher started leaves the warning to the launcher, which said it once.
+            if ProcessInfo.processInfo.environment["SATELLITE_PROCESS"] == nil { Launcher.warnIfDatabaseIsReadableByOthers(config.databasePath) }
             let database = try SatelliteDatabase(path: config.databasePath, busyTimeout: config.database.busyTimeout)
             defer { try? database.close() }
             switch peer {

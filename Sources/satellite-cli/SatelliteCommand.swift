@@ -54,11 +54,11 @@ struct ConfigOptions: ParsableArguments {
                     )
                 }
             }
-            return try SatelliteConfiguration.schema.load(
-                file: fileLayer,
-                environment: ProcessInfo.processInfo.environment,
-                flags: overrides
-            )
+            let environment = ProcessInfo.processInfo.environment
+            for warning in SatelliteConfiguration.schema.unknownVariables(in: environment) {
+                FileHandle.standardError.write(Data((warning.description + "\n").utf8))
+            }
+            return try SatelliteConfiguration.schema.load(file: fileLayer, environment: environment, flags: overrides)
         } catch let error as ConfigError {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             throw ExitCode(error.isUsageError ? 64 : 78)

@@ -20,16 +20,21 @@ struct Setup: AsyncParsableCommand {
             FileHandle.standardError.write(Data("setup: \(existing) already exists; not overwriting it\n".utf8))
             throw ExitCode.failure
         }
+        // Whatever the umask: the directory is its owner's alone (the database holds every
+        // project, bucket and key hash), the log directory and config file its group's to read.
         do {
             try files.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true)
+            try files.setAttributes([.posixPermissions: 0o700], ofItemAtPath: config.dataDir)
             try files.createDirectory(atPath: config.logDirectory, withIntermediateDirectories: true)
+            try files.setAttributes([.posixPermissions: 0o750], ofItemAtPath: config.logDirectory)
             let database = try SatelliteDatabase(path: config.databasePath, busyTimeout: config.database.busyTimeout)
             defer { try? database.close() }
             try database.migrate()
             let text = SatelliteConfiguration.schema.render(config, help: true)
-            guard files.createFile(atPath: configPath, contents: Data(text.utf8)) else {
+            guard files.createFile(atPath: configPath, contents: Data(text.utf8), attributes: [.posixPermissions: 0o640]) else {
                 throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: configPath])
             }
+            try files.setAttributes([.posixPermissions: 0o640], ofItemAtPath: configPath)
         } catch {
             FileHandle.standardError.write(Data("setup: \(error)\n".utf8))
             throw ExitCode.failure

@@ -113,6 +113,78 @@ struct CLITests {
         #expect(!FileManager.default.fileExists(atPath: dataDir))
     }
 
+    @Test func aVariableThatOnlyStartsWithThePrefixIsOneWarningButABadValueOfAKeyStillExits78() async throws {
+        let wrapper = try await SatelliteProcess.run(["config"], environment: ["SATELLITE_BIN": "/usr/local/bin/satellite"])
+        #expect(wrapper.status == 0)
+        #expect(wrapper.stdout.contains("api:\n  address: 127.0.0.1:7777\n"))
+        let lines = wrapper.stderr.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(lines.first?.hasPrefix("config warning: environment variable SATELLITE_BIN names no configuration key; ignored") == true)
+        let typo = try await SatelliteProcess.run(["config"], environment: ["SATELLITE_API_ADRESS": "127.0.0.1:1"])
+        #expect(typo.status == 0)
+        #expect(typo.stderr.contains("did you mean SATELLITE_API_ADDRESS?"))
+        let bad = try await SatelliteProcess.run(["config"], environment: ["SATELLITE_API_ADDRESS": "nonsense"])
+        #expect(bad.status == 78)
+        #expect(bad.stderr.contains("environment variable SATELLITE_API_ADDRESS"))
+        // The launcher's own variables for its children are never configuration, nor warned of.
+        let child = try await SatelliteProcess.run(["config"], environment: ["SATELLITE_NOTIFY_FD": "3", "SATELLITE_PROCESS": "api", "SATELLITE_LISTEN_FD": "4", "SATELLITE_LOG_LEVEL_FILE": "/tmp/x"])
+        #expect(child.status == 0)
+        #expect(child.stderr.isEmpty)
+    }
+
+    @Test func setupUnderAnOpenUmaskLeavesNothingOfTheDataDirectoryReadableByOthers() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dataDir = directory.appendingPathComponent("data").path
+        let umask022 = #"umask 022 && exec "$0" "$@""#
+        let shell = URL(fileURLWithPath: "/bin/sh")
+        let setup = try await SatelliteProcess.run(["-c", umask022, SatelliteProcess.executable.path, "setup", "--data-dir=\(dataDir)"], program: shell)
+        #expect(setup.status == 0, "\(setup.stderr)")
+        func mode(_ path: String) throws -> Int {
+            try #require(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+        }
+        #expect(try mode(dataDir) == 0o700)
+        #expect(try mode(dataDir + "/satellite.db") == 0o600)
+        #expect(try mode(dataDir + "/satellite.yaml") == 0o640)
+        // A peer under the same umask writes through the WAL; while it holds the database open,
+        // its -wal and -shm exist, with the database's mode.
+        let holder = Process()
+        holder.executableURL = shell
+        holder.arguments = ["-c", umask022, SatelliteProcess.executable.path, "run", "api", "--config", dataDir + "/satellite.yaml", "--api.address=127.0.0.1:0"]
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
+        try holder.run()
+        defer {
+            holder.terminate()
+            holder.waitUntilExit()
+        }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !FileManager.default.fileExists(atPath: dataDir + "/satellite.db-shm"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(FileManager.default.fileExists(atPath: dataDir + "/satellite.db-wal"))
+        let everything = try FileManager.default.subpathsOfDirectory(atPath: dataDir)
+        for path in everything {
+            #expect(try mode(dataDir + "/" + path) & 0o007 == 0, "\(path) is open to others")
+        }
+        for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: dataDir + "/satellite.db" + suffix) {
+            #expect(try mode(dataDir + "/satellite.db" + suffix) == 0o600)
+        }
+    }
+
+    @Test func aPeerWarnsOnceWhenOthersCanReadTheDatabase() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dataDir = directory.appendingPathComponent("data").path
+        #expect(try await SatelliteProcess.run(["setup", "--data-dir=\(dataDir)"]).status == 0)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: dataDir + "/satellite.db")
+        let migration = try await SatelliteProcess.run(["run", "migration", "--config", dataDir + "/satellite.yaml"])
+        #expect(migration.status == 0)
+        let warnings = migration.stderr.split(separator: "\n").filter { $0.contains("is readable by other users") }
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.contains("chmod 600 \(dataDir)/satellite.db") == true)
+    }
+
     @Test func defaultsFileInTheRepositoryMatchesTheCommand() async throws {
         let result = try await SatelliteProcess.run(["config", "--defaults"])
         #expect(result.status == 0)

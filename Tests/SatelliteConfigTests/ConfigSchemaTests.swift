@@ -86,11 +86,19 @@ private func expectError(
         }
     }
 
-    @Test func unknownKeyFromEnvironmentAndFlag() {
-        expectError(
-            ConfigError(source: .environment(variable: "SATELLITE_API_ADRESS"), key: "SATELLITE_API_ADRESS", value: "x", problem: .unknownKey(nearest: "SATELLITE_API_ADDRESS")),
-            environment: ["SATELLITE_API_ADRESS": "x", "SATELLITE_NOTIFY_FD": "3"]
-        )
+    @Test func unknownVariableIsAWarningNamingTheNearestKeyNeverAFailure() throws {
+        let environment = ["SATELLITE_API_ADRESS": "x", "SATELLITE_NOTIFY_FD": "3", "SATELLITE_BIN": "/usr/local/bin/satellite", "HOME": "/root"]
+        let loaded = try schema.load(environment: environment)
+        #expect(loaded.api.address == "127.0.0.1:7777")
+        let warnings = schema.unknownVariables(in: environment)
+        #expect(warnings == [
+            ConfigWarning(variable: "SATELLITE_API_ADRESS", nearest: "SATELLITE_API_ADDRESS"),
+            ConfigWarning(variable: "SATELLITE_BIN", nearest: nil),
+        ])
+        #expect(warnings[0].description == "config warning: environment variable SATELLITE_API_ADRESS names no configuration key; ignored; did you mean SATELLITE_API_ADDRESS?")
+    }
+
+    @Test func unknownKeyFromFlag() {
         expectError(
             ConfigError(source: .flag("--api.adress"), key: "api.adress", value: "x", problem: .unknownKey(nearest: "--api.address")),
             flags: ["--api.adress=x"]

@@ -97,6 +97,23 @@ enum Migrations {
                 table.primaryKey(["project_id", "bucket", "interval_start"])
             }
         }
+        migrator.registerMigration("0003-segment-offers") { db in
+            // How many segments an upload declared (NULL for uploads begun before this
+            // migration, whose commits are not checked against it).
+            try db.alter(table: "objects") { table in
+                table.add(column: "segment_count", .integer)
+            }
+            // The nodes last offered for each position of a pending upload: a committed segment's
+            // pieces may only be on them. Gone with the object, and at its commit.
+            try db.create(table: "segment_offers") { table in
+                table.column("stream_id", .blob).notNull().references("objects", column: "stream_id", onDelete: .cascade)
+                table.column("position", .integer).notNull()
+                // The offered node ids, 32 bytes each.
+                table.column("nodes", .blob).notNull()
+                table.column("offered_at", .datetime).notNull()
+                table.primaryKey(["stream_id", "position"])
+            }
+        }
         return migrator
     }
 

@@ -94,6 +94,20 @@ public enum ObjectConflict: Error, Equatable, CustomStringConvertible {
     case segmentExists(Int)
     case unknownNodes(Int)
     case noSuchObject(String)
+    /// A segment position at or past the upload's declared segment count.
+    case positionOutOfRange(position: Int, segmentCount: Int)
+    /// Pieces on nodes that were not offered for the segment's position.
+    case notOffered(position: Int, nodes: Int)
+    /// An object committed while positions below its segment count have no segment.
+    case missingSegments(positions: [Int], segmentCount: Int)
+
+    /// Whether the request itself is wrong (400), rather than at odds with what exists (409).
+    public var isBadRequest: Bool {
+        switch self {
+        case .positionOutOfRange, .notOffered: true
+        default: false
+        }
+    }
 
     public var description: String {
         switch self {
@@ -103,14 +117,30 @@ public enum ObjectConflict: Error, Equatable, CustomStringConvertible {
         case .segmentExists(let position): "segment \(position) is committed already"
         case .unknownNodes(let count): "\(count) of the pieces name nodes the satellite does not know"
         case .noSuchObject(let key): "no object has the key \"\(key)\""
+        case .positionOutOfRange(let position, let count):
+            "position \(position) is outside the upload, which declared \(count) segment\(count == 1 ? "" : "s") (positions 0 to \(count - 1))"
+        case .notOffered(let position, let nodes):
+            "\(nodes) of the pieces name nodes that were not offered for segment \(position); store pieces only on the nodes offered for it"
+        case .missingSegments(let positions, let count):
+            "the upload declared \(count) segments and segment\(positions.count == 1 ? "" : "s") "
+                + positions.prefix(10).map(String.init).joined(separator: ", ") + (positions.count > 10 ? " and \(positions.count - 10) more" : "")
+                + " \(positions.count == 1 ? "is" : "are") not committed"
         }
     }
 }
 
 /// Objects and their segments.
 public protocol ObjectsDB: Sendable {
-    /// A pending object with the next version of `key`.
-    func beginObject(project: Data, bucket: String, key: String, streamID: Data, expiresAt: Date?, zombieDeadline: Date, at: Date) throws -> ObjectRecord
+    /// A pending object with the next version of `key`, of `segmentCount` segments, with the
+    /// nodes offered for its first positions (`offers[i]` for position i).
+    func beginObject(
+        project: Data, bucket: String, key: String, streamID: Data, segmentCount: Int, offers: [[Data]], expiresAt: Date?, zombieDeadline: Date, at: Date
+    ) throws -> ObjectRecord
+    /// Records the nodes offered for positions `first`, `first + 1`, ... of a pending upload,
+    /// replacing earlier offers for them.
+    func offerSegments(project: Data, streamID: Data, first: Int, offers: [[Data]], at: Date) throws
+    /// Records a segment of a pending upload: its position within the declared count, its pieces
+    /// on nodes the satellite knows that were offered for that position.
     func commitSegment(project: Data, _ segment: SegmentRecord, at: Date) throws
     /// Commits the pending object and deletes the older versions of its key, in one transaction.
     func commitObject(project: Data, streamID: Data) throws -> ObjectRecord
@@ -125,7 +155,9 @@ public protocol ObjectsDB: Sendable {
 }
 
 extension SatelliteDatabase: ObjectsDB {
-    public func beginObject(project: Data, bucket: String, key: String, streamID: Data, expiresAt: Date?, zombieDeadline: Date, at: Date) throws -> ObjectRecord {
+    public func beginObject(
+        project: Data, bucket: String, key: String, streamID: Data, segmentCount: Int, offers: [[Data]], expiresAt: Date?, zombieDeadline: Date, at: Date
+    ) throws -> ObjectRecord {
         try pool.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM buckets WHERE project_id = ? AND name = ?", arguments: [project, bucket]) != nil else {
                 throw ObjectConflict.noSuchBucket(bucket)
@@ -135,27 +167,45 @@ extension SatelliteDatabase: ObjectsDB {
             ) ?? 0) + 1
             try db.execute(
                 sql: """
-                    INSERT INTO objects (project_id, bucket, key, version, stream_id, status, created_at, expires_at, zombie_deadline)
-                    VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)
+                    INSERT INTO objects (project_id, bucket, key, version, stream_id, status, created_at, expires_at, zombie_deadline, segment_count)
+                    VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)
                     """,
-                arguments: [project, bucket, key, version, streamID, at, expiresAt, zombieDeadline]
+                arguments: [project, bucket, key, version, streamID, at, expiresAt, zombieDeadline, segmentCount]
             )
+            try Self.recordOffers(db, streamID: streamID, first: 0, offers: offers, at: at)
             return ObjectRecord(bucket: bucket, key: key, version: version, streamID: streamID, committed: false, createdAt: at, expiresAt: expiresAt)
+        }
+    }
+
+    public func offerSegments(project: Data, streamID: Data, first: Int, offers: [[Data]], at: Date) throws {
+        try pool.write { db in
+            let segmentCount = try Self.pendingUpload(db, project: project, streamID: streamID)
+            if let segmentCount, first + offers.count > segmentCount {
+                throw ObjectConflict.positionOutOfRange(position: max(first, segmentCount), segmentCount: segmentCount)
+            }
+            try Self.recordOffers(db, streamID: streamID, first: first, offers: offers, at: at)
         }
     }
 
     public func commitSegment(project: Data, _ segment: SegmentRecord, at: Date) throws {
         try pool.write { db in
-            guard let status = try String.fetchOne(db, sql: "SELECT status FROM objects WHERE project_id = ? AND stream_id = ?", arguments: [project, segment.streamID]) else {
-                throw ObjectConflict.noSuchStream
+            let segmentCount = try Self.pendingUpload(db, project: project, streamID: segment.streamID)
+            if let segmentCount, segment.position >= segmentCount {
+                throw ObjectConflict.positionOutOfRange(position: segment.position, segmentCount: segmentCount)
             }
-            guard status == "pending" else { throw ObjectConflict.alreadyCommitted }
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM segments WHERE stream_id = ? AND position = ?", arguments: [segment.streamID, segment.position]) == nil else {
                 throw ObjectConflict.segmentExists(segment.position)
             }
             let nodes = Set(segment.pieces.map(\.node))
             let known = try nodes.filter { try Bool.fetchOne(db, sql: "SELECT 1 FROM nodes WHERE id = ?", arguments: [$0]) != nil }
             guard known.count == nodes.count else { throw ObjectConflict.unknownNodes(nodes.count - known.count) }
+            if segmentCount != nil {
+                let offered = try Data.fetchOne(
+                    db, sql: "SELECT nodes FROM segment_offers WHERE stream_id = ? AND position = ?", arguments: [segment.streamID, segment.position]
+                ).map(Self.nodeIDs) ?? []
+                let strangers = nodes.subtracting(offered)
+                guard strangers.isEmpty else { throw ObjectConflict.notOffered(position: segment.position, nodes: strangers.count) }
+            }
             let r = segment.redundancy
             try db.execute(
                 sql: """
@@ -173,6 +223,16 @@ extension SatelliteDatabase: ObjectsDB {
                 throw ObjectConflict.noSuchStream
             }
             guard row["status"] as String == "pending" else { throw ObjectConflict.alreadyCommitted }
+            if let segmentCount = row["segment_count"] as Int? {
+                let committed = Set(try Int.fetchAll(
+                    db, sql: "SELECT position FROM segments WHERE stream_id = ? AND position < ?", arguments: [streamID, segmentCount]
+                ))
+                if committed.count < segmentCount {
+                    let missing = (0..<segmentCount).filter { !committed.contains($0) }
+                    throw ObjectConflict.missingSegments(positions: missing, segmentCount: segmentCount)
+                }
+            }
+            try db.execute(sql: "DELETE FROM segment_offers WHERE stream_id = ?", arguments: [streamID])
             let bucket: String = row["bucket"], key: String = row["key"], version: Int = row["version"]
             try db.execute(
                 sql: "DELETE FROM objects WHERE project_id = ? AND bucket = ? AND key = ? AND version < ? AND status = 'committed'",
@@ -227,6 +287,28 @@ extension SatelliteDatabase: ObjectsDB {
             }
             return addresses
         }
+    }
+
+    /// The declared segment count of a pending upload of the project (nil when it declared none).
+    /// - Throws: ``ObjectConflict`` when there is no such upload, or it is committed.
+    private static func pendingUpload(_ db: Database, project: Data, streamID: Data) throws -> Int? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT status, segment_count FROM objects WHERE project_id = ? AND stream_id = ?", arguments: [project, streamID]) else {
+            throw ObjectConflict.noSuchStream
+        }
+        guard row["status"] as String == "pending" else { throw ObjectConflict.alreadyCommitted }
+        return row["segment_count"]
+    }
+
+    private static func recordOffers(_ db: Database, streamID: Data, first: Int, offers: [[Data]], at: Date) throws {
+        let statement = try db.cachedStatement(sql: "INSERT OR REPLACE INTO segment_offers (stream_id, position, nodes, offered_at) VALUES (?, ?, ?, ?)")
+        for (index, nodes) in offers.enumerated() {
+            try statement.execute(arguments: [streamID, first + index, nodes.reduce(into: Data(capacity: nodes.count * 32)) { $0.append($1) }, at])
+        }
+    }
+
+    /// Node ids as ``recordOffers`` stores them, 32 bytes each.
+    private static func nodeIDs(_ blob: Data) -> Set<Data> {
+        Set(stride(from: blob.startIndex, to: blob.endIndex - (blob.count % 32), by: 32).map { blob[$0..<($0 + 32)] })
     }
 
     private static func object(_ row: Row) -> ObjectRecord {

@@ -5,6 +5,10 @@ import SatelliteDB
 
 /// The object operations: begin, commit segment, commit, get, list, delete.
 extension APIHandlers {
+    /// The most segments one answer offers nodes for: with the default 110 nodes a segment, an
+    /// answer for all of an object's 10,000 segments was 116 MB, built in memory at once.
+    static let offerBatch = 32
+
     func beginObject(_ input: Operations.BeginObject.Input) async throws -> Operations.BeginObject.Output {
         try await withProject({ .unauthorized(.init(body: .json($0))) }) { project in
             guard case .json(let body) = input.body else { return .badRequest(.init(body: .json(ErrorBody(.badRequest, "the body must be JSON")))) }
@@ -24,20 +28,16 @@ extension APIHandlers {
             // Every segment's nodes in one call: a call per segment (up to 10,000, each a trip to
             // the database threads and, with no selection cache, a read of the nodes table) kept
             // a client waiting for many seconds.
-            let choices = try await blocking { try overlay.selection.select(segments: body.segmentCount, count: scheme.total, minFreeDisk: pieceSize, now: now) }
-            if let short = choices.first(where: { $0.count < scheme.total }) {
-                return .serviceUnavailable(.init(body: .json(ErrorBody(
-                    .notEnoughNodes, "only \(short.count) suitable nodes on distinct networks are online; a segment needs \(scheme.total)"
-                ))))
+            let choices = try await blocking {
+                try overlay.selection.select(segments: min(body.segmentCount, Self.offerBatch), count: scheme.total, minFreeDisk: pieceSize, now: now)
             }
-            let offers = choices.enumerated().map { position, nodes in
-                Components.Schemas.SegmentOffer(position: position, nodes: nodes.map { .init(nodeId: Hex.encode($0.id), address: $0.address) })
-            }
+            if let short = Self.shortOffer(choices, total: scheme.total) { return .serviceUnavailable(.init(body: .json(short))) }
+            let offers = Self.offers(choices, first: 0)
             let streamID = APIKeys.randomBytes(16)
             do {
                 let object = try await blocking { try database.beginObject(
-                    project: project.id, bucket: input.path.bucket, key: body.key, streamID: streamID, expiresAt: body.expiresAt,
-                    zombieDeadline: now + metainfo.zombieDeadline.timeInterval, at: now
+                    project: project.id, bucket: input.path.bucket, key: body.key, streamID: streamID, segmentCount: body.segmentCount,
+                    offers: choices.map { $0.map(\.id) }, expiresAt: body.expiresAt, zombieDeadline: now + metainfo.zombieDeadline.timeInterval, at: now
                 ) }
                 return .created(.init(body: .json(.init(
                     streamId: Hex.encode(streamID), version: object.version,
@@ -46,6 +46,49 @@ extension APIHandlers {
             } catch let conflict as ObjectConflict {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, conflict.description))))
             }
+        }
+    }
+
+    func offerSegments(_ input: Operations.OfferSegments.Input) async throws -> Operations.OfferSegments.Output {
+        try await withProject({ .unauthorized(.init(body: .json($0))) }) { project in
+            guard case .json(let body) = input.body else { return .badRequest(.init(body: .json(ErrorBody(.badRequest, "the body must be JSON")))) }
+            guard let streamID = Hex.decode(input.path.streamId, count: 16) else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "stream id must be 32 lowercase hexadecimal digits"))))
+            }
+            guard (0..<10_000).contains(body.first) else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"first\" must be from 0 to 9999"))))
+            }
+            guard (1...Self.offerBatch).contains(body.count) else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"count\" must be from 1 to \(Self.offerBatch)"))))
+            }
+            let scheme = metainfo.scheme
+            let pieceSize = (metainfo.maxSegmentSize + Int64(scheme.k) - 1) / Int64(scheme.k)
+            let now = Date()
+            let choices = try await blocking { try overlay.selection.select(segments: body.count, count: scheme.total, minFreeDisk: pieceSize, now: now) }
+            if let short = Self.shortOffer(choices, total: scheme.total) { return .serviceUnavailable(.init(body: .json(short))) }
+            do {
+                try await blocking { try database.offerSegments(project: project.id, streamID: streamID, first: body.first, offers: choices.map { $0.map(\.id) }, at: now) }
+                return .ok(.init(body: .json(.init(segments: Self.offers(choices, first: body.first)))))
+            } catch ObjectConflict.noSuchStream {
+                return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchStream.description))))
+            } catch let conflict as ObjectConflict where conflict.isBadRequest {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, conflict.description))))
+            } catch let conflict as ObjectConflict {
+                return .conflict(.init(body: .json(ErrorBody(.conflict, conflict.description))))
+            }
+        }
+    }
+
+    /// The error body when a segment could not be offered `total` nodes.
+    private static func shortOffer(_ choices: [[NodeChoice]], total: Int) -> ErrorBody? {
+        guard let short = choices.first(where: { $0.count < total }) else { return nil }
+        return ErrorBody(.notEnoughNodes, "only \(short.count) suitable nodes on distinct networks are online; a segment needs \(total)")
+    }
+
+    /// The offers for positions `first`, `first + 1`, ...
+    private static func offers(_ choices: [[NodeChoice]], first: Int) -> [Components.Schemas.SegmentOffer] {
+        choices.enumerated().map { index, nodes in
+            Components.Schemas.SegmentOffer(position: first + index, nodes: nodes.map { .init(nodeId: Hex.encode($0.id), address: $0.address) })
         }
     }
 
@@ -88,6 +131,8 @@ extension APIHandlers {
                 return .noContent(.init())
             } catch ObjectConflict.noSuchStream {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchStream.description))))
+            } catch let conflict as ObjectConflict where conflict.isBadRequest {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, conflict.description))))
             } catch let conflict as ObjectConflict {
                 return .conflict(.init(body: .json(ErrorBody(.conflict, conflict.description))))
             }

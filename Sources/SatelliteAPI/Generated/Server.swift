@@ -126,6 +126,17 @@ extension APIProtocol {
         )
         try transport.register(
             {
+                try await server.offerSegments(
+                    request: $0,
+                    body: $1,
+                    metadata: $2
+                )
+            },
+            method: .post,
+            path: server.apiPathComponentsWithServerPrefix("/v1/streams/{stream_id}/offers")
+        )
+        try transport.register(
+            {
                 try await server.commitSegment(
                     request: $0,
                     body: $1,
@@ -826,11 +837,14 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
             }
         )
     }
-    /// Begins an upload; answers a stream id and, per segment, the nodes to upload its pieces to.
+    /// Begins an upload; answers a stream id and the nodes for its first segments.
     ///
     /// Each segment is offered `total` nodes: online, not disqualified or exiting, with free
-    /// disk for a piece, at most one per network, chosen at random. The object stays pending
-    /// (and invisible) until committed; a pending object is deleted after its zombie deadline.
+    /// disk for a piece, at most one per network, chosen at random. The answer offers nodes for
+    /// the first 32 segments at most (positions 0 to 31); ask `POST /v1/streams/{stream_id}/offers`
+    /// for the others, so that an answer stays small whatever the object's size. The object stays
+    /// pending (and invisible) until committed; a pending object is deleted after its zombie
+    /// deadline. An `expires_at` that is not in the future is refused with 400.
     ///
     ///
     /// - Remark: HTTP `POST /v1/buckets/{bucket}/objects`.
@@ -1236,9 +1250,220 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
             }
         )
     }
+    /// Offers nodes for up to 32 consecutive segments of a pending upload.
+    ///
+    /// Answers `count` segment offers from position `first`, chosen as `beginObject` chooses
+    /// them; each replaces an earlier offer for its position. Positions at or past the upload's
+    /// `segment_count` are refused with 400.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/streams/{stream_id}/offers`.
+    /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/offers/post(offerSegments)`.
+    func offerSegments(
+        request: HTTPTypes.HTTPRequest,
+        body: OpenAPIRuntime.HTTPBody?,
+        metadata: OpenAPIRuntime.ServerRequestMetadata
+    ) async throws -> (HTTPTypes.HTTPResponse, OpenAPIRuntime.HTTPBody?) {
+        try await handle(
+            request: request,
+            requestBody: body,
+            metadata: metadata,
+            forOperation: Operations.OfferSegments.id,
+            using: {
+                APIHandler.offerSegments($0)
+            },
+            deserializer: { request, requestBody, metadata in
+                let path: Operations.OfferSegments.Input.Path = .init(streamId: try converter.getPathParameterAsURI(
+                    in: metadata.pathParameters,
+                    name: "stream_id",
+                    as: Components.Parameters.StreamID.self
+                ))
+                let headers: Operations.OfferSegments.Input.Headers = .init(accept: try converter.extractAcceptHeaderIfPresent(in: request.headerFields))
+                let contentType = converter.extractContentTypeIfPresent(in: request.headerFields)
+                let body: Operations.OfferSegments.Input.Body
+                let chosenContentType = try converter.bestContentType(
+                    received: contentType,
+                    options: [
+                        "application/json"
+                    ]
+                )
+                switch chosenContentType {
+                case "application/json":
+                    body = try await converter.getRequiredRequestBodyAsJSON(
+                        Components.Schemas.OfferSegments.self,
+                        from: requestBody,
+                        transforming: { value in
+                            .json(value)
+                        }
+                    )
+                default:
+                    preconditionFailure("bestContentType chose an invalid content type.")
+                }
+                return Operations.OfferSegments.Input(
+                    path: path,
+                    headers: headers,
+                    body: body
+                )
+            },
+            serializer: { output, request in
+                switch output {
+                case let .ok(value):
+                    suppressUnusedWarning(value)
+                    var response = HTTPTypes.HTTPResponse(soar_statusCode: 200)
+                    suppressMutabilityWarning(&response)
+                    let body: OpenAPIRuntime.HTTPBody
+                    switch value.body {
+                    case let .json(value):
+                        try converter.validateAcceptIfPresent(
+                            "application/json",
+                            in: request.headerFields
+                        )
+                        body = try converter.setResponseBodyAsJSON(
+                            value,
+                            headerFields: &response.headerFields,
+                            contentType: "application/json; charset=utf-8"
+                        )
+                    }
+                    return (response, body)
+                case let .badRequest(value):
+                    suppressUnusedWarning(value)
+                    var response = HTTPTypes.HTTPResponse(soar_statusCode: 400)
+                    suppressMutabilityWarning(&response)
+                    let body: OpenAPIRuntime.HTTPBody
+                    switch value.body {
+                    case let .json(value):
+                        try converter.validateAcceptIfPresent(
+                            "application/json",
+                            in: request.headerFields
+                        )
+                        body = try converter.setResponseBodyAsJSON(
+                            value,
+                            headerFields: &response.headerFields,
+                            contentType: "application/json; charset=utf-8"
+                        )
+                    }
+                    return (response, body)
+                case let .unauthorized(value):
+                    suppressUnusedWarning(value)
+                    var response = HTTPTypes.HTTPResponse(soar_statusCode: 401)
+                    suppressMutabilityWarning(&response)
+                    let body: OpenAPIRuntime.HTTPBody
+                    switch value.body {
+                    case let .json(value):
+                        try converter.validateAcceptIfPresent(
+                            "application/json",
+                            in: request.headerFields
+                        )
+                        body = try converter.setResponseBodyAsJSON(
+                            value,
+                            headerFields: &response.headerFields,
+                            contentType: "application/json; charset=utf-8"
+                        )
+                    }
+                    return (response, body)
+                case let .notFound(value):
+                    suppressUnusedWarning(value)
+                    var response = HTTPTypes.HTTPResponse(soar_statusCode: 404)
+                    suppressMutabilityWarning(&response)
+                    let body: OpenAPIRuntime.HTTPBody
+                    switch value.body {
+                    case let .json(value):
+                        try converter.validateAcceptIfPresent(
+                            "application/json",
+                            in: request.headerFields
+                        )
+                        body = try converter.setResponseBodyAsJSON(
+                            value,
+                            headerFields: &response.headerFields,
+                            contentType: "application/json; charset=utf-8"
+                        )
+                    }
+                    return (response, body)
+                case let .conflict(value):
+                    suppressUnusedWarning(value)
+                    var response = HTTPTypes.HTTPResponse(soar_statusCode: 409)
+                    suppressMutabilityWarning(&response)
+                    let body: OpenAPIRuntime.HTTPBody
+                    switch value.body {
+                    case let .json(value):
+                        try converter.validateAcceptIfPresent(
+                            "application/json",
+                            in: request.headerFields
+                        )
+                        body = try converter.setResponseBodyAsJSON(
+                            value,
+                            headerFields: &response.headerFields,
+                            contentType: "application/json; charset=utf-8"
+                        )
+                    }
+                    return (response, body)
+                case let .contentTooLarge(value):
+                    suppressUnusedWarning(value)
+                    var response = HTTPTypes.HTTPResponse(soar_statusCode: 413)
+                    suppressMutabilityWarning(&response)
+                    let body: OpenAPIRuntime.HTTPBody
+                    switch value.body {
+                    case let .json(value):
+                        try converter.validateAcceptIfPresent(
+                            "application/json",
+                            in: request.headerFields
+                        )
+                        body = try converter.setResponseBodyAsJSON(
+                            value,
+                            headerFields: &response.headerFields,
+                            contentType: "application/json; charset=utf-8"
+                        )
+                    }
+                    return (response, body)
+                case let .unsupportedMediaType(value):
+                    suppressUnusedWarning(value)
+                    var response = HTTPTypes.HTTPResponse(soar_statusCode: 415)
+                    suppressMutabilityWarning(&response)
+                    let body: OpenAPIRuntime.HTTPBody
+                    switch value.body {
+                    case let .json(value):
+                        try converter.validateAcceptIfPresent(
+                            "application/json",
+                            in: request.headerFields
+                        )
+                        body = try converter.setResponseBodyAsJSON(
+                            value,
+                            headerFields: &response.headerFields,
+                            contentType: "application/json; charset=utf-8"
+                        )
+                    }
+                    return (response, body)
+                case let .serviceUnavailable(value):
+                    suppressUnusedWarning(value)
+                    var response = HTTPTypes.HTTPResponse(soar_statusCode: 503)
+                    suppressMutabilityWarning(&response)
+                    let body: OpenAPIRuntime.HTTPBody
+                    switch value.body {
+                    case let .json(value):
+                        try converter.validateAcceptIfPresent(
+                            "application/json",
+                            in: request.headerFields
+                        )
+                        body = try converter.setResponseBodyAsJSON(
+                            value,
+                            headerFields: &response.headerFields,
+                            contentType: "application/json; charset=utf-8"
+                        )
+                    }
+                    return (response, body)
+                case let .undocumented(statusCode, _):
+                    return (.init(soar_statusCode: statusCode), nil)
+                }
+            }
+        )
+    }
     /// Records the pieces of one segment that nodes actually stored.
     ///
-    /// Refused unless at least `optimal` pieces were stored, on distinct nodes the satellite knows.
+    /// Refused with 400 unless at least `optimal` pieces were stored, each on its own node, the
+    /// position is below the upload's `segment_count`, and every piece is on a node the satellite
+    /// knows that was offered for this position (the latest offer for it); with 409 when the
+    /// segment is committed already or the upload is.
+    ///
     ///
     /// - Remark: HTTP `POST /v1/streams/{stream_id}/segments`.
     /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/segments/post(commitSegment)`.
@@ -1410,6 +1635,8 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
         )
     }
     /// Makes the pending object visible, replacing older versions of its key.
+    ///
+    /// Refused with 409 while any position below the upload's `segment_count` has no committed segment.
     ///
     /// - Remark: HTTP `POST /v1/streams/{stream_id}/commit`.
     /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/commit/post(commitObject)`.

@@ -158,6 +158,63 @@ extension Components {
                 case nodes
             }
         }
+        /// - Remark: Generated from `#/components/schemas/OfferSegments`.
+        public struct OfferSegments: Codable, Hashable, Sendable {
+            /// The first position to offer nodes for.
+            ///
+            /// - Remark: Generated from `#/components/schemas/OfferSegments/first`.
+            public var first: Swift.Int
+            /// How many consecutive positions (1 to 32).
+            ///
+            /// - Remark: Generated from `#/components/schemas/OfferSegments/count`.
+            public var count: Swift.Int
+            /// Creates a new `OfferSegments`.
+            ///
+            /// - Parameters:
+            ///   - first: The first position to offer nodes for.
+            ///   - count: How many consecutive positions (1 to 32).
+            public init(
+                first: Swift.Int,
+                count: Swift.Int
+            ) {
+                self.first = first
+                self.count = count
+            }
+            public enum CodingKeys: String, CodingKey {
+                case first
+                case count
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.first = try container.decode(
+                    Swift.Int.self,
+                    forKey: .first
+                )
+                self.count = try container.decode(
+                    Swift.Int.self,
+                    forKey: .count
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "first",
+                    "count"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SegmentOffers`.
+        public struct SegmentOffers: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SegmentOffers/segments`.
+            public var segments: [Components.Schemas.SegmentOffer]
+            /// Creates a new `SegmentOffers`.
+            ///
+            /// - Parameters:
+            ///   - segments:
+            public init(segments: [Components.Schemas.SegmentOffer]) {
+                self.segments = segments
+            }
+            public enum CodingKeys: String, CodingKey {
+                case segments
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/BeginObjectResult`.
         public struct BeginObjectResult: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/BeginObjectResult/stream_id`.
@@ -166,6 +223,8 @@ extension Components {
             public var version: Swift.Int
             /// - Remark: Generated from `#/components/schemas/BeginObjectResult/redundancy`.
             public var redundancy: Components.Schemas.Redundancy
+            /// Offers for the first segments, at most 32.
+            ///
             /// - Remark: Generated from `#/components/schemas/BeginObjectResult/segments`.
             public var segments: [Components.Schemas.SegmentOffer]
             /// Creates a new `BeginObjectResult`.
@@ -174,7 +233,7 @@ extension Components {
             ///   - streamId:
             ///   - version:
             ///   - redundancy:
-            ///   - segments:
+            ///   - segments: Offers for the first segments, at most 32.
             public init(
                 streamId: Components.Schemas.StreamID,
                 version: Swift.Int,

@@ -1068,11 +1068,14 @@ public enum Operations {
             }
         }
     }
-    /// Begins an upload; answers a stream id and, per segment, the nodes to upload its pieces to.
+    /// Begins an upload; answers a stream id and the nodes for its first segments.
     ///
     /// Each segment is offered `total` nodes: online, not disqualified or exiting, with free
-    /// disk for a piece, at most one per network, chosen at random. The object stays pending
-    /// (and invisible) until committed; a pending object is deleted after its zombie deadline.
+    /// disk for a piece, at most one per network, chosen at random. The answer offers nodes for
+    /// the first 32 segments at most (positions 0 to 31); ask `POST /v1/streams/{stream_id}/offers`
+    /// for the others, so that an answer stays small whatever the object's size. The object stays
+    /// pending (and invisible) until committed; a pending object is deleted after its zombie
+    /// deadline. An `expires_at` that is not in the future is refused with 400.
     ///
     ///
     /// - Remark: HTTP `POST /v1/buckets/{bucket}/objects`.
@@ -1762,9 +1765,316 @@ public enum Operations {
             }
         }
     }
+    /// Offers nodes for up to 32 consecutive segments of a pending upload.
+    ///
+    /// Answers `count` segment offers from position `first`, chosen as `beginObject` chooses
+    /// them; each replaces an earlier offer for its position. Positions at or past the upload's
+    /// `segment_count` are refused with 400.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/streams/{stream_id}/offers`.
+    /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/offers/post(offerSegments)`.
+    public enum OfferSegments {
+        public static let id: Swift.String = "offerSegments"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/streams/{stream_id}/offers/POST/path`.
+            public struct Path: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/streams/{stream_id}/offers/POST/path/stream_id`.
+                public var streamId: Components.Parameters.StreamID
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - streamId:
+                public init(streamId: Components.Parameters.StreamID) {
+                    self.streamId = streamId
+                }
+            }
+            public var path: Operations.OfferSegments.Input.Path
+            /// - Remark: Generated from `#/paths/v1/streams/{stream_id}/offers/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.OfferSegments.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.OfferSegments.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.OfferSegments.Input.Headers
+            /// - Remark: Generated from `#/paths/v1/streams/{stream_id}/offers/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/streams/{stream_id}/offers/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.OfferSegments)
+            }
+            public var body: Operations.OfferSegments.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            public init(
+                path: Operations.OfferSegments.Input.Path,
+                headers: Operations.OfferSegments.Input.Headers = .init(),
+                body: Operations.OfferSegments.Input.Body
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/streams/{stream_id}/offers/POST/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/streams/{stream_id}/offers/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.SegmentOffers)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.SegmentOffers {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.OfferSegments.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.OfferSegments.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The offers.
+            ///
+            /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/offers/post(offerSegments)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.OfferSegments.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.OfferSegments.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed or a field is invalid; the message names the field.
+            ///
+            /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/offers/post(offerSegments)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The Authorization header is missing, not a bearer key, or names no key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/offers/post(offerSegments)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// There is no such bucket or object.
+            ///
+            /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/offers/post(offerSegments)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request conflicts with what exists (a bucket that exists already, or is not empty).
+            ///
+            /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/offers/post(offerSegments)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            public var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body is larger than 64 KiB.
+            ///
+            /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/offers/post(offerSegments)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.TooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            public var contentTooLarge: Components.Responses.TooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body is not application/json.
+            ///
+            /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/offers/post(offerSegments)/responses/415`.
+            ///
+            /// HTTP response code: `415 unsupportedMediaType`.
+            case unsupportedMediaType(Components.Responses.UnsupportedMediaType)
+            /// The associated value of the enum case if `self` is `.unsupportedMediaType`.
+            ///
+            /// - Throws: An error if `self` is not `.unsupportedMediaType`.
+            /// - SeeAlso: `.unsupportedMediaType`.
+            public var unsupportedMediaType: Components.Responses.UnsupportedMediaType {
+                get throws {
+                    switch self {
+                    case let .unsupportedMediaType(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unsupportedMediaType",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Too few suitable nodes are online to offer `total` of them for a segment.
+            ///
+            /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/offers/post(offerSegments)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.NotEnoughNodes)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Components.Responses.NotEnoughNodes {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
     /// Records the pieces of one segment that nodes actually stored.
     ///
-    /// Refused unless at least `optimal` pieces were stored, on distinct nodes the satellite knows.
+    /// Refused with 400 unless at least `optimal` pieces were stored, each on its own node, the
+    /// position is below the upload's `segment_count`, and every piece is on a node the satellite
+    /// knows that was offered for this position (the latest offer for it); with 409 when the
+    /// segment is committed already or the upload is.
+    ///
     ///
     /// - Remark: HTTP `POST /v1/streams/{stream_id}/segments`.
     /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/segments/post(commitSegment)`.
@@ -2024,6 +2334,8 @@ public enum Operations {
         }
     }
     /// Makes the pending object visible, replacing older versions of its key.
+    ///
+    /// Refused with 409 while any position below the upload's `segment_count` has no committed segment.
     ///
     /// - Remark: HTTP `POST /v1/streams/{stream_id}/commit`.
     /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/commit/post(commitObject)`.

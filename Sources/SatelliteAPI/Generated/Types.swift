@@ -47,11 +47,14 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /v1/buckets/{bucket}/objects`.
     /// - Remark: Generated from `#/paths//v1/buckets/{bucket}/objects/get(listObjects)`.
     func listObjects(_ input: Operations.ListObjects.Input) async throws -> Operations.ListObjects.Output
-    /// Begins an upload; answers a stream id and, per segment, the nodes to upload its pieces to.
+    /// Begins an upload; answers a stream id and the nodes for its first segments.
     ///
     /// Each segment is offered `total` nodes: online, not disqualified or exiting, with free
-    /// disk for a piece, at most one per network, chosen at random. The object stays pending
-    /// (and invisible) until committed; a pending object is deleted after its zombie deadline.
+    /// disk for a piece, at most one per network, chosen at random. The answer offers nodes for
+    /// the first 32 segments at most (positions 0 to 31); ask `POST /v1/streams/{stream_id}/offers`
+    /// for the others, so that an answer stays small whatever the object's size. The object stays
+    /// pending (and invisible) until committed; a pending object is deleted after its zombie
+    /// deadline. An `expires_at` that is not in the future is refused with 400.
     ///
     ///
     /// - Remark: HTTP `POST /v1/buckets/{bucket}/objects`.
@@ -67,14 +70,30 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `DELETE /v1/buckets/{bucket}/object`.
     /// - Remark: Generated from `#/paths//v1/buckets/{bucket}/object/delete(deleteObject)`.
     func deleteObject(_ input: Operations.DeleteObject.Input) async throws -> Operations.DeleteObject.Output
+    /// Offers nodes for up to 32 consecutive segments of a pending upload.
+    ///
+    /// Answers `count` segment offers from position `first`, chosen as `beginObject` chooses
+    /// them; each replaces an earlier offer for its position. Positions at or past the upload's
+    /// `segment_count` are refused with 400.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/streams/{stream_id}/offers`.
+    /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/offers/post(offerSegments)`.
+    func offerSegments(_ input: Operations.OfferSegments.Input) async throws -> Operations.OfferSegments.Output
     /// Records the pieces of one segment that nodes actually stored.
     ///
-    /// Refused unless at least `optimal` pieces were stored, on distinct nodes the satellite knows.
+    /// Refused with 400 unless at least `optimal` pieces were stored, each on its own node, the
+    /// position is below the upload's `segment_count`, and every piece is on a node the satellite
+    /// knows that was offered for this position (the latest offer for it); with 409 when the
+    /// segment is committed already or the upload is.
+    ///
     ///
     /// - Remark: HTTP `POST /v1/streams/{stream_id}/segments`.
     /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/segments/post(commitSegment)`.
     func commitSegment(_ input: Operations.CommitSegment.Input) async throws -> Operations.CommitSegment.Output
     /// Makes the pending object visible, replacing older versions of its key.
+    ///
+    /// Refused with 409 while any position below the upload's `segment_count` has no committed segment.
     ///
     /// - Remark: HTTP `POST /v1/streams/{stream_id}/commit`.
     /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/commit/post(commitObject)`.
@@ -170,11 +189,14 @@ extension APIProtocol {
             headers: headers
         ))
     }
-    /// Begins an upload; answers a stream id and, per segment, the nodes to upload its pieces to.
+    /// Begins an upload; answers a stream id and the nodes for its first segments.
     ///
     /// Each segment is offered `total` nodes: online, not disqualified or exiting, with free
-    /// disk for a piece, at most one per network, chosen at random. The object stays pending
-    /// (and invisible) until committed; a pending object is deleted after its zombie deadline.
+    /// disk for a piece, at most one per network, chosen at random. The answer offers nodes for
+    /// the first 32 segments at most (positions 0 to 31); ask `POST /v1/streams/{stream_id}/offers`
+    /// for the others, so that an answer stays small whatever the object's size. The object stays
+    /// pending (and invisible) until committed; a pending object is deleted after its zombie
+    /// deadline. An `expires_at` that is not in the future is refused with 400.
     ///
     ///
     /// - Remark: HTTP `POST /v1/buckets/{bucket}/objects`.
@@ -220,9 +242,33 @@ extension APIProtocol {
             headers: headers
         ))
     }
+    /// Offers nodes for up to 32 consecutive segments of a pending upload.
+    ///
+    /// Answers `count` segment offers from position `first`, chosen as `beginObject` chooses
+    /// them; each replaces an earlier offer for its position. Positions at or past the upload's
+    /// `segment_count` are refused with 400.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/streams/{stream_id}/offers`.
+    /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/offers/post(offerSegments)`.
+    public func offerSegments(
+        path: Operations.OfferSegments.Input.Path,
+        headers: Operations.OfferSegments.Input.Headers = .init(),
+        body: Operations.OfferSegments.Input.Body
+    ) async throws -> Operations.OfferSegments.Output {
+        try await offerSegments(Operations.OfferSegments.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
     /// Records the pieces of one segment that nodes actually stored.
     ///
-    /// Refused unless at least `optimal` pieces were stored, on distinct nodes the satellite knows.
+    /// Refused with 400 unless at least `optimal` pieces were stored, each on its own node, the
+    /// position is below the upload's `segment_count`, and every piece is on a node the satellite
+    /// knows that was offered for this position (the latest offer for it); with 409 when the
+    /// segment is committed already or the upload is.
+    ///
     ///
     /// - Remark: HTTP `POST /v1/streams/{stream_id}/segments`.
     /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/segments/post(commitSegment)`.
@@ -238,6 +284,8 @@ extension APIProtocol {
         ))
     }
     /// Makes the pending object visible, replacing older versions of its key.
+    ///
+    /// Refused with 409 while any position below the upload's `segment_count` has no committed segment.
     ///
     /// - Remark: HTTP `POST /v1/streams/{stream_id}/commit`.
     /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/commit/post(commitObject)`.

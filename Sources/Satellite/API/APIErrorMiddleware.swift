@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
+import NIOHTTP1
 import OpenAPIRuntime
 import SatelliteAPI
 import SatelliteDB
@@ -20,6 +22,8 @@ extension Components.Schemas._Error {
 /// locked beyond its busy timeout 503 with Retry-After, and anything else 500 with nothing internal in it (it is logged instead).
 struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let log: Logger
+    /// The document's paths and their methods, for 405 instead of 404.
+    let routes: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -36,18 +40,32 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             if status == .unsupportedMediaType {
                 return Self.response(status, ErrorBody(.unsupportedMediaType, "the request body must be application/json"))
             }
-            return Self.response(.badRequest, ErrorBody(.badRequest, Self.describe(error.underlyingError)))
+            return Self.response(.badRequest, ErrorBody(.badRequest, Self.describe(error.underlyingError, query: request.uri.queryParameters)))
         } catch let error as HTTPError {
             switch error.status {
             case .contentTooLarge:
                 return Self.response(.contentTooLarge, ErrorBody(.tooLarge, "the request body is larger than \(APIServer.bodyLimit / 1024) KiB"))
             case .notFound:
+                let allowed = routes.methods(for: request.uri.path)
+                guard allowed.isEmpty else {
+                    var response = Self.response(.methodNotAllowed, ErrorBody(
+                        .badRequest, "\(request.method) is not allowed on \(request.uri.path); it allows \(allowed.joined(separator: ", "))"
+                    ))
+                    response.headers[.allow] = allowed.joined(separator: ", ")
+                    return response
+                }
                 return Self.response(.notFound, ErrorBody(.notFound, "no such endpoint: \(request.method) \(request.uri.path)"))
             case .methodNotAllowed:
                 return Self.response(.methodNotAllowed, ErrorBody(.badRequest, "\(request.method) is not allowed on \(request.uri.path)"))
             default:
                 return Self.response(error.status, ErrorBody(error.status.code < 500 ? .badRequest : ._internal, error.body ?? error.status.reasonPhrase))
             }
+        } catch is NIOTooManyBytesError {
+            // A chunked body past the limit (a Content-Length past it is refused before reading).
+            return Self.response(.contentTooLarge, ErrorBody(.tooLarge, "the request body is larger than \(APIServer.bodyLimit / 1024) KiB"))
+        } catch let error as HTTPParserError {
+            // A body the HTTP parser cannot read: a malformed chunk size, an unknown transfer coding.
+            return Self.response(.badRequest, ErrorBody(.badRequest, "the request is not valid HTTP/1.1: \(error)"))
         } catch {
             log.error("request failed", metadata: ["path": .string(request.uri.path), "error": "\(error)"])
             return Self.response(.internalServerError, ErrorBody(._internal, "the request failed; the satellite logged why"))
@@ -71,7 +89,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     /// What was wrong with a request, in the terms of its JSON, from what the generated code threw.
-    static func describe(_ error: any Error) -> String {
+    static func describe(_ error: any Error, query: Hummingbird.Parameters = .init()) -> String {
         var error = error
         // The generated code wraps a DecodingError in a runtime error enum; look inside.
         for _ in 0..<3 {
@@ -82,6 +100,13 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .keyNotFound(let key, let context)?:
             return "missing field \"\(path(context.codingPath + [key]))\""
         case .typeMismatch(let type, let context)?:
+            // The URI decoder of path and query parameters names no field; the JSON decoder
+            // says what it expected ("Expected to decode ...").
+            if context.codingPath.isEmpty, !context.debugDescription.hasPrefix("Expected to decode") {
+                let wrong = query.first { type is Int.Type || type is Int64.Type ? Int64(String($0.value)) == nil : false }
+                if let wrong { return "query \"\(wrong.key)\" must be \(typeName(type)); \"\(String(wrong.value).prefix(100))\" is not one" }
+                return "a path or query parameter must be \(typeName(type))"
+            }
             if context.codingPath.isEmpty { return "the body must be a JSON object" }
             return "field \"\(path(context.codingPath))\" has the wrong type; expected \(typeName(type))"
         case .valueNotFound(let type, let context)?:

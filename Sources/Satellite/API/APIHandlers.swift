@@ -110,7 +110,7 @@ struct APIHandlers: APIProtocol {
         guard body.freeDisk >= 0 else {
             return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"free_disk\" must be 0 or more"))))
         }
-        guard (1...64).contains(body.version.count) else {
+        guard (1...64).contains(body.version.unicodeScalars.count) else {
             return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"version\" must be 1 to 64 characters"))))
         }
         if let wait = limiter.admit(id) {

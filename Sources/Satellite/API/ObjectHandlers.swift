@@ -64,6 +64,14 @@ extension APIHandlers {
             let scheme = metainfo.scheme
             let pieceSize = (metainfo.maxSegmentSize + Int64(scheme.k) - 1) / Int64(scheme.k)
             let now = Date()
+            do {
+                // A stream that is not there is told so before nodes are chosen for it.
+                try await blocking { try database.offerSegments(project: project.id, streamID: streamID, first: body.first, offers: [], at: now) }
+            } catch ObjectConflict.noSuchStream {
+                return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchStream.description))))
+            } catch let conflict as ObjectConflict where !conflict.isBadRequest {
+                return .conflict(.init(body: .json(ErrorBody(.conflict, conflict.description))))
+            }
             let choices = try await blocking { try overlay.selection.select(segments: body.count, count: scheme.total, minFreeDisk: pieceSize, now: now) }
             if let short = Self.shortOffer(choices, total: scheme.total) { return .serviceUnavailable(.init(body: .json(short))) }
             do {
@@ -104,6 +112,9 @@ extension APIHandlers {
             }
             guard (0...metainfo.maxSegmentSize).contains(body.encryptedSize) else {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"encrypted_size\" must be from 0 to \(metainfo.maxSegmentSize)"))))
+            }
+            guard body.pieces.count <= 600 else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"pieces\" must hold at most 600 pieces"))))
             }
             var pieces: [Piece] = []
             for (index, stored) in body.pieces.enumerated() {
@@ -157,6 +168,9 @@ extension APIHandlers {
 
     func getObject(_ input: Operations.GetObject.Input) async throws -> Operations.GetObject.Output {
         try await withProject({ .unauthorized(.init(body: .json($0))) }) { project in
+            guard BucketName.isValid(input.path.bucket) else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "bucket name must be \(BucketName.rule)"))))
+            }
             if let problem = Self.keyProblem(input.query.key) { return .badRequest(.init(body: .json(ErrorBody(.badRequest, problem)))) }
             guard let (object, segments) = try await blocking({ try database.object(project: project.id, bucket: input.path.bucket, key: input.query.key) }) else {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchObject(input.query.key).description))))
@@ -175,12 +189,15 @@ extension APIHandlers {
 
     func listObjects(_ input: Operations.ListObjects.Input) async throws -> Operations.ListObjects.Output {
         try await withProject({ .unauthorized(.init(body: .json($0))) }) { project in
+            guard BucketName.isValid(input.path.bucket) else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "bucket name must be \(BucketName.rule)"))))
+            }
             let limit = input.query.limit ?? 100
             guard (1...1000).contains(limit) else {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "query \"limit\" must be from 1 to 1000"))))
             }
-            for (name, value) in [("prefix", input.query.prefix), ("cursor", input.query.cursor)] where (value?.utf8.count ?? 0) > 1024 {
-                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "query \"\(name)\" must be at most 1024 bytes"))))
+            for (name, value) in [("prefix", input.query.prefix), ("cursor", input.query.cursor)] where (value?.unicodeScalars.count ?? 0) > 1024 {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "query \"\(name)\" must be at most 1024 characters"))))
             }
             let page = try await blocking { try database.listObjects(project: project.id, bucket: input.path.bucket, prefix: input.query.prefix ?? "", after: input.query.cursor, limit: limit + 1) }
             let objects = page.prefix(limit).map { Components.Schemas.ObjectSummary(key: $0.key, version: $0.version, createdAt: $0.createdAt, expiresAt: $0.expiresAt) }
@@ -190,6 +207,9 @@ extension APIHandlers {
 
     func deleteObject(_ input: Operations.DeleteObject.Input) async throws -> Operations.DeleteObject.Output {
         try await withProject({ .unauthorized(.init(body: .json($0))) }) { project in
+            guard BucketName.isValid(input.path.bucket) else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "bucket name must be \(BucketName.rule)"))))
+            }
             if let problem = Self.keyProblem(input.query.key) { return .badRequest(.init(body: .json(ErrorBody(.badRequest, problem)))) }
             guard try await blocking({ try database.deleteObject(project: project.id, bucket: input.path.bucket, key: input.query.key) }) > 0 else {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchObject(input.query.key).description))))
@@ -199,7 +219,8 @@ extension APIHandlers {
     }
 
     static func keyProblem(_ key: String) -> String? {
-        guard (1...1024).contains(key.utf8.count) else { return "the object key must be 1 to 1024 bytes" }
+        // Characters (code points), as the document's maxLength counts them.
+        guard (1...1024).contains(key.unicodeScalars.count) else { return "the object key must be 1 to 1024 characters" }
         guard !key.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return "the object key must not hold control characters" }
         return nil
     }

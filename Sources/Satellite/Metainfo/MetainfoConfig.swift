@@ -16,8 +16,8 @@ public struct MetainfoConfig: ConfigSection, Equatable {
     public var scheme: Redundancy { Self.parse(redundancy)! }
 
     public static let fields: [ConfigField<Self>] = [
-        .string("redundancy", \.redundancy, help: "erasure code as k/repair/optimal/total, with k <= repair < optimal <= total <= 1000") { text in
-            parse(text) == nil ? "k/repair/optimal/total with 1 <= k <= repair < optimal <= total <= 1000, as 29/35/80/110" : nil
+        .string("redundancy", \.redundancy, help: "erasure code as k/repair/optimal/total, with k <= repair < optimal <= total <= 600") { text in
+            parse(text) == nil ? "k/repair/optimal/total with 1 <= k <= repair < optimal <= total <= 600, as 29/35/80/110" : nil
         },
         .size("max-segment-size", \.maxSegmentSize, help: "largest segment a client uploads; a node needs free disk for one piece of it", range: 1 ... 1 << 34),
         .duration("zombie-deadline", \.zombieDeadline, help: "how long an object may stay pending before it is deleted", range: .seconds(1) ... .seconds(86400 * 30)),
@@ -27,7 +27,7 @@ public struct MetainfoConfig: ConfigSection, Equatable {
         let numbers = text.split(separator: "/").compactMap { Int($0) }
         guard numbers.count == 4, text.split(separator: "/").count == 4 else { return nil }
         let (k, repair, optimal, total) = (numbers[0], numbers[1], numbers[2], numbers[3])
-        guard 1 <= k, k <= repair, repair < optimal, optimal <= total, total <= 1000 else { return nil }
+        guard 1 <= k, k <= repair, repair < optimal, optimal <= total, total <= 600 else { return nil }
         return Redundancy(k: k, repair: repair, optimal: optimal, total: total)
     }
 }

@@ -16,7 +16,19 @@ public struct NodeAddress: Sendable, Equatable, CustomStringConvertible {
         public let description: String
     }
 
+    /// The addresses accepted, as `openapi.yaml` writes them for a check-in's `address` (a test
+    /// holds the two equal): a dotted-quad IPv4 address without leading zeros, or a bracketed
+    /// IPv6 address in lowercase hexadecimal, then a port from 1 to 65535 without leading zeros.
+    /// The handler refuses exactly what the document refuses, so a client generated from the
+    /// document is never surprised either way.
+    public static let pattern = #"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}|\[(([0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|([0-9a-f]{1,4}:){1,7}:|([0-9a-f]{1,4}:){1,6}:[0-9a-f]{1,4}|([0-9a-f]{1,4}:){1,5}(:[0-9a-f]{1,4}){1,2}|([0-9a-f]{1,4}:){1,4}(:[0-9a-f]{1,4}){1,3}|([0-9a-f]{1,4}:){1,3}(:[0-9a-f]{1,4}){1,4}|([0-9a-f]{1,4}:){1,2}(:[0-9a-f]{1,4}){1,5}|[0-9a-f]{1,4}:(:[0-9a-f]{1,4}){1,6}|:((:[0-9a-f]{1,4}){1,7}|:)|::(ffff(:0{1,4})?:)?(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}|([0-9a-f]{1,4}:){1,4}:(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})\]):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$"#
+
+    nonisolated(unsafe) private static let matcher = try! Regex(pattern)
+
     public init(_ text: String) throws(Invalid) {
+        guard text.utf8.count <= 262, (try? Self.matcher.wholeMatch(in: text)) != nil else {
+            throw Invalid(description: "address \"\(text.prefix(300))\" is not host:port with an IPv4 or a bracketed IPv6 address and a port from 1 to 65535")
+        }
         guard let colon = text.lastIndex(of: ":") else {
             throw Invalid(description: "address \"\(text)\" is not host:port")
         }

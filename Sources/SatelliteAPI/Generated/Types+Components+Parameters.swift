@@ -20,10 +20,10 @@ extension Components {
     public enum Parameters {
         /// - Remark: Generated from `#/components/parameters/BucketName`.
         public typealias BucketName = Components.Schemas.BucketName
-        /// The object's key, 1 to 1024 bytes of UTF-8.
+        /// The object's key, 1 to 1024 characters, none of them a control character.
         ///
         /// - Remark: Generated from `#/components/parameters/ObjectKey`.
-        public typealias ObjectKey = Swift.String
+        public typealias ObjectKey = Components.Schemas.ObjectKey
         /// - Remark: Generated from `#/components/parameters/StreamID`.
         public typealias StreamID = Components.Schemas.StreamID
     }

@@ -18,6 +18,10 @@ public import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/schemas` section of the OpenAPI document.
     public enum Schemas {
+        /// An object's key, 1 to 1024 characters, none of them a control character (U+0000 to U+001F, U+007F).
+        ///
+        /// - Remark: Generated from `#/components/schemas/ObjectKey`.
+        public typealias ObjectKey = Swift.String
         /// An upload's identity, 16 bytes as 32 lowercase hexadecimal digits.
         ///
         /// - Remark: Generated from `#/components/schemas/StreamID`.
@@ -62,12 +66,12 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/BeginObject`.
         public struct BeginObject: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/BeginObject/key`.
-            public var key: Swift.String
+            public var key: Components.Schemas.ObjectKey
             /// How many segments the object will have (0 to 10000).
             ///
             /// - Remark: Generated from `#/components/schemas/BeginObject/segment_count`.
             public var segmentCount: Swift.Int
-            /// When the object is deleted by itself; absent for never.
+            /// When the object is deleted by itself; absent or null for never.
             ///
             /// - Remark: Generated from `#/components/schemas/BeginObject/expires_at`.
             public var expiresAt: Foundation.Date?
@@ -76,9 +80,9 @@ extension Components {
             /// - Parameters:
             ///   - key:
             ///   - segmentCount: How many segments the object will have (0 to 10000).
-            ///   - expiresAt: When the object is deleted by itself; absent for never.
+            ///   - expiresAt: When the object is deleted by itself; absent or null for never.
             public init(
-                key: Swift.String,
+                key: Components.Schemas.ObjectKey,
                 segmentCount: Swift.Int,
                 expiresAt: Foundation.Date? = nil
             ) {
@@ -94,7 +98,7 @@ extension Components {
             public init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
                 self.key = try container.decode(
-                    Swift.String.self,
+                    Components.Schemas.ObjectKey.self,
                     forKey: .key
                 )
                 self.segmentCount = try container.decode(
@@ -298,6 +302,8 @@ extension Components {
             public var position: Swift.Int
             /// - Remark: Generated from `#/components/schemas/CommitSegment/encrypted_size`.
             public var encryptedSize: Swift.Int64
+            /// At most `total` pieces; `total` is at most 600, so that the body fits in 64 KiB.
+            ///
             /// - Remark: Generated from `#/components/schemas/CommitSegment/pieces`.
             public var pieces: [Components.Schemas.StoredPiece]
             /// Creates a new `CommitSegment`.
@@ -305,7 +311,7 @@ extension Components {
             /// - Parameters:
             ///   - position:
             ///   - encryptedSize:
-            ///   - pieces:
+            ///   - pieces: At most `total` pieces; `total` is at most 600, so that the body fits in 64 KiB.
             public init(
                 position: Swift.Int,
                 encryptedSize: Swift.Int64,
@@ -593,7 +599,9 @@ extension Components {
         public struct CheckIn: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/CheckIn/node_id`.
             public var nodeId: Components.Schemas.NodeID
-            /// Where the node is reached, host:port; the host an IPv4 or IPv6 address.
+            /// Where the node is reached, host:port: a dotted-quad IPv4 address (no leading zeros) or
+            /// a bracketed IPv6 address in lowercase hexadecimal, then a port from 1 to 65535.
+            ///
             ///
             /// - Remark: Generated from `#/components/schemas/CheckIn/address`.
             public var address: Swift.String
@@ -609,7 +617,7 @@ extension Components {
             ///
             /// - Parameters:
             ///   - nodeId:
-            ///   - address: Where the node is reached, host:port; the host an IPv4 or IPv6 address.
+            ///   - address: Where the node is reached, host:port: a dotted-quad IPv4 address (no leading zeros) or
             ///   - freeDisk: Bytes the node can still store.
             ///   - version: The node software's version, as 1.104.2.
             public init(

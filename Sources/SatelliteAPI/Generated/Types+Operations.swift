@@ -1373,14 +1373,14 @@ public enum Operations {
             public var path: Operations.GetObject.Input.Path
             /// - Remark: Generated from `#/paths/v1/buckets/{bucket}/object/GET/query`.
             public struct Query: Sendable, Hashable {
-                /// The object's key, 1 to 1024 bytes of UTF-8.
+                /// The object's key, 1 to 1024 characters, none of them a control character.
                 ///
                 /// - Remark: Generated from `#/paths/v1/buckets/{bucket}/object/GET/query/key`.
                 public var key: Components.Parameters.ObjectKey
                 /// Creates a new `Query`.
                 ///
                 /// - Parameters:
-                ///   - key: The object's key, 1 to 1024 bytes of UTF-8.
+                ///   - key: The object's key, 1 to 1024 characters, none of them a control character.
                 public init(key: Components.Parameters.ObjectKey) {
                     self.key = key
                 }
@@ -1588,14 +1588,14 @@ public enum Operations {
             public var path: Operations.DeleteObject.Input.Path
             /// - Remark: Generated from `#/paths/v1/buckets/{bucket}/object/DELETE/query`.
             public struct Query: Sendable, Hashable {
-                /// The object's key, 1 to 1024 bytes of UTF-8.
+                /// The object's key, 1 to 1024 characters, none of them a control character.
                 ///
                 /// - Remark: Generated from `#/paths/v1/buckets/{bucket}/object/DELETE/query/key`.
                 public var key: Components.Parameters.ObjectKey
                 /// Creates a new `Query`.
                 ///
                 /// - Parameters:
-                ///   - key: The object's key, 1 to 1024 bytes of UTF-8.
+                ///   - key: The object's key, 1 to 1024 characters, none of them a control character.
                 public init(key: Components.Parameters.ObjectKey) {
                     self.key = key
                 }

@@ -25,6 +25,7 @@ public struct PeerBasis: Sendable {
     public let metrics: PrometheusCollectorRegistry
     public let group: PeerGroup
     private let listeners = ListenerList()
+    private let healthChecks = HealthCheckList()
 
     /// A basis for the peer `name` of the kind `namespace`; its logger is `log` named `name`.
     public init(peer name: String, namespace: String, log: Logger, shutdownTimeout: Duration?) {
@@ -43,7 +44,10 @@ public struct PeerBasis: Sendable {
     public func wireDebug(_ config: DebugConfig, ready: @escaping ReadinessCheck) throws -> DebugServer? {
         let debug = try group.wiring("debug") { () -> DebugServer? in
             guard let address = HostPort(config.address) else { return nil }
-            let server = DebugServer(address: address, registry: metrics, log: log.named("debug"), ready: ready)
+            let healthChecks = self.healthChecks
+            let server = DebugServer(address: address, registry: metrics, log: log.named("debug")) {
+                healthChecks.problems().isEmpty ? await ready() : false
+            }
             group.add(PeerItem(name: "debug", run: { try await server.run() }, close: { server.close() }))
             return server
         }
@@ -54,6 +58,19 @@ public struct PeerBasis: Sendable {
     /// Adds a listener whose port the peer waits for before it calls itself ready.
     public func awaitsListening(_ port: @escaping @Sendable () async -> Int?) {
         listeners.add(port)
+    }
+
+    /// Adds a check of the peer's health while it runs: it answers why the peer cannot do its
+    /// work now (as "cannot accept connections: ..."), or nil. While one answers, the peer is
+    /// not ready at `/health/ready` and sends no heartbeat, so the launcher restarts a peer
+    /// that stays that way past its heartbeat timeout.
+    public func watches(_ check: @escaping @Sendable () -> String?) {
+        healthChecks.add(check)
+    }
+
+    /// What the health checks answer now; empty while the peer is healthy.
+    public func problems() -> [String] {
+        healthChecks.problems()
     }
 
     /// True once every listener is bound; false if one stopped first.
@@ -70,6 +87,13 @@ public struct PeerBasis: Sendable {
         await blockingThreads.close()
         return failure
     }
+}
+
+/// The checks of a peer's health.
+private final class HealthCheckList: Sendable {
+    private let checks = Mutex<[@Sendable () -> String?]>([])
+    func add(_ check: @escaping @Sendable () -> String?) { checks.withLock { $0.append(check) } }
+    func problems() -> [String] { checks.withLock { $0 }.compactMap { $0() } }
 }
 
 /// The ports a peer waits for before it is ready.

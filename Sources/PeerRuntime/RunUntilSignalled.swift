@@ -51,9 +51,25 @@ public func runUntilSignalled(
     let heartbeat = Task {
         guard await peer.untilServing() else { return }
         notifier.send(.ready, .status("\(type(of: peer).name) running"))
+        var reported: [String] = []
         while !Task.isCancelled {
             try? await Task.sleep(for: heartbeatInterval)
             guard !Task.isCancelled else { return }
+            // An unhealthy peer withholds its heartbeat: one that stays unable to work past
+            // the launcher's heartbeat timeout is restarted, which a restart may cure (a
+            // process out of descriptors gets them all back).
+            let problems = peer.basis.problems()
+            if problems != reported {
+                reported = problems
+                if problems.isEmpty {
+                    log.notice("healthy again")
+                    notifier.send(.status("\(type(of: peer).name) running"))
+                } else {
+                    log.warning("unhealthy; withholding the heartbeat", metadata: ["problems": .array(problems.map { .string($0) })])
+                    notifier.send(.status("\(type(of: peer).name) unhealthy: " + problems.joined(separator: "; ")))
+                }
+            }
+            guard problems.isEmpty else { continue }
             guard notifier.send(.watchdog) else {
                 log.warning("the launcher is gone; stopping")
                 await peer.shutdown()

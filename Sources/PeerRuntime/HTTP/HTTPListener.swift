@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import SatelliteConfig
 import Synchronization
@@ -14,13 +15,18 @@ public final class HTTPListener: Sendable {
 
     private let app: Application<RouterResponder<BasicRequestContext>>
     private let state = Mutex(State())
+    /// Its connections, each bounded by `limits`.
+    public let connections: ConnectionGuard
 
     /// Builds the application around `router`; it listens only once ``run()`` starts.
-    public init(address: HostPort, router: Router<BasicRequestContext>, log: Logger) {
+    public init(address: HostPort, router: Router<BasicRequestContext>, limits: ConnectionLimits = ConnectionLimits(), log: Logger) {
         // The application learns its port after init; the box lets the callback reach this instance.
         let box = ListenerBox()
+        let connections = ConnectionGuard(limits: limits)
+        self.connections = connections
         app = Application(
             router: router,
+            server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [connections.deadlines()])),
             configuration: ApplicationConfiguration(address: .hostname(address.host, port: address.port), serverName: nil),
             onServerRunning: { channel in box.listener.withLock { $0 }?.listening(on: channel.localAddress?.port) },
             logger: log

@@ -19,17 +19,25 @@ public final class InheritedSocketServer: Sendable {
     private let responder: RouterResponder<BasicRequestContext>
     private let log: Logger
     private let closed = Mutex(false)
-    private let connections = Mutex(0)
+    /// Connections being served, which a graceful shutdown gives two seconds.
+    private let inFlight = Mutex(0)
     /// Connections NIO accepted from the socket, and those the accept loop has taken; until the
     /// two agree, closing the listener would drop accepted connections with their requests unread.
     private let handover = AcceptHandover()
+    /// Its connections, each bounded by `limits`.
+    public let connections: ConnectionGuard
 
     /// Serves `router` on `descriptor`, a listening socket this process inherited.
-    public init(descriptor: Int32, router: Router<BasicRequestContext>, log: Logger) {
+    public init(descriptor: Int32, router: Router<BasicRequestContext>, limits: ConnectionLimits = ConnectionLimits(), log: Logger) {
         self.descriptor = descriptor
         self.responder = router.buildResponder()
         self.log = log
+        self.connections = ConnectionGuard(limits: limits)
     }
+
+    /// Why accepting fails now (the descriptor limit, say), or nil while it works: a server
+    /// that cannot take connections is not ready, whatever else works.
+    public var acceptProblem: String? { handover.acceptProblem }
 
     /// Serves until graceful shutdown or cancellation. On graceful shutdown it stops accepting at
     /// once (the socket stays open in its owner) and gives the requests in flight two seconds.
@@ -37,6 +45,7 @@ public final class InheritedSocketServer: Sendable {
         guard !closed.withLock({ $0 }) else { return }
         let responder = self.responder
         let log = self.log
+        let connections = self.connections
         let http = HTTP1Channel(responder: { request, writer, channel in
             let context = BasicRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: log))
             let response: Response
@@ -46,7 +55,7 @@ public final class InheritedSocketServer: Sendable {
                 response = Response(status: .internalServerError)
             }
             try await writer.write(response: response.head, body: response.body)
-        })
+        }, configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [connections.deadlines()]))
         // NIO owns and closes the descriptor it serves; a duplicate keeps the inherited one intact.
         let own = dup(descriptor)
         guard own >= 0 else { throw InheritedSocketError(descriptor: descriptor, errno: errno) }
@@ -62,10 +71,10 @@ public final class InheritedSocketServer: Sendable {
                 try await server.executeThenClose { inbound in
                     for try await connection in inbound {
                         handover.taken()
-                        self.connections.withLock { $0 += 1 }
+                        self.inFlight.withLock { $0 += 1 }
                         group.addTask {
                             await http.handle(value: connection, logger: log)
-                            self.connections.withLock { $0 -= 1 }
+                            self.inFlight.withLock { $0 -= 1 }
                         }
                     }
                 }
@@ -88,7 +97,7 @@ public final class InheritedSocketServer: Sendable {
             }
             // The listener is closed: connections in flight get two seconds, then are cancelled.
             let deadline = ContinuousClock.now + .seconds(2)
-            while self.connections.withLock({ $0 }) > 0, ContinuousClock.now < deadline, !Task.isCancelled {
+            while self.inFlight.withLock({ $0 }) > 0, ContinuousClock.now < deadline, !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(10))
             }
             group.cancelAll()

@@ -22,7 +22,7 @@ public final class APIServer: Sendable {
     private let listening: Listening
 
     /// Serves at `address`, or on `inherited`, a listening socket handed over by the launcher.
-    init(address: HostPort, inherited: Int32?, handlers: APIHandlers, log: Logger, metrics: any MetricsFactory) throws {
+    init(address: HostPort, inherited: Int32?, limits: ConnectionLimits, handlers: APIHandlers, log: Logger, metrics: any MetricsFactory) throws {
         let router = Router(context: BasicRequestContext.self)
         let routes = RouteTable()
         // Outermost, so it sees the status the error middleware settles on.
@@ -35,9 +35,9 @@ public final class APIServer: Sendable {
         // of a large answer's bytes.
         try handlers.registerHandlers(on: RecordingTransport(router: router, table: routes), configuration: OpenAPIRuntime.Configuration(jsonEncodingOptions: [.sortedKeys]))
         if let inherited {
-            listening = .inherited(InheritedSocketServer(descriptor: inherited, router: router, log: log))
+            listening = .inherited(InheritedSocketServer(descriptor: inherited, router: router, limits: limits, log: log))
         } else {
-            listening = .bound(HTTPListener(address: address, router: router, log: log))
+            listening = .bound(HTTPListener(address: address, router: router, limits: limits, log: log))
         }
     }
 
@@ -54,6 +54,23 @@ public final class APIServer: Sendable {
         switch listening {
         case .bound(let listener): listener.close()
         case .inherited(let server): server.close()
+        }
+    }
+
+    /// Its connections and their limits.
+    public var connections: ConnectionGuard {
+        switch listening {
+        case .bound(let listener): listener.connections
+        case .inherited(let server): server.connections
+        }
+    }
+
+    /// Why it cannot accept connections now, or nil. (Known for the inherited socket, which is
+    /// how the launcher runs the API; a socket Hummingbird binds itself does not tell.)
+    public var acceptProblem: String? {
+        switch listening {
+        case .bound: nil
+        case .inherited(let server): server.acceptProblem
         }
     }
 

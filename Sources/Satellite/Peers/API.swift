@@ -67,9 +67,11 @@ public final class API: SatellitePeer {
                     threads: basis.blockingThreads
                 )
                 let server = try APIServer(
-                    address: address, inherited: config.listenDescriptor, handlers: handlers, log: basis.log.named("server"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
+                    address: address, inherited: config.listenDescriptor, limits: config.api.connectionLimits, handlers: handlers,
+                    log: basis.log.named("server"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )
                 basis.group.add(PeerItem(name: "api:server", run: { try await server.run() }, close: { server.close() }))
+                basis.watches { server.acceptProblem }
                 return server
             }
             self.server = server

@@ -26,8 +26,8 @@ extension SatelliteDatabase: AccountingDB {
     public func tallyBuckets(at: Date) throws -> [BucketTally] {
         try pool.write { db in
             let rows = try Row.fetchAll(
-                db,
-                sql: """
+                db.cachedStatement(
+                    sql: """
                     SELECT b.project_id, b.name,
                         COALESCE(SUM(s.encrypted_size), 0) AS bytes, COUNT(s.position) AS segments,
                         COUNT(DISTINCT o.stream_id) AS objects
@@ -36,12 +36,14 @@ extension SatelliteDatabase: AccountingDB {
                     LEFT JOIN segments s ON s.stream_id = o.stream_id
                     GROUP BY b.project_id, b.name ORDER BY b.project_id, b.name
                     """
+                )
             )
             var tallies: [BucketTally] = []
             for row in rows {
                 let tally = BucketTally(project: row["project_id"], bucket: row["name"], bytes: row["bytes"], segments: row["segments"], objects: row["objects"])
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO bucket_tallies (project_id, bucket, interval_start, bytes, segments, objects) VALUES (?, ?, ?, ?, ?, ?)",
+                try db.cachedStatement(
+                    sql: "INSERT OR REPLACE INTO bucket_tallies (project_id, bucket, interval_start, bytes, segments, objects) VALUES (?, ?, ?, ?, ?, ?)"
+                ).execute(
                     arguments: [tally.project, tally.bucket, at, tally.bytes, tally.segments, tally.objects]
                 )
                 tallies.append(tally)
@@ -52,7 +54,7 @@ extension SatelliteDatabase: AccountingDB {
 
     public func tallies(at: Date) throws -> [BucketTally] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM bucket_tallies WHERE interval_start = ? ORDER BY project_id, bucket", arguments: [at]).map {
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM bucket_tallies WHERE interval_start = ? ORDER BY project_id, bucket"), arguments: [at]).map {
                 BucketTally(project: $0["project_id"], bucket: $0["bucket"], bytes: $0["bytes"], segments: $0["segments"], objects: $0["objects"])
             }
         }
@@ -60,8 +62,9 @@ extension SatelliteDatabase: AccountingDB {
 
     public func deleteExpiredObjects(before now: Date, limit: Int) throws -> Int {
         try pool.write { db in
-            try db.execute(
-                sql: "DELETE FROM objects WHERE rowid IN (SELECT rowid FROM objects WHERE expires_at IS NOT NULL AND expires_at < ? LIMIT ?)",
+            try db.cachedStatement(
+                sql: "DELETE FROM objects WHERE rowid IN (SELECT rowid FROM objects WHERE expires_at IS NOT NULL AND expires_at < ? LIMIT ?)"
+            ).execute(
                 arguments: [now, limit]
             )
             return db.changesCount
@@ -70,8 +73,9 @@ extension SatelliteDatabase: AccountingDB {
 
     public func deleteZombieObjects(before now: Date, limit: Int) throws -> Int {
         try pool.write { db in
-            try db.execute(
-                sql: "DELETE FROM objects WHERE rowid IN (SELECT rowid FROM objects WHERE status = 'pending' AND zombie_deadline < ? LIMIT ?)",
+            try db.cachedStatement(
+                sql: "DELETE FROM objects WHERE rowid IN (SELECT rowid FROM objects WHERE status = 'pending' AND zombie_deadline < ? LIMIT ?)"
+            ).execute(
                 arguments: [now, limit]
             )
             return db.changesCount

@@ -5,6 +5,11 @@ import GRDB
 public struct ProjectRecord: Sendable, Equatable {
     public let id: Data
     public let name: String
+
+    public init(id: Data, name: String) {
+        self.id = id
+        self.name = name
+    }
 }
 
 /// A bucket of a project.
@@ -53,26 +58,27 @@ public protocol MetainfoDB: Sendable {
 extension SatelliteDatabase: MetainfoDB {
     public func createProject(id: Data, name: String) throws {
         try pool.write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM projects WHERE name = ?", arguments: [name]) == nil else {
+            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM projects WHERE name = ?"), arguments: [name]) == nil else {
                 throw MetainfoConflict.projectExists(name)
             }
-            try db.execute(sql: "INSERT INTO projects (id, name) VALUES (?, ?)", arguments: [id, name])
+            try db.cachedStatement(sql: "INSERT INTO projects (id, name) VALUES (?, ?)").execute(arguments: [id, name])
         }
     }
 
     public func project(named name: String) throws -> ProjectRecord? {
         try pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT id, name FROM projects WHERE name = ?", arguments: [name]).map { ProjectRecord(id: $0["id"], name: $0["name"]) }
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT id, name FROM projects WHERE name = ?"), arguments: [name]).map { ProjectRecord(id: $0["id"], name: $0["name"]) }
         }
     }
 
     public func createAPIKey(id: Data, projectName: String, secretHash: Data, name: String) throws {
         try pool.write { db in
-            guard let project = try Data.fetchOne(db, sql: "SELECT id FROM projects WHERE name = ?", arguments: [projectName]) else {
+            guard let project = try Data.fetchOne(db.cachedStatement(sql: "SELECT id FROM projects WHERE name = ?"), arguments: [projectName]) else {
                 throw MetainfoConflict.noSuchProject(projectName)
             }
-            try db.execute(
-                sql: "INSERT INTO api_keys (id, project_id, secret_hash, name) VALUES (?, ?, ?, ?)",
+            try db.cachedStatement(
+                sql: "INSERT INTO api_keys (id, project_id, secret_hash, name) VALUES (?, ?, ?, ?)"
+            ).execute(
                 arguments: [id, project, secretHash, name]
             )
         }
@@ -81,8 +87,7 @@ extension SatelliteDatabase: MetainfoDB {
     public func project(forSecretHash hash: Data) throws -> ProjectRecord? {
         try pool.read { db in
             try Row.fetchOne(
-                db,
-                sql: "SELECT projects.id, projects.name FROM api_keys JOIN projects ON projects.id = api_keys.project_id WHERE secret_hash = ?",
+                db.cachedStatement(sql: "SELECT projects.id, projects.name FROM api_keys JOIN projects ON projects.id = api_keys.project_id WHERE secret_hash = ?"),
                 arguments: [hash]
             ).map { ProjectRecord(id: $0["id"], name: $0["name"]) }
         }
@@ -90,10 +95,10 @@ extension SatelliteDatabase: MetainfoDB {
 
     public func createBucket(project: Data, name: String, at: Date) throws -> BucketRecord {
         try pool.write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM buckets WHERE project_id = ? AND name = ?", arguments: [project, name]) == nil else {
+            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM buckets WHERE project_id = ? AND name = ?"), arguments: [project, name]) == nil else {
                 throw MetainfoConflict.bucketExists(name)
             }
-            try db.execute(sql: "INSERT INTO buckets (project_id, name, created_at) VALUES (?, ?, ?)", arguments: [project, name, at])
+            try db.cachedStatement(sql: "INSERT INTO buckets (project_id, name, created_at) VALUES (?, ?, ?)").execute(arguments: [project, name, at])
             return BucketRecord(name: name, createdAt: at)
         }
     }
@@ -101,8 +106,7 @@ extension SatelliteDatabase: MetainfoDB {
     public func listBuckets(project: Data, after cursor: String?, limit: Int) throws -> [BucketRecord] {
         try pool.read { db in
             try Row.fetchAll(
-                db,
-                sql: "SELECT name, created_at FROM buckets WHERE project_id = ? AND name > ? ORDER BY name LIMIT ?",
+                db.cachedStatement(sql: "SELECT name, created_at FROM buckets WHERE project_id = ? AND name > ? ORDER BY name LIMIT ?"),
                 arguments: [project, cursor ?? "", limit]
             ).map { BucketRecord(name: $0["name"], createdAt: $0["created_at"]) }
         }
@@ -110,13 +114,13 @@ extension SatelliteDatabase: MetainfoDB {
 
     public func deleteBucket(project: Data, name: String) throws {
         try pool.write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM buckets WHERE project_id = ? AND name = ?", arguments: [project, name]) != nil else {
+            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM buckets WHERE project_id = ? AND name = ?"), arguments: [project, name]) != nil else {
                 throw MetainfoConflict.noSuchBucket(name)
             }
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM objects WHERE project_id = ? AND bucket = ? LIMIT 1", arguments: [project, name]) == nil else {
+            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM objects WHERE project_id = ? AND bucket = ? LIMIT 1"), arguments: [project, name]) == nil else {
                 throw MetainfoConflict.bucketNotEmpty(name)
             }
-            try db.execute(sql: "DELETE FROM buckets WHERE project_id = ? AND name = ?", arguments: [project, name])
+            try db.cachedStatement(sql: "DELETE FROM buckets WHERE project_id = ? AND name = ?").execute(arguments: [project, name])
         }
     }
 }

@@ -159,17 +159,18 @@ extension SatelliteDatabase: ObjectsDB {
         project: Data, bucket: String, key: String, streamID: Data, segmentCount: Int, offers: [[Data]], expiresAt: Date?, zombieDeadline: Date, at: Date
     ) throws -> ObjectRecord {
         try pool.write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM buckets WHERE project_id = ? AND name = ?", arguments: [project, bucket]) != nil else {
+            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM buckets WHERE project_id = ? AND name = ?"), arguments: [project, bucket]) != nil else {
                 throw ObjectConflict.noSuchBucket(bucket)
             }
             let version = (try Int.fetchOne(
-                db, sql: "SELECT MAX(version) FROM objects WHERE project_id = ? AND bucket = ? AND key = ?", arguments: [project, bucket, key]
+                db.cachedStatement(sql: "SELECT MAX(version) FROM objects WHERE project_id = ? AND bucket = ? AND key = ?"), arguments: [project, bucket, key]
             ) ?? 0) + 1
-            try db.execute(
-                sql: """
+            try db.cachedStatement(
+                    sql: """
                     INSERT INTO objects (project_id, bucket, key, version, stream_id, status, created_at, expires_at, zombie_deadline, segment_count)
                     VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [project, bucket, key, version, streamID, at, expiresAt, zombieDeadline, segmentCount]
             )
             try Self.recordOffers(db, streamID: streamID, first: 0, offers: offers, at: at)
@@ -193,25 +194,26 @@ extension SatelliteDatabase: ObjectsDB {
             if let segmentCount, segment.position >= segmentCount {
                 throw ObjectConflict.positionOutOfRange(position: segment.position, segmentCount: segmentCount)
             }
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM segments WHERE stream_id = ? AND position = ?", arguments: [segment.streamID, segment.position]) == nil else {
+            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM segments WHERE stream_id = ? AND position = ?"), arguments: [segment.streamID, segment.position]) == nil else {
                 throw ObjectConflict.segmentExists(segment.position)
             }
             let nodes = Set(segment.pieces.map(\.node))
-            let known = try nodes.filter { try Bool.fetchOne(db, sql: "SELECT 1 FROM nodes WHERE id = ?", arguments: [$0]) != nil }
+            let known = try nodes.filter { try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM nodes WHERE id = ?"), arguments: [$0]) != nil }
             guard known.count == nodes.count else { throw ObjectConflict.unknownNodes(nodes.count - known.count) }
             if segmentCount != nil {
                 let offered = try Data.fetchOne(
-                    db, sql: "SELECT nodes FROM segment_offers WHERE stream_id = ? AND position = ?", arguments: [segment.streamID, segment.position]
+                    db.cachedStatement(sql: "SELECT nodes FROM segment_offers WHERE stream_id = ? AND position = ?"), arguments: [segment.streamID, segment.position]
                 ).map(Self.nodeIDs) ?? []
                 let strangers = nodes.subtracting(offered)
                 guard strangers.isEmpty else { throw ObjectConflict.notOffered(position: segment.position, nodes: strangers.count) }
             }
             let r = segment.redundancy
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO segments (stream_id, position, redundancy_k, redundancy_repair, redundancy_optimal, redundancy_total, encrypted_size, pieces, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [segment.streamID, segment.position, r.k, r.repair, r.optimal, r.total, segment.encryptedSize, Piece.encode(segment.pieces), at]
             )
         }
@@ -219,26 +221,27 @@ extension SatelliteDatabase: ObjectsDB {
 
     public func commitObject(project: Data, streamID: Data) throws -> ObjectRecord {
         try pool.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM objects WHERE project_id = ? AND stream_id = ?", arguments: [project, streamID]) else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM objects WHERE project_id = ? AND stream_id = ?"), arguments: [project, streamID]) else {
                 throw ObjectConflict.noSuchStream
             }
             guard row["status"] as String == "pending" else { throw ObjectConflict.alreadyCommitted }
             if let segmentCount = row["segment_count"] as Int? {
                 let committed = Set(try Int.fetchAll(
-                    db, sql: "SELECT position FROM segments WHERE stream_id = ? AND position < ?", arguments: [streamID, segmentCount]
+                    db.cachedStatement(sql: "SELECT position FROM segments WHERE stream_id = ? AND position < ?"), arguments: [streamID, segmentCount]
                 ))
                 if committed.count < segmentCount {
                     let missing = (0..<segmentCount).filter { !committed.contains($0) }
                     throw ObjectConflict.missingSegments(positions: missing, segmentCount: segmentCount)
                 }
             }
-            try db.execute(sql: "DELETE FROM segment_offers WHERE stream_id = ?", arguments: [streamID])
+            try db.cachedStatement(sql: "DELETE FROM segment_offers WHERE stream_id = ?").execute(arguments: [streamID])
             let bucket: String = row["bucket"], key: String = row["key"], version: Int = row["version"]
-            try db.execute(
-                sql: "DELETE FROM objects WHERE project_id = ? AND bucket = ? AND key = ? AND version < ? AND status = 'committed'",
+            try db.cachedStatement(
+                sql: "DELETE FROM objects WHERE project_id = ? AND bucket = ? AND key = ? AND version < ? AND status = 'committed'"
+            ).execute(
                 arguments: [project, bucket, key, version]
             )
-            try db.execute(sql: "UPDATE objects SET status = 'committed', zombie_deadline = NULL WHERE stream_id = ?", arguments: [streamID])
+            try db.cachedStatement(sql: "UPDATE objects SET status = 'committed', zombie_deadline = NULL WHERE stream_id = ?").execute(arguments: [streamID])
             return ObjectRecord(bucket: bucket, key: key, version: version, streamID: streamID, committed: true, createdAt: row["created_at"], expiresAt: row["expires_at"])
         }
     }
@@ -246,12 +249,11 @@ extension SatelliteDatabase: ObjectsDB {
     public func object(project: Data, bucket: String, key: String) throws -> (ObjectRecord, [SegmentRecord])? {
         try pool.read { db in
             guard let row = try Row.fetchOne(
-                db,
-                sql: "SELECT * FROM objects WHERE project_id = ? AND bucket = ? AND key = ? AND status = 'committed' ORDER BY version DESC LIMIT 1",
+                db.cachedStatement(sql: "SELECT * FROM objects WHERE project_id = ? AND bucket = ? AND key = ? AND status = 'committed' ORDER BY version DESC LIMIT 1"),
                 arguments: [project, bucket, key]
             ) else { return nil }
             let object = Self.object(row)
-            let segments = try Row.fetchAll(db, sql: "SELECT \(Self.segmentColumns) FROM segments WHERE stream_id = ? ORDER BY position", arguments: [object.streamID]).map(Self.segmentRecord)
+            let segments = try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.segmentColumns) FROM segments WHERE stream_id = ? ORDER BY position"), arguments: [object.streamID]).map(Self.segmentRecord)
             return (object, segments)
         }
     }
@@ -260,11 +262,12 @@ extension SatelliteDatabase: ObjectsDB {
         try pool.read { db in
             // Keys compare as bytes; the prefix range is [prefix, prefix + U+10FFFF).
             try Row.fetchAll(
-                db,
+                db.cachedStatement(
                 sql: """
                     SELECT * FROM objects WHERE project_id = ? AND bucket = ? AND status = 'committed'
                     AND key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?
-                    """,
+                    """
+                ),
                 arguments: [project, bucket, prefix, prefix + "\u{10FFFF}", cursor ?? "", limit]
             ).map(Self.object)
         }
@@ -272,7 +275,7 @@ extension SatelliteDatabase: ObjectsDB {
 
     public func deleteObject(project: Data, bucket: String, key: String) throws -> Int {
         try pool.write { db in
-            try db.execute(sql: "DELETE FROM objects WHERE project_id = ? AND bucket = ? AND key = ?", arguments: [project, bucket, key])
+            try db.cachedStatement(sql: "DELETE FROM objects WHERE project_id = ? AND bucket = ? AND key = ?").execute(arguments: [project, bucket, key])
             return db.changesCount
         }
     }
@@ -281,7 +284,7 @@ extension SatelliteDatabase: ObjectsDB {
         try pool.read { db in
             var addresses: [Data: String] = [:]
             for node in Set(nodes) {
-                if let address = try String.fetchOne(db, sql: "SELECT address FROM nodes WHERE id = ?", arguments: [node]) {
+                if let address = try String.fetchOne(db.cachedStatement(sql: "SELECT address FROM nodes WHERE id = ?"), arguments: [node]) {
                     addresses[node] = address
                 }
             }
@@ -292,7 +295,7 @@ extension SatelliteDatabase: ObjectsDB {
     /// The declared segment count of a pending upload of the project (nil when it declared none).
     /// - Throws: ``ObjectConflict`` when there is no such upload, or it is committed.
     private static func pendingUpload(_ db: Database, project: Data, streamID: Data) throws -> Int? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT status, segment_count FROM objects WHERE project_id = ? AND stream_id = ?", arguments: [project, streamID]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT status, segment_count FROM objects WHERE project_id = ? AND stream_id = ?"), arguments: [project, streamID]) else {
             throw ObjectConflict.noSuchStream
         }
         guard row["status"] as String == "pending" else { throw ObjectConflict.alreadyCommitted }

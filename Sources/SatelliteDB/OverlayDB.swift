@@ -77,37 +77,39 @@ public protocol OverlayDB: Sendable {
 extension SatelliteDatabase: OverlayDB {
     public func recordCheckIn(_ checkIn: NodeCheckIn, at: Date) throws {
         try pool.write { db in
-            try db.execute(
-                sql: """
+            try db.cachedStatement(
+                    sql: """
                     INSERT INTO nodes (id, address, last_net, free_disk, version, last_contact_success, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET
                         address = excluded.address, last_net = excluded.last_net, free_disk = excluded.free_disk,
                         version = excluded.version, last_contact_success = excluded.last_contact_success
-                    """,
+                    """
+            ).execute(
                 arguments: [checkIn.id, checkIn.address, checkIn.lastNet, checkIn.freeDisk, checkIn.version, at, at]
             )
         }
     }
 
     public func node(id: Data) throws -> NodeRecord? {
-        try pool.read { db in try NodeRecord.fetchOne(db, sql: "SELECT * FROM nodes WHERE id = ?", arguments: [id]) }
+        try pool.read { db in try NodeRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM nodes WHERE id = ?"), arguments: [id]) }
     }
 
     public func recordContactSuccess(id: Data, at: Date) throws {
         try pool.write { db in
-            try db.execute(sql: "UPDATE nodes SET last_contact_success = ? WHERE id = ?", arguments: [at, id])
+            try db.cachedStatement(sql: "UPDATE nodes SET last_contact_success = ? WHERE id = ?").execute(arguments: [at, id])
         }
     }
 
     public func eligibleNodes(onlineSince: Date) throws -> [EligibleNode] {
         try pool.read { db in
             try Row.fetchAll(
-                db,
+                db.cachedStatement(
                 sql: """
                     SELECT id, address, last_net, free_disk, last_contact_success FROM nodes
                     WHERE last_contact_success >= ? AND disqualified_at IS NULL AND exit_initiated_at IS NULL
-                    """,
+                    """
+                ),
                 arguments: [onlineSince]
             ).map {
                 EligibleNode(
@@ -119,6 +121,6 @@ extension SatelliteDatabase: OverlayDB {
     }
 
     public func nodeCount() throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM nodes") ?? 0 }
+        try pool.read { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM nodes")) ?? 0 }
     }
 }

@@ -59,12 +59,11 @@ extension SatelliteDatabase: RepairQueueDB {
             let rows: [Row]
             if let cursor {
                 rows = try Row.fetchAll(
-                    db,
-                    sql: "SELECT \(Self.segmentColumns) FROM segments WHERE (stream_id, position) > (?, ?) ORDER BY stream_id, position LIMIT ?",
+                    db.cachedStatement(sql: "SELECT \(Self.segmentColumns) FROM segments WHERE (stream_id, position) > (?, ?) ORDER BY stream_id, position LIMIT ?"),
                     arguments: [cursor.streamID, cursor.position, limit]
                 )
             } else {
-                rows = try Row.fetchAll(db, sql: "SELECT \(Self.segmentColumns) FROM segments ORDER BY stream_id, position LIMIT ?", arguments: [limit])
+                rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.segmentColumns) FROM segments ORDER BY stream_id, position LIMIT ?"), arguments: [limit])
             }
             return rows.map(Self.segmentRecord)
         }
@@ -75,8 +74,7 @@ extension SatelliteDatabase: RepairQueueDB {
             var standings: [Data: NodeStanding] = [:]
             for node in nodes {
                 if let row = try Row.fetchOne(
-                    db,
-                    sql: "SELECT last_net, last_contact_success, disqualified_at, exit_initiated_at FROM nodes WHERE id = ?",
+                    db.cachedStatement(sql: "SELECT last_net, last_contact_success, disqualified_at, exit_initiated_at FROM nodes WHERE id = ?"),
                     arguments: [node]
                 ) {
                     standings[node] = NodeStanding(
@@ -104,13 +102,13 @@ extension SatelliteDatabase: RepairQueueDB {
 
     public func removeFromQueue(streamID: Data, position: Int) throws {
         try pool.write { db in
-            try db.execute(sql: "DELETE FROM repair_queue WHERE stream_id = ? AND position = ?", arguments: [streamID, position])
+            try db.cachedStatement(sql: "DELETE FROM repair_queue WHERE stream_id = ? AND position = ?").execute(arguments: [streamID, position])
         }
     }
 
     public func removeQueueEntries(notSeenSince since: Date) throws -> Int {
         try pool.write { db in
-            try db.execute(sql: "DELETE FROM repair_queue WHERE updated_at < ?", arguments: [since])
+            try db.cachedStatement(sql: "DELETE FROM repair_queue WHERE updated_at < ?").execute(arguments: [since])
             return db.changesCount
         }
     }
@@ -118,18 +116,20 @@ extension SatelliteDatabase: RepairQueueDB {
     public func claimRepairs(limit: Int, leaseCutoff: Date, at: Date) throws -> [RepairEntry] {
         try pool.write { db in
             let rows = try Row.fetchAll(
-                db,
-                sql: """
+                db.cachedStatement(
+                    sql: """
                     SELECT stream_id, position, segment_health, attempts FROM repair_queue
                     WHERE attempted_at IS NULL OR attempted_at < ?
                     ORDER BY segment_health, inserted_at LIMIT ?
-                    """,
+                    """
+                ),
                 arguments: [leaseCutoff, limit]
             )
             var claimed: [RepairEntry] = []
             for row in rows {
-                try db.execute(
-                    sql: "UPDATE repair_queue SET attempted_at = ?, attempts = attempts + 1 WHERE stream_id = ? AND position = ?",
+                try db.cachedStatement(
+                    sql: "UPDATE repair_queue SET attempted_at = ?, attempts = attempts + 1 WHERE stream_id = ? AND position = ?"
+                ).execute(
                     arguments: [at, row["stream_id"] as Data, row["position"] as Int]
                 )
                 claimed.append(RepairEntry(streamID: row["stream_id"], position: row["position"], health: row["segment_health"], attempts: row["attempts"] as Int + 1))
@@ -140,8 +140,9 @@ extension SatelliteDatabase: RepairQueueDB {
 
     public func releaseRepair(streamID: Data, position: Int, error: String) throws {
         try pool.write { db in
-            try db.execute(
-                sql: "UPDATE repair_queue SET attempted_at = NULL, last_error = ? WHERE stream_id = ? AND position = ?",
+            try db.cachedStatement(
+                sql: "UPDATE repair_queue SET attempted_at = NULL, last_error = ? WHERE stream_id = ? AND position = ?"
+            ).execute(
                 arguments: [error, streamID, position]
             )
         }
@@ -149,7 +150,7 @@ extension SatelliteDatabase: RepairQueueDB {
 
     public func repairQueue() throws -> [RepairEntry] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT stream_id, position, segment_health, attempts FROM repair_queue ORDER BY segment_health, inserted_at").map {
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT stream_id, position, segment_health, attempts FROM repair_queue ORDER BY segment_health, inserted_at")).map {
                 RepairEntry(streamID: $0["stream_id"], position: $0["position"], health: $0["segment_health"], attempts: $0["attempts"])
             }
         }
@@ -157,7 +158,7 @@ extension SatelliteDatabase: RepairQueueDB {
 
     public func segment(streamID: Data, position: Int) throws -> SegmentRecord? {
         try pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.segmentColumns) FROM segments WHERE stream_id = ? AND position = ?", arguments: [streamID, position]).map(Self.segmentRecord)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.segmentColumns) FROM segments WHERE stream_id = ? AND position = ?"), arguments: [streamID, position]).map(Self.segmentRecord)
         }
     }
 

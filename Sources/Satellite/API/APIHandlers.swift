@@ -42,11 +42,16 @@ struct APIHandlers: APIProtocol {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             return .failure(ErrorBody(.unauthorized, "the Authorization header must be Bearer <api key>"))
         }
-        let secret = String(parts[1]).trimmingCharacters(in: .whitespaces)
-        guard let project = try await blocking({ try keys.project(forKey: secret) }) else {
-            return .failure(ErrorBody(.unauthorized, "the API key is not valid"))
+        let refused = ErrorBody(.unauthorized, "the API key is not valid")
+        switch keys.presented(String(parts[1]).trimmingCharacters(in: .whitespaces)) {
+        case .malformed:
+            return .failure(refused)
+        case .known(let project):
+            return .success(project)
+        case .unknown(let hash):
+            guard let project = try await blocking({ try keys.project(forSecretHash: hash) }) else { return .failure(refused) }
+            return .success(project)
         }
-        return .success(project)
     }
 
     func listBuckets(_ input: Operations.ListBuckets.Input) async throws -> Operations.ListBuckets.Output {

@@ -172,10 +172,14 @@ extension APIHandlers {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "bucket name must be \(BucketName.rule)"))))
             }
             if let problem = Self.keyProblem(input.query.key) { return .badRequest(.init(body: .json(ErrorBody(.badRequest, problem)))) }
-            guard let (object, segments) = try await blocking({ try database.object(project: project.id, bucket: input.path.bucket, key: input.query.key) }) else {
+            // One trip to the database threads for the object, its segments and their nodes' addresses.
+            let found = try await blocking { () throws -> (ObjectRecord, [SegmentRecord], [Data: String])? in
+                guard let (object, segments) = try database.object(project: project.id, bucket: input.path.bucket, key: input.query.key) else { return nil }
+                return (object, segments, try database.addresses(of: segments.flatMap { $0.pieces.map(\.node) }))
+            }
+            guard let (object, segments, addresses) = found else {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchObject(input.query.key).description))))
             }
-            let addresses = try await blocking { try database.addresses(of: segments.flatMap { $0.pieces.map(\.node) }) }
             let shown = segments.map { segment in
                 Components.Schemas.Segment(
                     position: segment.position, encryptedSize: segment.encryptedSize,

@@ -6,9 +6,38 @@ import SatelliteDB
 /// SHA-256, so a copy of the database lets nobody in.
 public struct APIKeys: Sendable {
     private let db: any MetainfoDB
+    private let cache: APIKeyCache
 
-    public init(db: any MetainfoDB) {
+    /// Keys on `db`; a key that opened its project is believed for `cacheExpiration` without
+    /// asking the database again (`.zero` asks every time), for at most `cacheCapacity` keys.
+    public init(db: any MetainfoDB, cacheExpiration: Duration = .zero, cacheCapacity: Int = 0) {
         self.db = db
+        self.cache = APIKeyCache(expiration: cacheExpiration, capacity: cacheCapacity)
+    }
+
+    /// What a presented key is known to open without a database call.
+    public enum Presented: Sendable, Equatable {
+        /// Not 64 hexadecimal digits: no key at all.
+        case malformed
+        /// A key the cache holds, and its project.
+        case known(ProjectRecord)
+        /// A well-formed key the cache does not hold: ``project(forSecretHash:)`` asks the database.
+        case unknown(secretHash: Data)
+    }
+
+    /// Looks `key` up in memory only; never blocks.
+    public func presented(_ key: String) -> Presented {
+        guard let secret = Hex.decode(key, count: 32) else { return .malformed }
+        let hash = Self.hash(secret)
+        return cache.project(forSecretHash: hash).map(Presented.known) ?? .unknown(secretHash: hash)
+    }
+
+    /// The project of the key whose SHA-256 is `hash`, from the database (a blocking call), and
+    /// remembered for the cache's expiration; nil for a key nobody made.
+    public func project(forSecretHash hash: Data) throws -> ProjectRecord? {
+        guard let project = try db.project(forSecretHash: hash) else { return nil }
+        cache.remember(project, forSecretHash: hash)
+        return project
     }
 
     /// Makes a key for the project named `project` and returns it; it cannot be shown again.
@@ -19,10 +48,14 @@ public struct APIKeys: Sendable {
         return Hex.encode(secret)
     }
 
-    /// The project a presented key belongs to, or nil for an unknown or malformed key.
+    /// The project a presented key belongs to, or nil for an unknown or malformed key; asks the
+    /// database only when the cache does not know the key.
     public func project(forKey key: String) throws -> ProjectRecord? {
-        guard let secret = Hex.decode(key, count: 32) else { return nil }
-        return try db.project(forSecretHash: Self.hash(secret))
+        switch presented(key) {
+        case .malformed: nil
+        case .known(let project): project
+        case .unknown(let hash): try project(forSecretHash: hash)
+        }
     }
 
     static func hash(_ secret: Data) -> Data { Data(SHA256.hash(data: secret)) }

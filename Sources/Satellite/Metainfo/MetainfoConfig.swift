@@ -9,6 +9,10 @@ public struct MetainfoConfig: ConfigSection, Equatable {
     public var maxSegmentSize: Int64 = 64 << 20
     /// How long an object may stay pending before it is deleted.
     public var zombieDeadline: Duration = .seconds(24 * 3600)
+    /// How long the API believes a key that opened its project without asking the database.
+    public var apiKeyCacheExpiration: Duration = .seconds(60)
+    /// How many keys the API remembers so.
+    public var apiKeyCacheCapacity = 10_000
 
     public init() {}
 
@@ -21,6 +25,12 @@ public struct MetainfoConfig: ConfigSection, Equatable {
         },
         .size("max-segment-size", \.maxSegmentSize, help: "largest segment a client uploads; a node needs free disk for one piece of it", range: 1 ... 1 << 34),
         .duration("zombie-deadline", \.zombieDeadline, help: "how long an object may stay pending before it is deleted", range: .seconds(1) ... .seconds(86400 * 30)),
+        .duration(
+            "api-key-cache-expiration", \.apiKeyCacheExpiration,
+            help: "how long the API believes an API key that opened its project without asking the database again; 0s asks on every request",
+            range: .zero ... .seconds(3600)
+        ),
+        .int("api-key-cache-capacity", \.apiKeyCacheCapacity, help: "how many API keys the API remembers so", range: 0 ... 10_000_000),
     ]
 
     static func parse(_ text: String) -> Redundancy? {

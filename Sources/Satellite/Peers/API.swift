@@ -63,7 +63,10 @@ public final class API: SatellitePeer {
             let server = try basis.group.wiring("api:server") {
                 guard let address = HostPort(config.api.address) else { throw APIConfigError.badAddress(config.api.address) }
                 let handlers = APIHandlers(
-                    overlay: overlay, limiter: checkInLimiter, database: database, keys: APIKeys(db: database), metainfo: config.metainfo,
+                    overlay: overlay, limiter: checkInLimiter, database: database, keys: APIKeys(
+                        db: database, cacheExpiration: config.metainfo.apiKeyCacheExpiration, cacheCapacity: config.metainfo.apiKeyCacheCapacity
+                    ),
+                    metainfo: config.metainfo,
                     threads: basis.blockingThreads
                 )
                 let server = try APIServer(

@@ -11,7 +11,8 @@ import Glibc
 public final class SatelliteDatabase: Sendable {
     /// The file's path.
     public let path: String
-    let pool: DatabasePool
+    /// A `DatabasePool` (WAL: one writer, concurrent readers), or a read-only `DatabaseQueue`.
+    let pool: any DatabaseWriter
 
     /// Opens (creating if needed) the database at `path`.
     /// - Throws: ``DatabaseOpenError`` naming the path when the file cannot be opened, or when it
@@ -20,16 +21,42 @@ public final class SatelliteDatabase: Sendable {
     /// A database it creates is readable by its owner only (mode 0600, whatever the umask), and
     /// SQLite gives its `-wal` and `-shm` files the same mode: it holds every project, bucket and
     /// key hash.
-    public init(path: String, busyTimeout: Duration) throws {
-        self.path = path
+    public convenience init(path: String, busyTimeout: Duration) throws {
         try Self.createPrivately(path)
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         let lockWait = LockWait(timeout: busyTimeout)
         configuration.busyMode = .callback { tries in lockWait.shouldRetry(tries: tries) }
         configuration.label = "satellite"
+        try self.init(path: path, configuration: configuration)
+    }
+
+    /// A read-only connection to the database at `path` whose reads never wait: where SQLite
+    /// would wait for another connection's lock, a read fails at once with `SQLITE_BUSY`
+    /// (``isLockTimeout(_:)`` is true) instead of waiting out a busy timeout.
+    ///
+    /// In WAL mode a read waits for nothing in normal operation (not for writers, not for a
+    /// checkpoint), so such a read costs only its own work and may run on any thread, Swift's
+    /// shared pool among them, without a trip to threads kept for blocking calls; a caller that
+    /// meets the rare refusal (another process holding the database in exclusive locking mode,
+    /// a WAL index being recovered after a crash) reads again through connections that wait.
+    /// One connection serves one read at a time. (The readers of a pool cannot be made so: GRDB
+    /// gives them a 10 s busy timeout of their own.)
+    public static func openReadOnlyWithoutWaiting(path: String) throws -> SatelliteDatabase {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .immediateError
+        configuration.label = "satellite-reads"
+        return try SatelliteDatabase(path: path, configuration: configuration, open: { try DatabaseQueue(path: $0, configuration: $1) })
+    }
+
+    private init(
+        path: String, configuration: Configuration,
+        open: (String, Configuration) throws -> any DatabaseWriter = { try DatabasePool(path: $0, configuration: $1) }
+    ) throws {
+        self.path = path
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
+            pool = try open(path, configuration)
         } catch {
             throw DatabaseOpenError(path: path, problem: .unopenable("\(error)"))
         }

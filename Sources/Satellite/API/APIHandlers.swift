@@ -11,6 +11,7 @@ struct APIHandlers: APIProtocol {
     let overlay: Overlay
     let limiter: CheckInLimiter
     let database: SatelliteDatabase
+    let reads: DirectReads
     let keys: APIKeys
     let metainfo: MetainfoConfig
     let threads: BlockingThreads
@@ -18,6 +19,13 @@ struct APIHandlers: APIProtocol {
     /// Runs blocking database work on the peer's ``BlockingThreads``.
     func blocking<Result: Sendable>(_ work: @escaping @Sendable () throws -> Result) async throws -> Result {
         try await threads.run(work)
+    }
+
+    /// Runs a read on the request's own thread through ``DirectReads``, or on the
+    /// ``BlockingThreads`` with the connections that wait when it would have to wait.
+    func reading<Result: Sendable>(_ work: @escaping @Sendable (SatelliteDatabase) throws -> Result) async throws -> Result {
+        if case .done(let value) = try reads.read(work) { return value }
+        return try await blocking { try work(database) }
     }
 
     /// The project of the request's bearer key, or the error body that refuses it.
@@ -63,7 +71,7 @@ struct APIHandlers: APIProtocol {
             if let cursor = input.query.cursor, cursor.utf8.count > 63 {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "query \"cursor\" must be a bucket name"))))
             }
-            let page = try await blocking { try database.listBuckets(project: project.id, after: input.query.cursor, limit: limit + 1) }
+            let page = try await reading { try $0.listBuckets(project: project.id, after: input.query.cursor, limit: limit + 1) }
             let buckets = page.prefix(limit).map { Components.Schemas.Bucket(name: $0.name, createdAt: $0.createdAt) }
             return .ok(.init(body: .json(.init(buckets: Array(buckets), nextCursor: page.count > limit ? buckets.last?.name : nil))))
         }

@@ -28,23 +28,31 @@ extension APIHandlers {
             // Every segment's nodes in one call: a call per segment (up to 10,000, each a trip to
             // the database threads and, with no selection cache, a read of the nodes table) kept
             // a client waiting for many seconds.
-            let choices = try await blocking {
-                try overlay.selection.select(segments: min(body.segmentCount, Self.offerBatch), count: scheme.total, minFreeDisk: pieceSize, now: now)
-            }
-            if let short = Self.shortOffer(choices, total: scheme.total) { return .serviceUnavailable(.init(body: .json(short))) }
-            let offers = Self.offers(choices, first: 0)
             let streamID = APIKeys.randomBytes(16)
-            do {
-                let object = try await blocking { try database.beginObject(
-                    project: project.id, bucket: input.path.bucket, key: body.key, streamID: streamID, segmentCount: body.segmentCount,
-                    offers: choices.map { $0.map(\.id) }, expiresAt: body.expiresAt, zombieDeadline: now + metainfo.zombieDeadline.timeInterval, at: now
-                ) }
+            // The choice and the insert in one trip to the database threads.
+            let begun = try await blocking { () throws -> Begun in
+                let choices = try overlay.selection.select(segments: min(body.segmentCount, Self.offerBatch), count: scheme.total, minFreeDisk: pieceSize, now: now)
+                if let short = Self.shortOffer(choices, total: scheme.total) { return .tooFewNodes(short) }
+                do {
+                    return .begun(try database.beginObject(
+                        project: project.id, bucket: input.path.bucket, key: body.key, streamID: streamID, segmentCount: body.segmentCount,
+                        offers: choices.map { $0.map(\.id) }, expiresAt: body.expiresAt, zombieDeadline: now + metainfo.zombieDeadline.timeInterval, at: now
+                    ), choices)
+                } catch let conflict as ObjectConflict {
+                    return .refused(conflict)
+                }
+            }
+            switch begun {
+            case .tooFewNodes(let short):
+                return .serviceUnavailable(.init(body: .json(short)))
+            case .refused(let conflict):
+                return .notFound(.init(body: .json(ErrorBody(.notFound, conflict.description))))
+            case .begun(let object, let choices):
                 return .created(.init(body: .json(.init(
                     streamId: Hex.encode(streamID), version: object.version,
-                    redundancy: .init(k: scheme.k, repair: scheme.repair, optimal: scheme.optimal, total: scheme.total), segments: offers
+                    redundancy: .init(k: scheme.k, repair: scheme.repair, optimal: scheme.optimal, total: scheme.total),
+                    segments: Self.offers(choices, first: 0)
                 ))))
-            } catch let conflict as ObjectConflict {
-                return .notFound(.init(body: .json(ErrorBody(.notFound, conflict.description))))
             }
         }
     }
@@ -88,6 +96,13 @@ extension APIHandlers {
     }
 
     /// The error body when a segment could not be offered `total` nodes.
+    /// How beginning an object ended.
+    private enum Begun: Sendable {
+        case begun(ObjectRecord, [[NodeChoice]])
+        case tooFewNodes(ErrorBody)
+        case refused(ObjectConflict)
+    }
+
     private static func shortOffer(_ choices: [[NodeChoice]], total: Int) -> ErrorBody? {
         guard let short = choices.first(where: { $0.count < total }) else { return nil }
         return ErrorBody(.notEnoughNodes, "only \(short.count) suitable nodes on distinct networks are online; a segment needs \(total)")
@@ -172,8 +187,8 @@ extension APIHandlers {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "bucket name must be \(BucketName.rule)"))))
             }
             if let problem = Self.keyProblem(input.query.key) { return .badRequest(.init(body: .json(ErrorBody(.badRequest, problem)))) }
-            // One trip to the database threads for the object, its segments and their nodes' addresses.
-            let found = try await blocking { () throws -> (ObjectRecord, [SegmentRecord], [Data: String])? in
+            // The object, its segments and their nodes' addresses in one read.
+            let found = try await reading { database -> (ObjectRecord, [SegmentRecord], [Data: String])? in
                 guard let (object, segments) = try database.object(project: project.id, bucket: input.path.bucket, key: input.query.key) else { return nil }
                 return (object, segments, try database.addresses(of: segments.flatMap { $0.pieces.map(\.node) }))
             }
@@ -203,7 +218,7 @@ extension APIHandlers {
             for (name, value) in [("prefix", input.query.prefix), ("cursor", input.query.cursor)] where (value?.unicodeScalars.count ?? 0) > 1024 {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "query \"\(name)\" must be at most 1024 characters"))))
             }
-            let page = try await blocking { try database.listObjects(project: project.id, bucket: input.path.bucket, prefix: input.query.prefix ?? "", after: input.query.cursor, limit: limit + 1) }
+            let page = try await reading { try $0.listObjects(project: project.id, bucket: input.path.bucket, prefix: input.query.prefix ?? "", after: input.query.cursor, limit: limit + 1) }
             let objects = page.prefix(limit).map { Components.Schemas.ObjectSummary(key: $0.key, version: $0.version, createdAt: $0.createdAt, expiresAt: $0.expiresAt) }
             return .ok(.init(body: .json(.init(objects: Array(objects), nextCursor: page.count > limit ? objects.last?.key : nil))))
         }

@@ -38,6 +38,8 @@ public final class API: SatellitePeer {
     public let debug: DebugServer?
     public let overlay: Overlay
     public let checkInLimiter: CheckInLimiter
+    /// Read-only connections for the reads the API runs on the request's own thread.
+    let reads: DirectReads
     public let server: APIServer
 
     /// Wires the peer.
@@ -60,10 +62,17 @@ public final class API: SatellitePeer {
             }
             self.checkInLimiter = checkInLimiter
 
+            let reads = try basis.group.wiring("api:reads") {
+                let reads = try DirectReads(path: database.path)
+                basis.group.add(PeerItem(name: "api:reads", close: { try reads.close() }))
+                return reads
+            }
+            self.reads = reads
+
             let server = try basis.group.wiring("api:server") {
                 guard let address = HostPort(config.api.address) else { throw APIConfigError.badAddress(config.api.address) }
                 let handlers = APIHandlers(
-                    overlay: overlay, limiter: checkInLimiter, database: database, keys: APIKeys(
+                    overlay: overlay, limiter: checkInLimiter, database: database, reads: reads, keys: APIKeys(
                         db: database, cacheExpiration: config.metainfo.apiKeyCacheExpiration, cacheCapacity: config.metainfo.apiKeyCacheCapacity
                     ),
                     metainfo: config.metainfo,

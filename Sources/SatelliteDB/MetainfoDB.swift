@@ -66,7 +66,7 @@ extension SatelliteDatabase: MetainfoDB {
     }
 
     public func project(named name: String) throws -> ProjectRecord? {
-        try pool.read { db in
+        try readOneStatement { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT id, name FROM projects WHERE name = ?"), arguments: [name]).map { ProjectRecord(id: $0["id"], name: $0["name"]) }
         }
     }
@@ -85,7 +85,7 @@ extension SatelliteDatabase: MetainfoDB {
     }
 
     public func project(forSecretHash hash: Data) throws -> ProjectRecord? {
-        try pool.read { db in
+        try readOneStatement { db in
             try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT projects.id, projects.name FROM api_keys JOIN projects ON projects.id = api_keys.project_id WHERE secret_hash = ?"),
                 arguments: [hash]
@@ -104,7 +104,7 @@ extension SatelliteDatabase: MetainfoDB {
     }
 
     public func listBuckets(project: Data, after cursor: String?, limit: Int) throws -> [BucketRecord] {
-        try pool.read { db in
+        try readOneStatement { db in
             try Row.fetchAll(
                 db.cachedStatement(sql: "SELECT name, created_at FROM buckets WHERE project_id = ? AND name > ? ORDER BY name LIMIT ?"),
                 arguments: [project, cursor ?? "", limit]

@@ -259,7 +259,7 @@ extension SatelliteDatabase: ObjectsDB {
     }
 
     public func listObjects(project: Data, bucket: String, prefix: String, after cursor: String?, limit: Int) throws -> [ObjectRecord] {
-        try pool.read { db in
+        try readOneStatement { db in
             // Keys compare as bytes; the prefix range is [prefix, prefix + U+10FFFF).
             try Row.fetchAll(
                 db.cachedStatement(

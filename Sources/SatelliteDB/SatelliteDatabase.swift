@@ -135,6 +135,13 @@ public final class SatelliteDatabase: Sendable {
         try pool.close()
     }
 
+    /// Runs `body`, which reads with one statement, outside a transaction: SQLite reads one
+    /// statement from one snapshot, and GRDB's `read` would add a BEGIN and a COMMIT (and, on a
+    /// read-only queue, two pragmas) to each.
+    func readOneStatement<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.unsafeRead(body)
+    }
+
     private func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
         do {
             return try pool.read(body)

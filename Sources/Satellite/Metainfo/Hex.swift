@@ -22,12 +22,14 @@ enum Hex {
     static func decode(_ text: String, count: Int) -> Data? {
         let digits = Array(text.utf8)
         guard digits.count == count * 2 else { return nil }
-        var bytes = Data(capacity: count)
-        for index in stride(from: 0, to: digits.count, by: 2) {
-            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
+        // Into an array, then one Data: appending to a Data byte by byte was a third of the
+        // time the API spent authenticating a request.
+        var bytes = [UInt8](repeating: 0, count: count)
+        for index in 0..<count {
+            guard let high = value(digits[2 * index]), let low = value(digits[2 * index + 1]) else { return nil }
+            bytes[index] = high << 4 | low
         }
-        return bytes
+        return Data(bytes)
     }
 
     private static func value(_ digit: UInt8) -> UInt8? {

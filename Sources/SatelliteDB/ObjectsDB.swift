@@ -281,7 +281,8 @@ extension SatelliteDatabase: ObjectsDB {
     }
 
     public func addresses(of nodes: [Data]) throws -> [Data: String] {
-        try pool.read { db in
+        // Each node's row stands alone: no snapshot across them is needed.
+        try pool.unsafeRead { db in
             var addresses: [Data: String] = [:]
             for node in Set(nodes) {
                 if let address = try String.fetchOne(db.cachedStatement(sql: "SELECT address FROM nodes WHERE id = ?"), arguments: [node]) {

@@ -144,8 +144,9 @@ public protocol ObjectsDB: Sendable {
     func commitSegment(project: Data, _ segment: SegmentRecord, at: Date) throws
     /// Commits the pending object and deletes the older versions of its key, in one transaction.
     func commitObject(project: Data, streamID: Data) throws -> ObjectRecord
-    /// The latest committed version of `key`, with its segments in order.
-    func object(project: Data, bucket: String, key: String) throws -> (ObjectRecord, [SegmentRecord])?
+    /// The latest committed version of `key`, with its segments in order and the addresses of
+    /// the nodes their pieces are on, from one snapshot.
+    func object(project: Data, bucket: String, key: String) throws -> (object: ObjectRecord, segments: [SegmentRecord], addresses: [Data: String])?
     /// Committed objects whose key starts with `prefix`, after `cursor`, in key order.
     func listObjects(project: Data, bucket: String, prefix: String, after cursor: String?, limit: Int) throws -> [ObjectRecord]
     /// Deletes every version of `key`; returns how many there were.
@@ -246,15 +247,15 @@ extension SatelliteDatabase: ObjectsDB {
         }
     }
 
-    public func object(project: Data, bucket: String, key: String) throws -> (ObjectRecord, [SegmentRecord])? {
-        try pool.read { db in
+    public func object(project: Data, bucket: String, key: String) throws -> (object: ObjectRecord, segments: [SegmentRecord], addresses: [Data: String])? {
+        try readInOneTransaction { db in
             guard let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT * FROM objects WHERE project_id = ? AND bucket = ? AND key = ? AND status = 'committed' ORDER BY version DESC LIMIT 1"),
                 arguments: [project, bucket, key]
             ) else { return nil }
             let object = Self.object(row)
             let segments = try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.segmentColumns) FROM segments WHERE stream_id = ? ORDER BY position"), arguments: [object.streamID]).map(Self.segmentRecord)
-            return (object, segments)
+            return (object, segments, try Self.addresses(db, of: segments.flatMap { $0.pieces.map(\.node) }))
         }
     }
 
@@ -281,16 +282,18 @@ extension SatelliteDatabase: ObjectsDB {
     }
 
     public func addresses(of nodes: [Data]) throws -> [Data: String] {
-        // Each node's row stands alone: no snapshot across them is needed.
-        try pool.unsafeRead { db in
-            var addresses: [Data: String] = [:]
-            for node in Set(nodes) {
-                if let address = try String.fetchOne(db.cachedStatement(sql: "SELECT address FROM nodes WHERE id = ?"), arguments: [node]) {
-                    addresses[node] = address
-                }
+        try readInOneTransaction { db in try Self.addresses(db, of: nodes) }
+    }
+
+    private static func addresses(_ db: Database, of nodes: [Data]) throws -> [Data: String] {
+        var addresses: [Data: String] = [:]
+        let statement = try db.cachedStatement(sql: "SELECT address FROM nodes WHERE id = ?")
+        for node in Set(nodes) {
+            if let address = try String.fetchOne(statement, arguments: [node]) {
+                addresses[node] = address
             }
-            return addresses
         }
+        return addresses
     }
 
     /// The declared segment count of a pending upload of the project (nil when it declared none).

@@ -142,6 +142,20 @@ public final class SatelliteDatabase: Sendable {
         try pool.unsafeRead(body)
     }
 
+    /// Runs `body`'s reads in one deferred transaction: one snapshot for all of them. GRDB's
+    /// `read` does the same and, on a read-only queue, sets and resets `query_only` around it,
+    /// two statements more for a connection that cannot write anyway.
+    func readInOneTransaction<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.unsafeRead { db in
+            var result: T?
+            try db.inTransaction(.deferred) {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
+    }
+
     private func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
         do {
             return try pool.read(body)

@@ -46,7 +46,7 @@ struct PeerTests {
                 #expect(metrics.contains(#"satellite_peer_ready{peer="\#(name)"} 1"#))
             }
             #expect(planet.core.group.names == ["debug", "repair:checker", "accounting:tally", "metainfo:deletion"])
-            #expect(planet.api.group.names == ["debug", "api:reads", "api:server"])
+            #expect(planet.api.group.names == ["debug", "api:reads", "api:writer", "api:server"])
             #expect(planet.repairer.group.names == ["debug", "repair:worker"])
         }
     }

@@ -15,10 +15,23 @@ struct APIHandlers: APIProtocol {
     let keys: APIKeys
     let metainfo: MetainfoConfig
     let threads: BlockingThreads
+    let writer: BlockingThreads
 
     /// Runs blocking database work on the peer's ``BlockingThreads``.
     func blocking<Result: Sendable>(_ work: @escaping @Sendable () throws -> Result) async throws -> Result {
         try await threads.run(work)
+    }
+
+    /// Runs a write on the API's one writing thread.
+    ///
+    /// SQLite takes one write at a time, and GRDB queues them for its writer connection: run
+    /// from several threads, each write after the first waited in that queue holding a thread
+    /// (two hand-overs and a futex each), and under another process's lock the waiting writes
+    /// could hold every blocking thread, so that reads sent there waited too. One thread takes
+    /// them in turn instead; a write waiting on a lock still gives up at the busy timeout, and
+    /// the writes queued behind it with it (``SatelliteDB`` counts one deadline per lock).
+    func writing<Result: Sendable>(_ work: @escaping @Sendable () throws -> Result) async throws -> Result {
+        try await writer.run(work)
     }
 
     /// Runs a read on the request's own thread through ``DirectReads``, or on the
@@ -97,7 +110,7 @@ struct APIHandlers: APIProtocol {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"name\" must be \(BucketName.rule)"))))
             }
             do {
-                let bucket = try await blocking { try database.createBucket(project: project.id, name: body.name, at: Date()) }
+                let bucket = try await writing { try database.createBucket(project: project.id, name: body.name, at: Date()) }
                 return .created(.init(body: .json(.init(name: bucket.name, createdAt: bucket.createdAt))))
             } catch let conflict as MetainfoConflict {
                 return .conflict(.init(body: .json(ErrorBody(.conflict, conflict.description))))
@@ -112,7 +125,7 @@ struct APIHandlers: APIProtocol {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "bucket name must be \(BucketName.rule)"))))
             }
             do {
-                try await blocking { try database.deleteBucket(project: project.id, name: name) }
+                try await writing { try database.deleteBucket(project: project.id, name: name) }
                 return .noContent(.init())
             } catch MetainfoConflict.noSuchBucket(let name) {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, MetainfoConflict.noSuchBucket(name).description))))
@@ -146,7 +159,7 @@ struct APIHandlers: APIProtocol {
                 body: .json(ErrorBody(.tooManyRequests, "node \(body.nodeId) checked in less than \(limiter.interval) ago; retry after \(seconds) s"))
             ))
         }
-        let lastNet = try await blocking { try overlay.checkIn(id: id, address: address, freeDisk: body.freeDisk, version: body.version) }
+        let lastNet = try await writing { try overlay.checkIn(id: id, address: address, freeDisk: body.freeDisk, version: body.version) }
         return .ok(.init(body: .json(.init(nodeId: body.nodeId, lastNet: lastNet))))
     }
 

@@ -29,8 +29,8 @@ extension APIHandlers {
             // the database threads and, with no selection cache, a read of the nodes table) kept
             // a client waiting for many seconds.
             let streamID = APIKeys.randomBytes(16)
-            // The choice and the insert in one trip to the database threads.
-            let begun = try await blocking { () throws -> Begun in
+            // The choice and the insert in one trip to the writing thread.
+            let begun = try await writing { () throws -> Begun in
                 let choices = try overlay.selection.select(segments: min(body.segmentCount, Self.offerBatch), count: scheme.total, minFreeDisk: pieceSize, now: now)
                 if let short = Self.shortOffer(choices, total: scheme.total) { return .tooFewNodes(short) }
                 do {
@@ -74,7 +74,7 @@ extension APIHandlers {
             let now = Date()
             do {
                 // A stream that is not there is told so before nodes are chosen for it.
-                try await blocking { try database.offerSegments(project: project.id, streamID: streamID, first: body.first, offers: [], at: now) }
+                try await writing { try database.offerSegments(project: project.id, streamID: streamID, first: body.first, offers: [], at: now) }
             } catch ObjectConflict.noSuchStream {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchStream.description))))
             } catch let conflict as ObjectConflict where !conflict.isBadRequest {
@@ -83,7 +83,7 @@ extension APIHandlers {
             let choices = try await blocking { try overlay.selection.select(segments: body.count, count: scheme.total, minFreeDisk: pieceSize, now: now) }
             if let short = Self.shortOffer(choices, total: scheme.total) { return .serviceUnavailable(.init(body: .json(short))) }
             do {
-                try await blocking { try database.offerSegments(project: project.id, streamID: streamID, first: body.first, offers: choices.map { $0.map(\.id) }, at: now) }
+                try await writing { try database.offerSegments(project: project.id, streamID: streamID, first: body.first, offers: choices.map { $0.map(\.id) }, at: now) }
                 return .ok(.init(body: .json(.init(segments: Self.offers(choices, first: body.first)))))
             } catch ObjectConflict.noSuchStream {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchStream.description))))
@@ -149,7 +149,7 @@ extension APIHandlers {
             }
             let stored = pieces
             do {
-                try await blocking { try database.commitSegment(
+                try await writing { try database.commitSegment(
                     project: project.id,
                     SegmentRecord(streamID: streamID, position: body.position, redundancy: scheme, encryptedSize: body.encryptedSize, pieces: stored),
                     at: Date()
@@ -171,7 +171,7 @@ extension APIHandlers {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "stream id must be 32 lowercase hexadecimal digits"))))
             }
             do {
-                let object = try await blocking { try database.commitObject(project: project.id, streamID: streamID) }
+                let object = try await writing { try database.commitObject(project: project.id, streamID: streamID) }
                 return .ok(.init(body: .json(.init(key: object.key, version: object.version, createdAt: object.createdAt, expiresAt: object.expiresAt))))
             } catch ObjectConflict.noSuchStream {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchStream.description))))
@@ -187,11 +187,7 @@ extension APIHandlers {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "bucket name must be \(BucketName.rule)"))))
             }
             if let problem = Self.keyProblem(input.query.key) { return .badRequest(.init(body: .json(ErrorBody(.badRequest, problem)))) }
-            // The object, its segments and their nodes' addresses in one read.
-            let found = try await reading { database -> (ObjectRecord, [SegmentRecord], [Data: String])? in
-                guard let (object, segments) = try database.object(project: project.id, bucket: input.path.bucket, key: input.query.key) else { return nil }
-                return (object, segments, try database.addresses(of: segments.flatMap { $0.pieces.map(\.node) }))
-            }
+            let found = try await reading { try $0.object(project: project.id, bucket: input.path.bucket, key: input.query.key) }
             guard let (object, segments, addresses) = found else {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchObject(input.query.key).description))))
             }
@@ -230,7 +226,7 @@ extension APIHandlers {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "bucket name must be \(BucketName.rule)"))))
             }
             if let problem = Self.keyProblem(input.query.key) { return .badRequest(.init(body: .json(ErrorBody(.badRequest, problem)))) }
-            guard try await blocking({ try database.deleteObject(project: project.id, bucket: input.path.bucket, key: input.query.key) }) > 0 else {
+            guard try await writing({ try database.deleteObject(project: project.id, bucket: input.path.bucket, key: input.query.key) }) > 0 else {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchObject(input.query.key).description))))
             }
             return .noContent(.init())

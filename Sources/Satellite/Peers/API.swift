@@ -69,6 +69,12 @@ public final class API: SatellitePeer {
             }
             self.reads = reads
 
+            let writer = try basis.group.wiring("api:writer") {
+                let writer = BlockingThreads(count: 1)
+                basis.group.add(PeerItem(name: "api:writer", close: { await writer.close() }))
+                return writer
+            }
+
             let server = try basis.group.wiring("api:server") {
                 guard let address = HostPort(config.api.address) else { throw APIConfigError.badAddress(config.api.address) }
                 let handlers = APIHandlers(
@@ -76,7 +82,7 @@ public final class API: SatellitePeer {
                         db: database, cacheExpiration: config.metainfo.apiKeyCacheExpiration, cacheCapacity: config.metainfo.apiKeyCacheCapacity
                     ),
                     metainfo: config.metainfo,
-                    threads: basis.blockingThreads
+                    threads: basis.blockingThreads, writer: writer
                 )
                 let server = try APIServer(
                     address: address, inherited: config.listenDescriptor, limits: config.api.connectionLimits, handlers: handlers,

@@ -45,7 +45,8 @@ end
 """
 
 COMMIT_FLOW_LUA = """
--- One connection per thread, each walking an upload: begin, commit its segment on four of the
+-- One connection per thread (16 of each, as many connections as the other operations: with
+-- fewer, a flow that waits for each answer is bound by latency, not by the server), each walking an upload: begin, commit its segment on four of the
 -- offered nodes, commit. wrk calls response() after every answer, so the next request knows it.
 local state = "begin"
 local stream, pieces
@@ -102,8 +103,8 @@ def call(port, method, path, body=None, key=None):
         return json.loads(answer.read() or b"null")
 
 
-def wrk(port, path, seconds, script=None, key=None, connections=16):
-    arguments = ["wrk", "-t%d" % min(connections, 8), "-c%d" % connections, "-d%ds" % seconds, "--latency"]
+def wrk(port, path, seconds, script=None, key=None, connections=16, threads=8):
+    arguments = ["wrk", "-t%d" % min(connections, threads), "-c%d" % connections, "-d%ds" % seconds, "--latency"]
     if key:
         arguments += ["-H", "Authorization: Bearer " + key]
     if script:
@@ -231,7 +232,7 @@ def main():
             ("list buckets", wrk(port, "/v1/buckets", args.seconds, key=key)),
             ("get object", wrk(port, "/v1/buckets/load/object?key=read-me", args.seconds, key=key)),
             ("begin object (select nodes, insert)", wrk(port, "/v1/buckets/load/objects", args.seconds, BEGIN_LUA, key=key)),
-            ("commit flow (begin, segment, commit)", wrk(port, "/v1/buckets/load/objects", args.seconds, COMMIT_FLOW_LUA, key=key, connections=8)),
+            ("commit flow (begin, segment, commit)", wrk(port, "/v1/buckets/load/objects", args.seconds, COMMIT_FLOW_LUA, key=key, threads=16)),
             ("list objects (100 of them)", wrk(port, "/v1/buckets/load/objects?limit=100", args.seconds, key=key)),
         ]
         committed = sqlite3.connect(os.path.join(data, "satellite.db")).execute("SELECT COUNT(*) FROM objects WHERE status = 'committed'").fetchone()[0]
@@ -240,7 +241,7 @@ def main():
         launcher.send_signal(signal.SIGTERM)
         launcher.wait(timeout=60)
     raw = raw_sqlite(os.path.join(data, "satellite.db"), args.seconds)
-    print("\nthe API on loopback (wrk, 16 connections, 8 for the commit flow, %d s each; %d nodes in the overlay, %d committed objects by the end) beside raw SQLite:"
+    print("\nthe API on loopback (wrk, 16 connections, %d s each; %d nodes in the overlay, %d committed objects by the end) beside raw SQLite:"
           % (args.seconds, nodes, committed))
     print("  %-38s %11s %9s %9s %7s %9s %13s %7s" % ("operation", "requests/s", "p50 ms", "p99 ms", "errors", "ceiling", "raw SQLite/s", "ratio"))
     rate, latency, errors = ceiling

@@ -28,14 +28,14 @@ extension SatelliteDatabase: AccountingDB {
             let rows = try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
-                    SELECT b.project_id, b.name,
+                        SELECT b.project_id, b.name,
                         COALESCE(SUM(s.encrypted_size), 0) AS bytes, COUNT(s.position) AS segments,
                         COUNT(DISTINCT o.stream_id) AS objects
-                    FROM buckets b
-                    LEFT JOIN objects o ON o.project_id = b.project_id AND o.bucket = b.name AND o.status = 'committed'
-                    LEFT JOIN segments s ON s.stream_id = o.stream_id
-                    GROUP BY b.project_id, b.name ORDER BY b.project_id, b.name
-                    """
+                        FROM buckets b
+                        LEFT JOIN objects o ON o.project_id = b.project_id AND o.bucket = b.name AND o.status = 'committed'
+                        LEFT JOIN segments s ON s.stream_id = o.stream_id
+                        GROUP BY b.project_id, b.name ORDER BY b.project_id, b.name
+                        """
                 )
             )
             var tallies: [BucketTally] = []

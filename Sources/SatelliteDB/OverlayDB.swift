@@ -78,12 +78,12 @@ extension SatelliteDatabase: OverlayDB {
     public func recordCheckIn(_ checkIn: NodeCheckIn, at: Date) throws {
         try pool.write { db in
             try db.cachedStatement(
-                    sql: """
+                sql: """
                     INSERT INTO nodes (id, address, last_net, free_disk, version, last_contact_success, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET
-                        address = excluded.address, last_net = excluded.last_net, free_disk = excluded.free_disk,
-                        version = excluded.version, last_contact_success = excluded.last_contact_success
+                    address = excluded.address, last_net = excluded.last_net, free_disk = excluded.free_disk,
+                    version = excluded.version, last_contact_success = excluded.last_contact_success
                     """
             ).execute(
                 arguments: [checkIn.id, checkIn.address, checkIn.lastNet, checkIn.freeDisk, checkIn.version, at, at]
@@ -105,10 +105,10 @@ extension SatelliteDatabase: OverlayDB {
         try pool.read { db in
             try Row.fetchAll(
                 db.cachedStatement(
-                sql: """
-                    SELECT id, address, last_net, free_disk, last_contact_success FROM nodes
-                    WHERE last_contact_success >= ? AND disqualified_at IS NULL AND exit_initiated_at IS NULL
-                    """
+                    sql: """
+                        SELECT id, address, last_net, free_disk, last_contact_success FROM nodes
+                        WHERE last_contact_success >= ? AND disqualified_at IS NULL AND exit_initiated_at IS NULL
+                        """
                 ),
                 arguments: [onlineSince]
             ).map {

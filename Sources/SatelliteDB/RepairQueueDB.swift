@@ -118,10 +118,10 @@ extension SatelliteDatabase: RepairQueueDB {
             let rows = try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
-                    SELECT stream_id, position, segment_health, attempts FROM repair_queue
-                    WHERE attempted_at IS NULL OR attempted_at < ?
-                    ORDER BY segment_health, inserted_at LIMIT ?
-                    """
+                        SELECT stream_id, position, segment_health, attempts FROM repair_queue
+                        WHERE attempted_at IS NULL OR attempted_at < ?
+                        ORDER BY segment_health, inserted_at LIMIT ?
+                        """
                 ),
                 arguments: [leaseCutoff, limit]
             )

@@ -48,16 +48,6 @@ public struct APIKeys: Sendable {
         return Hex.encode(secret)
     }
 
-    /// The project a presented key belongs to, or nil for an unknown or malformed key; asks the
-    /// database only when the cache does not know the key.
-    public func project(forKey key: String) throws -> ProjectRecord? {
-        switch presented(key) {
-        case .malformed: nil
-        case .known(let project): project
-        case .unknown(let hash): try project(forSecretHash: hash)
-        }
-    }
-
     static func hash(_ secret: Data) -> Data { Data(SHA256.hash(data: secret)) }
 
     static func randomBytes(_ count: Int) -> Data {

@@ -182,7 +182,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PeerRuntimeTests",
-            dependencies: ["PeerRuntime", "Lifecycle", "SatelliteConfig", .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: ["PeerRuntime", "Lifecycle", "SatelliteConfig", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
         .testTarget(name: "SatelliteConfigTests", dependencies: ["SatelliteConfig", "Units"], swiftSettings: strict),

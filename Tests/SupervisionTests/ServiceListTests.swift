@@ -138,6 +138,8 @@ struct ServiceListTests {
 
             let survivors = await services.stopGradually(deadline: .seconds(5))
             #expect(survivors.isEmpty)
+            // The supervisor's loop records an exit a moment after the service has seen it.
+            try await h.events.until("every stop recorded") { $0.filter { $0.event == .stopped }.count >= 4 }
             let order = h.events.all.filter { $0.event == .stopped }.map(\.process)
             #expect(order == ["core", "stubborn", "api", "core"])
             #expect(h.events.events(of: "stubborn").contains(.stopping(signal: SIGKILL)))

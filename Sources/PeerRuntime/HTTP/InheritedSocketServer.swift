@@ -6,6 +6,10 @@ import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Serves a Hummingbird router on a listening socket this process inherited (from the launcher,
 /// or from systemd's socket activation) instead of one it binds.
 ///
@@ -15,6 +19,9 @@ import Synchronization
 /// bind an address, so the server is assembled from its public parts: NIO's bootstrap on the
 /// descriptor and Hummingbird's HTTP/1 channel and router.
 public final class InheritedSocketServer: Sendable {
+    /// The listening backlog, as the launcher sets it (`cs_tcp_listen`).
+    static let backlog: Int32 = 4096
+
     private let descriptor: Int32
     private let responder: RouterResponder<BasicRequestContext>
     private let log: Logger
@@ -61,11 +68,15 @@ public final class InheritedSocketServer: Sendable {
         guard own >= 0 else { throw InheritedSocketError(descriptor: descriptor, errno: errno) }
         let handover = self.handover
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 256)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptCounter(handover: handover)) }
             }
             .bind(own) { channel in http.setup(channel: channel, logger: log) }
+        // NIO listens again on a socket it is handed, with its default backlog of 128 and before
+        // any `.backlog` option applies; a burst of connects past it lost SYNs, and each of those
+        // clients waited a 1 s retransmission. Listening once more restores the launcher's
+        // backlog (the kernel caps it at net.core.somaxconn).
+        listen(own, Self.backlog)
         try await withThrowingDiscardingTaskGroup { group in
             try await withTaskCancellationOrGracefulShutdownHandler {
                 try await server.executeThenClose { inbound in

@@ -78,6 +78,26 @@ struct PeerRuntimeTests {
         #expect(await server.listeningPort() == nil)
     }
 
+    @Test func aPeerWhoseHealthCheckAnswersAProblemIsNotReadyUntilItClears() async throws {
+        let peer = try await ProbePeer()
+        peer.isReady.withLock { $0 = true }
+        let problem = Shared<String?>(nil)
+        peer.basis.watches { problem.withLock { $0 } }
+        let running = Task { try await peer.run() }
+        #expect(await peer.untilServing())
+        let port = try #require(await peer.debug?.listeningPort())
+        #expect(try await get(port: port, "/health/ready") == (200, "ready\n"))
+        problem.withLock { $0 = "cannot accept connections: too many open files" }
+        #expect(try await get(port: port, "/health/ready") == (503, "not ready\n"))
+        #expect(peer.basis.problems() == ["cannot accept connections: too many open files"])
+        problem.withLock { $0 = nil }
+        #expect(try await get(port: port, "/health/ready") == (200, "ready\n"))
+        #expect(peer.basis.problems().isEmpty)
+        await peer.shutdown()
+        try await running.value
+        try await peer.close()
+    }
+
     @Test func aPeerOfAnotherKindRunsOnTheRuntimeAloneWithItsOwnReadinessAndNamespace() async throws {
         let peer = try await ProbePeer()
         #expect(peer.group.names == ["debug", "worker"])

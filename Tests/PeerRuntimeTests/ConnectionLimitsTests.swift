@@ -65,6 +65,23 @@ struct ConnectionLimitsTests {
         }
     }
 
+    @Test func aConnectionThatKeepsSendingRequestsOutlivesItsHeaderTimeout() async throws {
+        var limits = ConnectionLimits()
+        limits.headerTimeout = .milliseconds(200)
+        try await withListener(limits) { _, port in
+            let client = try Socket(port: port)
+            let until = ContinuousClock.now + .seconds(1)
+            var answered = 0
+            while ContinuousClock.now < until {
+                client.send("GET /hello HTTP/1.1\r\nHost: test\r\n\r\n")
+                guard await client.readUntil("hello") else { break }
+                answered += 1
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(answered >= 2 && ContinuousClock.now >= until, "the connection was closed after \(answered) answers")
+        }
+    }
+
     @Test func pastTheCapTheConnectionIdleLongestGoesAndRequestsAreStillServed() async throws {
         var limits = ConnectionLimits()
         limits.maxConnections = 32

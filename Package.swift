@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "satellite-exec", targets: ["satellite-exec"]),
         .executable(name: "satellite-launcher", targets: ["satellite-launcher"]),
         .library(name: "Lifecycle", targets: ["Lifecycle"]),
+        .library(name: "ErasureCoding", targets: ["ErasureCoding"]),
         .library(name: "Supervision", targets: ["Supervision"]),
         .library(name: "PeerRuntime", targets: ["PeerRuntime"]),
         .library(name: "Satellite", targets: ["Satellite"]),
@@ -40,7 +41,16 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        .systemLibrary(
+            name: "CISAL",
+            pkgConfig: "libisal",
+            providers: [.apt(["libisal-dev"])]
+        ),
         .target(name: "CSupport"),
+        // Storj's Reed–Solomon erasure code on ISA-L, with a plain Swift reference; knows nothing of satellites.
+        .target(name: "ErasureCoding", dependencies: ["CISAL"], swiftSettings: strict),
+        // `scripts/bench erasure`: the erasure code beside raw ISA-L and the plain Swift path.
+        .executableTarget(name: "erasure-bench", dependencies: ["ErasureCoding", "CISAL"], path: "bench/erasure-bench", swiftSettings: strict),
         // Durations and sizes as the configuration writes them (`1m0s`, `64MiB`).
         .target(name: "Units", swiftSettings: strict),
         // Plain C: the linker drops the Swift runtime the driver adds to every executable, so
@@ -175,6 +185,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle"], swiftSettings: strict),
+        .testTarget(name: "ErasureCodingTests", dependencies: ["ErasureCoding", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .testTarget(
             name: "SupervisionTests",
             dependencies: ["Supervision", "satellite-exec", .product(name: "Logging", package: "swift-log")],

@@ -1,0 +1,68 @@
+import ErasureCoding
+
+/// SplitMix64: a seeded generator, so every random choice of these tests is the same on every run.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var value = state
+        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+        return value ^ (value >> 31)
+    }
+
+    /// `count` bytes.
+    mutating func bytes(_ count: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        fill(&bytes)
+        return bytes
+    }
+
+    mutating func fill(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBytes { buffer in
+            var offset = 0
+            while offset + 8 <= buffer.count {
+                buffer.storeBytes(of: next(), toByteOffset: offset, as: UInt64.self)
+                offset += 8
+            }
+            if offset < buffer.count {
+                let last = next()
+                for index in offset..<buffer.count { buffer[index] = UInt8(truncatingIfNeeded: last >> (8 * UInt64(index - offset))) }
+            }
+        }
+    }
+}
+
+/// The bytes storj/infectious's `NewFEC(k, n).Encode` was given for the golden vectors:
+/// byte i is (i·131 + 7) mod 251.
+func goldenInput(_ count: Int) -> [UInt8] {
+    (0..<count).map { UInt8(($0 * 131 + 7) % 251) }
+}
+
+/// Seeded bytes that come out the same however they are cut: byte p is byte p % 8 of word p / 8.
+struct ByteStream {
+    private let seed: UInt64
+    private var position = 0
+
+    init(seed: UInt64) {
+        self.seed = seed
+    }
+
+    mutating func next(_ count: Int) -> [UInt8] {
+        let firstWord = position / 8
+        let lastWord = (position + count + 7) / 8
+        var words = [UInt64](repeating: 0, count: lastWord - firstWord)
+        for index in words.indices {
+            var generator = SeededGenerator(seed: seed &+ UInt64(firstWord + index) &* 0x2545_F491_4F6C_DD1D)
+            words[index] = generator.next()
+        }
+        let skip = position - firstWord * 8
+        position += count
+        return words.withUnsafeBytes { Array($0[skip..<skip + count]) }
+    }
+}

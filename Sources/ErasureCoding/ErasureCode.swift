@@ -24,15 +24,30 @@ public final class ErasureCode: Sendable {
         self.required = required
         self.total = total
         self.kernel = kernel
-        var vandermonde = GaloisMatrix(rows: total, columns: required)
-        for row in 0..<total {
-            let point = GaloisField.point(ofShare: row)
-            for column in 0..<required { vandermonde[row, column] = GaloisField.power(point, column) }
-        }
-        // The points are distinct, so the top k rows (a Vandermonde matrix) are invertible.
-        encoding = vandermonde * vandermonde.selecting(rows: 0..<required).inverted()!
+        encoding = Self.encodingMatrix(required: required, total: total)
         parity = CodingRows(encoding.selecting(rows: required..<total), kernel: kernel)
         inversions = InversionCache()
+    }
+
+    /// The Vandermonde matrix of the shares' points times the inverse of its top k rows. Row r of
+    /// it holds the Lagrange basis polynomials of the data points evaluated at share r's point,
+    /// Lᵢ(pᵣ) = Πₘ≠ᵢ (pᵣ − pₘ)/(pᵢ − pₘ), which is how it is computed here: in O(n·k) instead of
+    /// a k × k inversion and an n × k × k product.
+    static func encodingMatrix(required: Int, total: Int) -> GaloisMatrix {
+        let points = (0..<total).map(GaloisField.point(ofShare:))
+        // Πₘ≠ᵢ (pᵢ − pₘ) over the data points, inverted; subtraction is XOR.
+        let denominators = (0..<required).map { i in
+            GaloisField.inverse((0..<required).reduce(UInt8(1)) { product, m in m == i ? product : GaloisField.multiply(product, points[i] ^ points[m]) })
+        }
+        var matrix = GaloisMatrix(rows: total, columns: required, elements: GaloisMatrix.identity(required).elements + [UInt8](repeating: 0, count: (total - required) * required))
+        for row in required..<total {
+            // The points are distinct, so pᵣ − pₘ is never 0.
+            let all = (0..<required).reduce(UInt8(1)) { GaloisField.multiply($0, points[row] ^ points[$1]) }
+            for i in 0..<required {
+                matrix[row, i] = GaloisField.multiply(GaloisField.multiply(all, GaloisField.inverse(points[row] ^ points[i])), denominators[i])
+            }
+        }
+        return matrix
     }
 
     // MARK: Encoding

@@ -33,11 +33,19 @@ struct GaloisMatrix: Equatable, Sendable {
     static func * (left: GaloisMatrix, right: GaloisMatrix) -> GaloisMatrix {
         precondition(left.columns == right.rows)
         var product = GaloisMatrix(rows: left.rows, columns: right.columns)
-        for row in 0..<left.rows {
-            for inner in 0..<left.columns where left[row, inner] != 0 {
-                let factor = Int(left[row, inner]) << 8
-                for column in 0..<right.columns {
-                    product[row, column] ^= GaloisField.products[factor | Int(right[inner, column])]
+        let width = right.columns
+        GaloisField.products.withUnsafeBufferPointer { products in
+            right.elements.withUnsafeBufferPointer { rightRows in
+                product.elements.withUnsafeMutableBufferPointer { out in
+                    for row in 0..<left.rows {
+                        for inner in 0..<left.columns {
+                            let factor = Int(left.elements[row * left.columns + inner]) << 8
+                            guard factor != 0 else { continue }
+                            for column in 0..<width {
+                                out[row * width + column] ^= products[factor | Int(rightRows[inner * width + column])]
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -72,11 +80,23 @@ struct GaloisMatrix: Equatable, Sendable {
     }
 
     mutating func scaleRow(_ row: Int, by factor: UInt8) {
-        for column in 0..<columns { self[row, column] = GaloisField.multiply(self[row, column], factor) }
+        let width = columns
+        GaloisField.products.withUnsafeBufferPointer { products in
+            elements.withUnsafeMutableBufferPointer { cells in
+                let table = products.baseAddress! + Int(factor) << 8
+                for column in 0..<width { cells[row * width + column] = table[Int(cells[row * width + column])] }
+            }
+        }
     }
 
     /// Row `target` += `factor` × row `source` (addition is XOR).
     mutating func addRow(_ source: Int, times factor: UInt8, to target: Int) {
-        for column in 0..<columns { self[target, column] ^= GaloisField.multiply(self[source, column], factor) }
+        let width = columns
+        GaloisField.products.withUnsafeBufferPointer { products in
+            elements.withUnsafeMutableBufferPointer { cells in
+                let row = products.baseAddress! + Int(factor) << 8
+                for column in 0..<width { cells[target * width + column] ^= row[Int(cells[source * width + column])] }
+            }
+        }
     }
 }

@@ -43,7 +43,7 @@ public struct SegmentDecoder: Sendable {
         }
         let plan = code.rebuildPlan(for: runs.map(\.number))
         let start = held.count
-        held += repeatElement(0, count: count * stripeSize)
+        held += [UInt8](repeating: 0, count: count * stripeSize)
         held.withUnsafeMutableBytes { out in
             for stripe in 0..<count {
                 plan.rebuild(shareSize: shareSize, into: out.baseAddress! + start + stripe * stripeSize) {

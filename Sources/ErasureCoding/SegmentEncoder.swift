@@ -44,7 +44,7 @@ public struct SegmentEncoder: Sendable {
         var joined: [UInt8] = []
         if !partial.isEmpty {
             let taken = min(stripeSize - partial.count, input.count)
-            partial += input.prefix(taken)
+            partial += UnsafeRawBufferPointer(rebasing: input.prefix(taken))
             input = input.dropFirst(taken)
             if partial.count == stripeSize {
                 joined = partial
@@ -59,7 +59,7 @@ public struct SegmentEncoder: Sendable {
             }
             return encode(stripes)
         }
-        partial += input.dropFirst(whole * stripeSize)
+        partial += UnsafeRawBufferPointer(rebasing: input.dropFirst(whole * stripeSize))
         state = .open(partial: partial, size: size + bytes.count)
         return runs
     }

@@ -136,9 +136,16 @@ public final class ErasureCode: Sendable {
         guard stripe.count == required * shareSize else {
             throw .stripeLength(length: stripe.count, expected: "\(required) data shares of \(shareSize) bytes, \(required * shareSize)")
         }
-        let plan = rebuildPlan(for: shares.map(\.number))
         guard shareSize > 0 else { return }
-        plan.rebuild(shareSize: shareSize, into: stripe.baseAddress!) { shares[$0].bytes.baseAddress! }
+        Rebuilder(code: self, numbers: shares.map(\.number)).rebuild(shareSize: shareSize, into: stripe.baseAddress!) { shares[$0].bytes.baseAddress! }
+    }
+
+    /// Makes the rebuilding of stripes from shares numbered `shareNumbers`, in that order, once:
+    /// which k of them to read and the inverted matrix (see ``Rebuilder``).
+    /// - Throws: ``ErasureCodingError`` for fewer than k numbers, a number out of range or twice.
+    public func rebuilder(for shareNumbers: [Int]) throws(ErasureCodingError) -> Rebuilder {
+        _ = try validate(shareNumbers.map { ($0, 0) })
+        return Rebuilder(code: self, numbers: shareNumbers)
     }
 
     /// Rebuilds a stripe's data from any k of its shares; see ``rebuild(_:into:)``.
@@ -149,25 +156,6 @@ public final class ErasureCode: Sendable {
             try stripe.withMutableBytes { (buffer) throws(ErasureCodingError) in try rebuild(views, into: buffer) }
         }
         return stripe
-    }
-
-    /// How to rebuild stripes from shares numbered `numbers` (valid and distinct, at least k):
-    /// which k of them to read, and the cached rows that give the missing data shares.
-    func rebuildPlan(for numbers: [Int]) -> RebuildPlan {
-        let chosen = numbers.indices.sorted { numbers[$0] < numbers[$1] }.prefix(required)
-        let chosenNumbers = chosen.map { numbers[$0] }
-        let present = Set(chosenNumbers.filter { $0 < required })
-        let missing = (0..<required).filter { !present.contains($0) }
-        let rows = missing.isEmpty ? nil : inversions.rows(for: ShareSet(chosenNumbers)) {
-            // The chosen rows of the encoding matrix map the data to the chosen shares; any k
-            // rows of it are invertible, and the inverse maps the shares back to the data.
-            let inverse = encoding.selecting(rows: chosenNumbers).inverted()!
-            return CodingRows(inverse.selecting(rows: missing), kernel: kernel)
-        }
-        return RebuildPlan(
-            copies: chosen.filter { numbers[$0] < required }.map { (index: $0, number: numbers[$0]) },
-            inputs: Array(chosen), missing: missing, rows: rows
-        )
     }
 
     /// Checks numbers and lengths and returns the common share length.
@@ -181,30 +169,6 @@ public final class ErasureCode: Sendable {
             guard share.length == length else { throw .shareLength(number: share.number, length: share.length, expected: length) }
         }
         return length
-    }
-}
-
-/// The rebuilding of stripes from one set of shares, made once and used for each stripe.
-struct RebuildPlan {
-    /// Data shares among those given: their index in the caller's list, and their number.
-    let copies: [(index: Int, number: Int)]
-    /// The indices in the caller's list of the k shares the rows read, in the rows' order.
-    let inputs: [Int]
-    /// The data shares not given, in ascending order.
-    let missing: [Int]
-    let rows: CodingRows?
-
-    /// Writes one stripe's k data shares to `stripe`; `share(i)` is the bytes of the caller's share `i`.
-    func rebuild(shareSize: Int, into stripe: UnsafeMutableRawPointer, share: (Int) -> UnsafeRawPointer) {
-        for copy in copies {
-            (stripe + copy.number * shareSize).copyMemory(from: share(copy.index), byteCount: shareSize)
-        }
-        guard let rows else { return }
-        withPointers(inputs.count, { UnsafeMutableRawPointer(mutating: share(inputs[$0])) }) { inputPointers in
-            withPointers(missing.count, { stripe + missing[$0] * shareSize }) { outputs in
-                rows.apply(inputs: inputPointers, outputs: outputs, length: shareSize)
-            }
-        }
     }
 }
 

@@ -10,6 +10,8 @@ public enum ErasureCodingError: Error, Equatable, Sendable, CustomStringConverti
     case shareLength(number: Int, length: Int, expected: Int)
     /// Fewer shares than the code needs.
     case tooFewShares(have: Int, need: Int)
+    /// Shares other than (or in another order than) those a ``Rebuilder`` was made for.
+    case unexpectedShares(given: [Int], expected: [Int])
     /// A stripe (or a buffer for one) of a length the call cannot take.
     case stripeLength(length: Int, expected: String)
     /// A padded segment whose trailing pad length cannot be right.
@@ -32,6 +34,8 @@ public enum ErasureCodingError: Error, Equatable, Sendable, CustomStringConverti
             "share \(number) is \(length) bytes; expected \(expected)"
         case .tooFewShares(let have, let need):
             "\(have) shares given; at least \(need) are needed"
+        case .unexpectedShares(let given, let expected):
+            "shares \(given) given to a rebuilder made for shares \(expected)"
         case .stripeLength(let length, let expected):
             "a stripe buffer of \(length) bytes; expected \(expected)"
         case .padding(let padLength, let paddedSize):

@@ -41,7 +41,7 @@ public struct SegmentDecoder: Sendable {
         guard decoded + count <= stripeCount else {
             throw .stripeLength(length: (decoded + count) * shareSize, expected: "at most the piece size, \(stripeCount * shareSize)")
         }
-        let plan = code.rebuildPlan(for: runs.map(\.number))
+        let plan = Rebuilder(code: code, numbers: runs.map(\.number))
         let start = held.count
         held += [UInt8](repeating: 0, count: count * stripeSize)
         held.withUnsafeMutableBytes { out in

@@ -1,4 +1,4 @@
-import ErasureCoding
+@testable import ErasureCoding
 import Testing
 
 @Suite("Rebuilding a stripe from any k of its n shares")
@@ -33,5 +33,47 @@ struct RebuildTests {
         let shares = try code.encode(stripe: [])
         #expect(shares.count == 10 && shares.allSatisfy(\.bytes.isEmpty))
         #expect(try code.rebuild(Array(shares[6...])) == [])
+    }
+
+    @Test("the inversion is made once per set of shares, not once per stripe")
+    func inversionCached() throws {
+        let code = try ErasureCode(required: 4, total: 10)
+        var random = SeededGenerator(seed: 11)
+        for _ in 0..<20 {
+            let stripe = random.bytes(4 * 32)
+            #expect(try code.rebuild(Array(try code.encode(stripe: stripe)[5...8])) == stripe)
+        }
+        #expect(code.inversions.count == 1)
+        // Data shares only: nothing to invert.
+        _ = try code.rebuild(Array(try code.encode(stripe: random.bytes(8))[0..<4]))
+        #expect(code.inversions.count == 1)
+        _ = try code.rebuild(Array(try code.encode(stripe: random.bytes(8))[1..<5]))
+        #expect(code.inversions.count == 2)
+    }
+
+    @Test("a rebuilder computes just the lost data shares, and refuses shares it was not made for")
+    func rebuilder() throws {
+        let code = try ErasureCode(required: 10, total: 14)
+        var random = SeededGenerator(seed: 12)
+        let stripe = random.bytes(10 * 64)
+        let shares = try code.encode(stripe: stripe)
+        let given = [13, 4, 5, 6, 7, 8, 9, 10, 11, 12, 2]
+        let rebuilder = try code.rebuilder(for: given)
+        #expect(rebuilder.missing == [0, 1, 3])
+        let buffers = given.map { number in
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 16)
+            buffer.copyBytes(from: shares[number].bytes)
+            return buffer
+        }
+        let lost = (0..<3).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 16) }
+        defer { for buffer in buffers + lost { buffer.deallocate() } }
+        let views = zip(given, buffers).map { ShareView(number: $0, bytes: UnsafeRawBufferPointer($1)) }
+        try rebuilder.rebuildMissing(views, into: lost)
+        #expect(lost.map { Array($0) } == [shares[0].bytes, shares[1].bytes, shares[3].bytes])
+        #expect(throws: ErasureCodingError.unexpectedShares(given: Array(given.reversed()), expected: given)) {
+            try rebuilder.rebuildMissing(views.reversed(), into: lost)
+        }
+        #expect(throws: ErasureCodingError.self) { try rebuilder.rebuildMissing(views, into: Array(lost.prefix(2))) }
+        #expect(throws: ErasureCodingError.tooFewShares(have: 9, need: 10)) { try code.rebuilder(for: Array(given.prefix(9))) }
     }
 }

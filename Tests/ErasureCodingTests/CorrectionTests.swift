@@ -4,7 +4,11 @@ import Testing
 @Suite("Error correction: which shares lied")
 struct CorrectionTests {
     @Test("29/80: every count of wrong shares up to 25 is found exactly and corrected")
-    func upToTheBound() throws {
+    func upToTheBound() async throws {
+        try await onOwnThread(Self.upToTheBound)
+    }
+
+    private static func upToTheBound() throws {
         let code = try ErasureCode(required: 29, total: 110)
         var random = SeededGenerator(seed: 29)
         let stripe = random.bytes(29 * 32)
@@ -13,7 +17,7 @@ struct CorrectionTests {
         for count in 0...25 {
             var given = shares
             let liars = Array(given.indices.shuffled(using: &random).prefix(count))
-            for index in liars { corrupt(&given[index], using: &random) }
+            for index in liars { Self.corrupt(&given[index], using: &random) }
             let correction = try code.correct(given)
             #expect(correction.wrongShares == liars.map { given[$0].number }.sorted(), "\(count) wrong shares")
             #expect(correction.stripe == stripe, "\(count) wrong shares")
@@ -21,7 +25,11 @@ struct CorrectionTests {
     }
 
     @Test("past the bound the call throws, and never hands back wrong data")
-    func pastTheBound() throws {
+    func pastTheBound() async throws {
+        try await onOwnThread(Self.pastTheBound)
+    }
+
+    private static func pastTheBound() throws {
         let code = try ErasureCode(required: 29, total: 110)
         var random = SeededGenerator(seed: 30)
         let stripe = random.bytes(29 * 16)
@@ -83,7 +91,7 @@ struct CorrectionTests {
         #expect(try code.correct(Array(shares.prefix(4))).wrongShares == [])
     }
 
-    private func corrupt(_ share: inout Share, using random: inout SeededGenerator) {
+    private static func corrupt(_ share: inout Share, using random: inout SeededGenerator) {
         for offset in share.bytes.indices where Bool.random(using: &random) || offset == 0 {
             share.bytes[offset] ^= UInt8.random(in: 1...255, using: &random)
         }

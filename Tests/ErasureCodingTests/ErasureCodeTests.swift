@@ -27,7 +27,11 @@ struct ErasureCodeTests {
     }
 
     @Test("ISA-L and plain Swift agree for every shape tried, and the data shares are the data")
-    func kernelsAgree() throws {
+    func kernelsAgree() async throws {
+        try await onOwnThread(Self.kernelsAgree)
+    }
+
+    private static func kernelsAgree() throws {
         var random = SeededGenerator(seed: 13)
         var shapes: [(Int, Int, Int)] = [(1, 1, 1), (1, 256, 7), (256, 256, 3), (255, 256, 5), (29, 110, 256), (4, 10, 256), (10, 14, 4096), (16, 20, 33)]
         for _ in 0..<40 {

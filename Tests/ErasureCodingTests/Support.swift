@@ -1,3 +1,4 @@
+import Foundation
 import ErasureCoding
 
 /// SplitMix64: a seeded generator, so every random choice of these tests is the same on every run.
@@ -64,5 +65,24 @@ struct ByteStream {
         let skip = position - firstWord * 8
         position += count
         return words.withUnsafeBytes { Array($0[skip..<skip + count]) }
+    }
+}
+
+/// Runs CPU-bound work on a dispatch queue of its own instead of Swift's shared pool. Swift
+/// Testing runs test bodies on that pool, which has one thread per core (two here): the erasure
+/// tests' seconds of arithmetic on both would leave the suite's timing-sensitive tests (a 200 ms
+/// header timeout, a heartbeat) without a thread to resume on. The work stays in the test's task,
+/// so its expectations are the test's.
+func onOwnThread<Value: Sendable>(_ work: @Sendable () throws -> Value) async throws -> Value {
+    try await withTaskExecutorPreference(OwnQueueExecutor.shared) { try work() }
+}
+
+final class OwnQueueExecutor: TaskExecutor {
+    static let shared = OwnQueueExecutor()
+    private let queue = DispatchQueue(label: "erasure-coding-tests", attributes: .concurrent)
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }

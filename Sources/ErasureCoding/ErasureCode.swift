@@ -159,13 +159,14 @@ public final class ErasureCode: Sendable {
     }
 
     /// Checks numbers and lengths and returns the common share length.
-    func validate(_ shares: [(number: Int, length: Int)], atLeast needed: Int? = nil) throws(ErasureCodingError) -> Int {
-        guard shares.count >= (needed ?? required) else { throw .tooFewShares(have: shares.count, need: needed ?? required) }
-        var seen = Set<Int>()
+    func validate(_ shares: [(number: Int, length: Int)]) throws(ErasureCodingError) -> Int {
+        guard shares.count >= required else { throw .tooFewShares(have: shares.count, need: required) }
+        var seen = [Bool](repeating: false, count: total)
         let length = shares[0].length
         for share in shares {
             guard (0..<total).contains(share.number) else { throw .shareNumber(share.number, total: total) }
-            guard seen.insert(share.number).inserted else { throw .duplicateShare(share.number) }
+            guard !seen[share.number] else { throw .duplicateShare(share.number) }
+            seen[share.number] = true
             guard share.length == length else { throw .shareLength(number: share.number, length: share.length, expected: length) }
         }
         return length

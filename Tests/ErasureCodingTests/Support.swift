@@ -68,7 +68,7 @@ struct ByteStream {
     }
 }
 
-/// Runs CPU-bound work on a dispatch queue of its own instead of Swift's shared pool. Swift
+/// Runs CPU-bound work on a serial dispatch queue of its own instead of Swift's shared pool. Swift
 /// Testing runs test bodies on that pool, which has one thread per core (two here): the erasure
 /// tests' seconds of arithmetic on both would leave the suite's timing-sensitive tests (a 200 ms
 /// header timeout, a heartbeat) without a thread to resume on. The work stays in the test's task,
@@ -79,7 +79,8 @@ func onOwnThread<Value: Sendable>(_ work: @Sendable () throws -> Value) async th
 
 final class OwnQueueExecutor: TaskExecutor {
     static let shared = OwnQueueExecutor()
-    private let queue = DispatchQueue(label: "erasure-coding-tests", attributes: .concurrent)
+    /// Serial: one CPU-bound test at a time leaves the other core to the rest of the suite.
+    private let queue = DispatchQueue(label: "erasure-coding-tests")
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)

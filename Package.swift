@@ -49,6 +49,8 @@ let package = Package(
         .target(name: "CSupport"),
         // Storj's Reed–Solomon erasure code on ISA-L, with a plain Swift reference; knows nothing of satellites.
         .target(name: "ErasureCoding", dependencies: ["CISAL"], swiftSettings: strict),
+        // Peers' Ed25519 identities: key files, ids derived from keys, signatures; hexadecimal.
+        .target(name: "Identity", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         // `scripts/bench erasure`: the erasure code beside raw ISA-L and the plain Swift path.
         .executableTarget(name: "erasure-bench", dependencies: ["ErasureCoding", "CISAL"], path: "bench/erasure-bench", swiftSettings: strict),
         // Durations and sizes as the configuration writes them (`1m0s`, `64MiB`).
@@ -141,6 +143,7 @@ let package = Package(
         .target(
             name: "Satellite",
             dependencies: [
+                "Identity",
                 "Launch",
                 "Lifecycle",
                 "PeerRuntime",
@@ -185,6 +188,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle"], swiftSettings: strict),
+        .testTarget(name: "IdentityTests", dependencies: ["Identity", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .testTarget(name: "ErasureCodingTests", dependencies: ["ErasureCoding", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .testTarget(
             name: "SupervisionTests",

@@ -1,4 +1,5 @@
 import Foundation
+import Identity
 import OpenAPIRuntime
 import PeerRuntime
 import SatelliteAPI

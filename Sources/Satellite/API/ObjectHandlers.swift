@@ -1,4 +1,5 @@
 import Foundation
+import Identity
 import PeerRuntime
 import SatelliteAPI
 import SatelliteDB

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Identity
 import SatelliteDB
 
 /// API keys: 32 random bytes shown once as 64 hexadecimal digits; the satellite keeps only their

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Satellite
+import Identity
 
 /// Node ids, stream ids and keys travel as lowercase hexadecimal.
 @Suite struct HexTests {

@@ -1,12 +1,12 @@
 import Foundation
 
 /// Lowercase hexadecimal, as the API writes node ids, stream ids and keys.
-enum Hex {
+public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
     /// Through a table: `String(format:)` per byte was most of the time an upload of 10,000
     /// segments took to answer (five node ids per segment).
-    static func encode(_ bytes: Data) -> String {
+    public static func encode(_ bytes: Data) -> String {
         String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
             var index = 0
             for byte in bytes {
@@ -19,7 +19,7 @@ enum Hex {
     }
 
     /// Exactly `count` bytes from `2 * count` lowercase hexadecimal digits, or nil.
-    static func decode(_ text: String, count: Int) -> Data? {
+    public static func decode(_ text: String, count: Int) -> Data? {
         let digits = Array(text.utf8)
         guard digits.count == count * 2 else { return nil }
         // Into an array, then one Data: appending to a Data byte by byte was a third of the

@@ -32,6 +32,24 @@ struct IdentityTests {
         #expect(text.hasPrefix("-----BEGIN PRIVATE KEY-----\n") && text.hasSuffix("-----END PRIVATE KEY-----\n"))
     }
 
+    @Test("openssl reads the key file and finds the same public key", .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")))
+    func opensslReadsIt() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let identity = try IdentityFile.create(at: directory + "/identity.key")
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = ["pkey", "-in", directory + "/identity.key", "-pubout", "-outform", "DER"]
+        let output = Pipe()
+        openssl.standardOutput = output
+        try openssl.run()
+        let der = output.fileHandleForReading.readDataToEndOfFile()
+        openssl.waitUntilExit()
+        #expect(openssl.terminationStatus == 0)
+        // SubjectPublicKeyInfo for Ed25519: 12 bytes of header, then the 32-byte key.
+        #expect(der.suffix(32) == identity.publicKey.rawRepresentation)
+    }
+
     @Test("an id is the SHA-256 of the public key, and only that key proves it")
     func idFromKey() throws {
         let identity = PeerIdentity.generate()

@@ -51,6 +51,11 @@ let package = Package(
         .target(name: "ErasureCoding", dependencies: ["CISAL"], swiftSettings: strict),
         // Peers' Ed25519 identities: key files, ids derived from keys, signatures; hexadecimal.
         .target(name: "Identity", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        // The signed messages between satellite, storage nodes and uplinks: check-ins (and, next,
+        // order limits and piece hashes); for every kind of peer.
+        .target(name: "NodeProtocol", dependencies: ["Identity"], swiftSettings: strict),
+        // Signed check-in bodies for bench/api_load.py (wrk's Lua cannot sign).
+        .executableTarget(name: "checkin-bodies", dependencies: ["Identity", "NodeProtocol"], path: "bench/checkin-bodies", swiftSettings: strict),
         // `scripts/bench erasure`: the erasure code beside raw ISA-L and the plain Swift path.
         .executableTarget(name: "erasure-bench", dependencies: ["ErasureCoding", "CISAL"], path: "bench/erasure-bench", swiftSettings: strict),
         // Durations and sizes as the configuration writes them (`1m0s`, `64MiB`).
@@ -145,6 +150,7 @@ let package = Package(
             dependencies: [
                 "Identity",
                 "Launch",
+                "NodeProtocol",
                 "Lifecycle",
                 "PeerRuntime",
                 "Supervision",
@@ -166,7 +172,7 @@ let package = Package(
         ),
         .target(
             name: "TestPlanet",
-            dependencies: ["Satellite", "PeerRuntime", "SatelliteDB", "Lifecycle", "Supervision", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Identity", "NodeProtocol", "Satellite", "PeerRuntime", "SatelliteDB", "Lifecycle", "Supervision", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -203,12 +209,12 @@ let package = Package(
         .testTarget(name: "SatelliteConfigTests", dependencies: ["SatelliteConfig", "Units"], swiftSettings: strict),
         .testTarget(
             name: "SatelliteTests",
-            dependencies: ["Satellite", "PeerRuntime", "TestPlanet", "SatelliteDB", "SatelliteConfig", "Lifecycle", "Supervision", "SatelliteAPI", .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")],
+            dependencies: ["Identity", "NodeProtocol", "Satellite", "PeerRuntime", "TestPlanet", "SatelliteDB", "SatelliteConfig", "Lifecycle", "Supervision", "SatelliteAPI", .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")],
             swiftSettings: strict
         ),
         .testTarget(name: "SatelliteDBTests", dependencies: ["SatelliteDB", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(name: "StructuredLoggingTests", dependencies: ["StructuredLogging"], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["satellite-cli", "SatelliteDB"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["satellite-cli", "SatelliteDB", "Identity", "NodeProtocol"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -9,7 +9,12 @@ public struct NodeID: Hashable, Sendable, CustomStringConvertible {
 
     /// The id `publicKey` proves.
     public init(publicKey: Curve25519.Signing.PublicKey) {
-        bytes = Data(SHA256.hash(data: publicKey.rawRepresentation))
+        bytes = Self.hash(ofPublicKey: publicKey.rawRepresentation)
+    }
+
+    /// The id bytes of a public key given as its 32 raw bytes.
+    public static func hash(ofPublicKey raw: Data) -> Data {
+        Data(SHA256.hash(data: raw))
     }
 
     /// An id from its 32 bytes; nil for any other count.

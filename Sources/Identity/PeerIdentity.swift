@@ -23,6 +23,9 @@ public struct PeerIdentity: Sendable {
 
     public var publicKey: Curve25519.Signing.PublicKey { privateKey.publicKey }
 
+    /// The public key's 32 raw bytes, as messages carry it.
+    public var publicKeyBytes: Data { privateKey.publicKey.rawRepresentation }
+
     /// The signature of `message`: 64 bytes.
     public func sign(_ message: Data) -> Data {
         // Signing with a valid key only fails if BoringSSL cannot allocate.

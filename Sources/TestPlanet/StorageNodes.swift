@@ -1,4 +1,6 @@
 import Foundation
+import Identity
+import NodeProtocol
 import Satellite
 import SatelliteDB
 
@@ -8,29 +10,34 @@ import FoundationNetworking
 
 /// A storage node as far as the satellite can tell: an identity that checks in over HTTP.
 public struct SimulatedNode: Sendable, Equatable {
-    /// 64 lowercase hexadecimal digits.
-    public let id: String
+    public let identity: PeerIdentity
     public var address: String
     public var freeDisk: Int64
     public var version: String
 
-    public init(id: String, address: String, freeDisk: Int64, version: String) {
-        self.id = id
+    public init(identity: PeerIdentity = .generate(), address: String, freeDisk: Int64, version: String) {
+        self.identity = identity
         self.address = address
         self.freeDisk = freeDisk
         self.version = version
     }
 
-    /// Node `index`: a fresh random identity, on its own /24 network unless `network` is given.
+    /// 64 lowercase hexadecimal digits.
+    public var id: String { identity.id.hex }
+
+    /// Node `index`: a fresh identity, on its own /24 network unless `network` is given.
     public static func make(index: Int, network: Int? = nil) -> SimulatedNode {
-        let id = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
         let net = network ?? index
-        return SimulatedNode(id: id, address: "10.\(net / 256 % 256).\(net % 256).\(index % 250 + 1):28967", freeDisk: 1 << 40, version: "1.104.2")
+        return SimulatedNode(address: "10.\(net / 256 % 256).\(net % 256).\(index % 250 + 1):28967", freeDisk: 1 << 40, version: "1.104.2")
     }
 
-    /// The check-in request body.
+    /// The check-in request body, signed now.
     public var checkInBody: Data {
-        Data(#"{"node_id":"\#(id)","address":"\#(address)","free_disk":\#(freeDisk),"version":"\#(version)"}"#.utf8)
+        SignedCheckIn(identity: identity, address: address, freeDisk: freeDisk, version: version).json
+    }
+
+    public static func == (left: SimulatedNode, right: SimulatedNode) -> Bool {
+        left.id == right.id && left.address == right.address && left.freeDisk == right.freeDisk && left.version == right.version
     }
 }
 

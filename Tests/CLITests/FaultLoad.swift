@@ -1,4 +1,6 @@
 import Foundation
+import Identity
+import NodeProtocol
 
 /// The client load of the fault run, from one thread of its own: a check-in from a new node each
 /// round and, every fifth round, an object stored (begin, commit its segment, commit). Every
@@ -108,8 +110,9 @@ final class FaultLoad: @unchecked Sendable {
     private func once() {
         round += 1
         let round = self.round
-        let id = String(format: "%064x", round)
-        let body = #"{"node_id":"\#(id)","address":"10.\#(round % 256).\#(round / 256 % 256).1:28967","free_disk":1099511627776,"version":"1"}"#
+        let identity = PeerIdentity.generate()
+        let id = identity.id.hex
+        let body = String(decoding: SignedCheckIn(identity: identity, address: "10.\(round % 256).\(round / 256 % 256).1:28967", freeDisk: 1_099_511_627_776, version: "1").json, as: UTF8.self)
         let checkedIn = call("POST", "/v1/contact/checkin", body, authorized: false).0 == 200
         let stored = round % 5 == 0 && round > 20 ? storeObject(round) : nil
         lock.lock()

@@ -1,4 +1,6 @@
 import Foundation
+import Identity
+import NodeProtocol
 import Synchronization
 import Testing
 
@@ -31,7 +33,7 @@ struct FaultTests {
     func aPeerWaitingOnALockedDatabaseIsNotHung() async throws {
         let port = try freePort()
         let satellite = try LaunchedSatellite(flags: [
-            "--api.address=127.0.0.1:\(port)", "--contact.checkin-interval=0s", "--supervisor.heartbeat-interval=100ms",
+            "--api.address=127.0.0.1:\(port)", "--contact.checkin-interval=0s", "--contact.allow-private-addresses=true", "--supervisor.heartbeat-interval=100ms",
             "--supervisor.heartbeat-timeout=1s", "--database.busy-timeout=3s",
         ])
         try await satellite.until("the API ready") { satellite.count("ready", of: "api") == 1 }
@@ -43,7 +45,7 @@ struct FaultTests {
                     value += 1
                     return value
                 }
-                let body = #"{"node_id":"\#(String(format: "%032x%032x", client, round))","address":"10.\#(client).\#(round % 256).1:1","free_disk":1,"version":"1"}"#
+                let body = String(decoding: SignedCheckIn(identity: .generate(), address: "10.\(client).\(round % 256).1:1", freeDisk: 1, version: "1").json, as: UTF8.self)
                 _ = rawTCP(port, Array("POST /v1/contact/checkin HTTP/1.1\r\nHost: s\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)".utf8))
             }
             return loop

@@ -1,4 +1,6 @@
 import Foundation
+import Identity
+import NodeProtocol
 import Testing
 
 /// schemathesis (from PyPI; `scripts/bootstrap` installs it in `.build-schemathesis`) against a
@@ -22,7 +24,7 @@ struct SchemaFuzzTests {
             "schemathesis is not installed at \(Self.schemathesis.path); run scripts/bootstrap"
         )
         let port = try freePort()
-        let satellite = try LaunchedSatellite(flags: ["--api.address=127.0.0.1:\(port)", "--contact.checkin-interval=0s", "--metainfo.redundancy=2/3/4/5"])
+        let satellite = try LaunchedSatellite(flags: ["--api.address=127.0.0.1:\(port)", "--contact.checkin-interval=0s", "--contact.allow-private-addresses=true", "--metainfo.redundancy=2/3/4/5"])
         defer { satellite.killAll() }
         let deadline = ContinuousClock.now + .seconds(30)
         while !rawTCP(port, Array("GET /health/ready HTTP/1.1\r\nHost: s\r\nConnection: close\r\n\r\n".utf8)).hasPrefix("HTTP/1.1 200"), ContinuousClock.now < deadline {
@@ -32,7 +34,7 @@ struct SchemaFuzzTests {
         let key = try await SatelliteProcess.run(["admin", "create-api-key", "fuzz", "--data-dir", satellite.dataDir]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         // Nodes to offer, so that begins get past 503 and reach the commits.
         for index in 0..<5 {
-            let body = #"{"node_id":"\#(String(repeating: String(index), count: 64))","address":"10.\#(index).0.1:7777","free_disk":1000000000000,"version":"1.0.0"}"#
+            let body = String(decoding: SignedCheckIn(identity: .generate(), address: "10.\(index).0.1:7777", freeDisk: 1_000_000_000_000, version: "1.0.0").json, as: UTF8.self)
             let request = "POST /v1/contact/checkin HTTP/1.1\r\nHost: s\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
             #expect(rawTCP(port, Array(request.utf8)).hasPrefix("HTTP/1.1 200"))
         }

@@ -3,7 +3,9 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Identity
 import Lifecycle
+import NodeProtocol
 import PeerRuntime
 import Satellite
 import SatelliteDB
@@ -22,7 +24,7 @@ struct ContactTests {
     @Test func nodesCheckInAndTheOverlayKnowsThem() async throws {
         try await TestPlanet.run(reconfigure: Self.planet()) { planet in
             var nodes = (0..<5).map { SimulatedNode.make(index: $0, network: $0 / 2) }
-            nodes.append(SimulatedNode(id: String(repeating: "ab", count: 32), address: "[2001:db8:1:2:3:4:5:6]:28967", freeDisk: 0, version: "1.0.0"))
+            nodes.append(SimulatedNode(address: "[2001:db8:1:2:3:4:5:6]:28967", freeDisk: 0, version: "1.0.0"))
             for node in nodes {
                 let answer = try await planet.checkIn(node)
                 #expect(answer.status == 200, "\(answer.text)")
@@ -79,11 +81,102 @@ struct ContactTests {
     ])
     func badCheckInsGetAClearErrorAndWriteNothing(body: String, code: String, message: String) async throws {
         try await TestPlanet.run(reconfigure: Self.planet()) { planet in
+            // Well-formed proof fields, so each body fails on the field it is about.
+            let proof = #","public_key":"\#(String(repeating: "a", count: 64))","signed_at":0,"signature":"\#(String(repeating: "b", count: 128))"}"#
+            let body = body.hasPrefix(#"{""#) ? String(body.dropLast()) + proof : body
             let answer = try await planet.request("POST", "/v1/contact/checkin", body: Data(body.utf8))
             #expect(answer.status == 400, "\(answer.text)")
             #expect(answer.error?.code == code, "\(answer.text)")
             #expect(answer.error?.message.contains(message) == true, "\(answer.text)")
             #expect(try planet.database.nodeCount() == 0)
+        }
+    }
+
+    /// A check-in signed by `signer` that claims `claimed`'s id.
+    private static func forged(_ claimed: SimulatedNode, signer: PeerIdentity, tamper: (inout SignedCheckIn) -> Void = { _ in }) -> Data {
+        var checkIn = SignedCheckIn(identity: signer, address: claimed.address, freeDisk: claimed.freeDisk, version: claimed.version)
+        checkIn.nodeID = claimed.id
+        tamper(&checkIn)
+        return checkIn.json
+    }
+
+    @Test func aCheckInForAnIdWithoutItsKeyIsRefusedAndTakesNothingOver() async throws {
+        try await TestPlanet.run(reconfigure: Self.planet(checkInInterval: .seconds(30))) { planet in
+            let victim = SimulatedNode.make(index: 1)
+            let attacker = PeerIdentity.generate()
+            // Before the victim ever checked in, and after: the id is not the attacker's to claim.
+            var hijack = victim
+            hijack.address = "10.66.66.66:1"
+            for _ in 0..<2 {
+                let answer = try await planet.request("POST", "/v1/contact/checkin", body: Self.forged(hijack, signer: attacker))
+                #expect(answer.status == 401, "\(answer.text)")
+                #expect(answer.error?.code == "unauthorized")
+                #expect(answer.error?.message.contains("node_id is not the SHA-256 of public_key") == true, "\(answer.text)")
+                if try planet.database.nodeCount() == 0 {
+                    // The refused check-in did not use up the victim's check-in interval.
+                    #expect(try await planet.checkIn(victim).status == 200)
+                }
+            }
+            #expect(try planet.database.node(id: hex(victim.id))?.address == victim.address)
+        }
+    }
+
+    @Test func aCheckInWhoseSignatureDoesNotHoldIsRefused() async throws {
+        try await TestPlanet.run(reconfigure: Self.planet()) { planet in
+            let node = SimulatedNode.make(index: 2)
+            let cases: [(String, (inout SignedCheckIn) -> Void, Int, String)] = [
+                ("a field changed after signing", { $0.freeDisk += 1 }, 401, "signature does not verify"),
+                ("the address changed after signing", { $0.address = "10.9.9.9:9" }, 401, "signature does not verify"),
+                ("signed two hours ago", { $0.signedAt -= 7200 }, 401, "signed_at is"),
+                ("signed an hour and a half ahead", { $0.signedAt += 5400 }, 401, "signed_at is"),
+                ("another key's signature", { $0.signature = SignedCheckIn(identity: .generate(), address: node.address, freeDisk: node.freeDisk, version: node.version).signature }, 401, "signature does not verify"),
+                ("a signature cut short", { $0.signature = String($0.signature.prefix(126)) }, 400, "signature"),
+                ("a public key in capitals", { $0.publicKey = $0.publicKey.uppercased() }, 400, "public_key"),
+            ]
+            for (what, tamper, status, message) in cases {
+                let answer = try await planet.request("POST", "/v1/contact/checkin", body: Self.forged(node, signer: node.identity, tamper: tamper))
+                #expect(answer.status == status, "\(what): \(answer.text)")
+                #expect(answer.error?.message.contains(message) == true, "\(what): \(answer.text)")
+            }
+            #expect(try planet.database.nodeCount() == 0)
+            #expect(try await planet.checkIn(node).status == 200)
+        }
+    }
+
+    @Test(arguments: [
+        ("0.0.0.0:28967", "0.0.0.0/8"), ("169.254.10.1:28967", "link-local"), ("224.0.0.5:28967", "multicast"),
+        ("255.255.255.255:28967", "broadcast"), ("[::]:28967", "unspecified"), ("[fe80::1]:28967", "link-local"),
+        ("[ff02::1]:28967", "multicast"), ("[::ffff:169.254.0.1]:28967", "link-local"),
+    ])
+    func addressesNoNodeCanHaveAreRefused(address: String, why: String) async throws {
+        var reconfigure = Self.planet()
+        let allowed = reconfigure.api
+        reconfigure.api = { allowed(&$0); $0.contact.allowPrivateAddresses = true }
+        try await TestPlanet.run(reconfigure: reconfigure) { planet in
+            var node = SimulatedNode.make(index: 3)
+            node.address = address
+            let answer = try await planet.checkIn(node)
+            #expect(answer.status == 400, "\(answer.text)")
+            #expect(answer.error?.message.contains(why) == true, "\(answer.text)")
+            #expect(try planet.database.nodeCount() == 0)
+        }
+    }
+
+    @Test func privateAddressesOnlyWithTheConfigKey() async throws {
+        var reconfigure = Self.planet()
+        reconfigure.api = { $0.contact.checkInInterval = .zero; $0.contact.allowPrivateAddresses = false }
+        try await TestPlanet.run(reconfigure: reconfigure) { planet in
+            for address in ["127.0.0.1:28967", "10.1.2.3:28967", "172.20.0.1:28967", "192.168.1.1:28967", "100.100.0.1:28967", "[::1]:28967", "[fd00::1]:28967"] {
+                var node = SimulatedNode.make(index: 4)
+                node.address = address
+                let answer = try await planet.checkIn(node)
+                #expect(answer.status == 400, "\(address): \(answer.text)")
+                #expect(answer.error?.message.contains("contact.allow-private-addresses") == true, "\(answer.text)")
+            }
+            var reachable = SimulatedNode.make(index: 5)
+            reachable.address = "203.0.113.9:28967"
+            #expect(try await planet.checkIn(reachable).status == 200)
+            #expect(try planet.database.nodeCount() == 1)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Identity
+import NodeProtocol
 import OpenAPIRuntime
 import PeerRuntime
 import SatelliteAPI
@@ -11,6 +12,7 @@ import SatelliteDB
 struct APIHandlers: APIProtocol {
     let overlay: Overlay
     let limiter: CheckInLimiter
+    let contact: ContactConfig
     let database: SatelliteDatabase
     let reads: DirectReads
     let keys: APIKeys
@@ -152,6 +154,22 @@ struct APIHandlers: APIProtocol {
         }
         guard (1...64).contains(body.version.unicodeScalars.count) else {
             return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"version\" must be 1 to 64 characters"))))
+        }
+        switch address.scope {
+        case .global: break
+        case .local where contact.allowPrivateAddresses: break
+        case .local:
+            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"address\": \(body.address) is a loopback or private address; this satellite accepts public ones only (contact.allow-private-addresses)"))))
+        case .unusable(let why):
+            return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"address\": \(body.address) cannot be a node's: \(why)"))))
+        }
+        if let failure = CheckInProofFailure.check(
+            nodeID: NodeID(bytes: id)!, address: body.address, freeDisk: body.freeDisk, version: body.version,
+            publicKey: body.publicKey, signedAt: body.signedAt, signature: body.signature,
+            now: Date(), maxSkew: Int64(contact.checkInClockSkew.components.seconds)
+        ) {
+            if case .malformed = failure { return .badRequest(.init(body: .json(ErrorBody(.badRequest, failure.description)))) }
+            return .unauthorized(.init(body: .json(ErrorBody(.unauthorized, failure.description))))
         }
         if let wait = limiter.admit(id) {
             let seconds = max(1, Int(wait.timeInterval.rounded(.up)))

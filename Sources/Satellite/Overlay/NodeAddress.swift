@@ -10,6 +10,19 @@ public struct NodeAddress: Sendable, Equatable, CustomStringConvertible {
     public let port: Int
     /// `203.0.113.0/24` or `2001:db8:1:2::/64`.
     public let lastNet: String
+    /// Where on the Internet the host is.
+    public let scope: Scope
+
+    /// Which hosts a node can be reached at from other machines.
+    public enum Scope: Sendable, Equatable {
+        /// A public address.
+        case global
+        /// Loopback or a private range (RFC 1918, shared 100.64/10, IPv6 unique local): reachable
+        /// on one machine or one network only.
+        case local
+        /// An address no node can have: unspecified, link-local, multicast, broadcast, reserved.
+        case unusable(String)
+    }
 
     /// Why an address was refused, in words for the API's error message.
     public struct Invalid: Error, Equatable, CustomStringConvertible {
@@ -43,6 +56,7 @@ public struct NodeAddress: Sendable, Equatable, CustomStringConvertible {
         if !bracketed, inet_pton(AF_INET, host, &v4) == 1 {
             let octets = withUnsafeBytes(of: v4) { Array($0) }
             lastNet = "\(octets[0]).\(octets[1]).\(octets[2]).0/24"
+            scope = Self.scope(ofIPv4: octets)
         } else if bracketed, inet_pton(AF_INET6, host, &v6) == 1 {
             var network = in6_addr()
             withUnsafeMutableBytes(of: &network) { target in
@@ -53,6 +67,12 @@ public struct NodeAddress: Sendable, Equatable, CustomStringConvertible {
             var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
             inet_ntop(AF_INET6, &network, &buffer, socklen_t(buffer.count))
             lastNet = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/64"
+            let bytes = withUnsafeBytes(of: v6) { Array($0) }
+            if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
+                scope = Self.scope(ofIPv4: Array(bytes[12...]))  // ::ffff:a.b.c.d is that IPv4 address
+            } else {
+                scope = Self.scope(ofIPv6: bytes)
+            }
         } else {
             throw Invalid(description: "address \"\(text)\" does not start with an IPv4 address or a bracketed IPv6 address")
         }
@@ -61,4 +81,24 @@ public struct NodeAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    private static func scope(ofIPv4 octets: [UInt8]) -> Scope {
+        switch (octets[0], octets[1]) {
+        case (0, _): .unusable("0.0.0.0/8 is \"this network\", not a host")
+        case (169, 254): .unusable("169.254.0.0/16 is link-local")
+        case (224...239, _): .unusable("224.0.0.0/4 is multicast")
+        case (240...255, _): .unusable(octets == [255, 255, 255, 255] ? "255.255.255.255 is broadcast" : "240.0.0.0/4 is reserved")
+        case (127, _), (10, _), (172, 16...31), (192, 168), (100, 64...127): .local
+        default: .global
+        }
+    }
+
+    private static func scope(ofIPv6 bytes: [UInt8]) -> Scope {
+        if bytes.allSatisfy({ $0 == 0 }) { return .unusable(":: is the unspecified address") }
+        if bytes[0..<15].allSatisfy({ $0 == 0 }), bytes[15] == 1 { return .local }
+        if bytes[0] == 0xFE, bytes[1] & 0xC0 == 0x80 { return .unusable("fe80::/10 is link-local") }
+        if bytes[0] == 0xFF { return .unusable("ff00::/8 is multicast") }
+        if bytes[0] & 0xFE == 0xFC { return .local }
+        return .global
+    }
 }

@@ -78,7 +78,7 @@ public final class API: SatellitePeer {
             let server = try basis.group.wiring("api:server") {
                 guard let address = HostPort(config.api.address) else { throw APIConfigError.badAddress(config.api.address) }
                 let handlers = APIHandlers(
-                    overlay: overlay, limiter: checkInLimiter, database: database, reads: reads, keys: APIKeys(
+                    overlay: overlay, limiter: checkInLimiter, contact: config.contact, database: database, reads: reads, keys: APIKeys(
                         db: database, cacheExpiration: config.metainfo.apiKeyCacheExpiration, cacheCapacity: config.metainfo.apiKeyCacheCapacity
                     ),
                     metainfo: config.metainfo,

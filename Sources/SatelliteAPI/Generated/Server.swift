@@ -194,11 +194,20 @@ extension APIProtocol {
 }
 
 fileprivate extension UniversalServer where APIHandler: APIProtocol {
-    /// A storage node reports where it is, its free disk and its version.
+    /// A storage node reports where it is, its free disk and its version, signed with its key.
     ///
     /// Creates the node in the overlay or updates it, and records a successful contact. A node
     /// may check in at most once per `contact.checkin-interval` (see `satellite config --defaults`);
     /// more often is answered 429 with `Retry-After`.
+    ///
+    /// The node proves its id: `node_id` must be the SHA-256 of `public_key` (its Ed25519 key),
+    /// and `signature` that key's signature, made at `signed_at` (at most
+    /// `contact.checkin-clock-skew` from the satellite's clock), of the bytes "storagenode
+    /// check-in v1" and a NUL, the id's 32 bytes, `signed_at` and `free_disk` as big-endian
+    /// 64-bit integers, then `address` and `version`, each as a big-endian 64-bit byte count and
+    /// its UTF-8 bytes. A check-in that does not prove its id is answered 401. An address no node
+    /// can have (unspecified, link-local, multicast, broadcast) is answered 400, and so are
+    /// loopback and private ones unless `contact.allow-private-addresses` is set.
     ///
     ///
     /// - Remark: HTTP `POST /v1/contact/checkin`.
@@ -266,6 +275,24 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                 case let .badRequest(value):
                     suppressUnusedWarning(value)
                     var response = HTTPTypes.HTTPResponse(soar_statusCode: 400)
+                    suppressMutabilityWarning(&response)
+                    let body: OpenAPIRuntime.HTTPBody
+                    switch value.body {
+                    case let .json(value):
+                        try converter.validateAcceptIfPresent(
+                            "application/json",
+                            in: request.headerFields
+                        )
+                        body = try converter.setResponseBodyAsJSON(
+                            value,
+                            headerFields: &response.headerFields,
+                            contentType: "application/json; charset=utf-8"
+                        )
+                    }
+                    return (response, body)
+                case let .unauthorized(value):
+                    suppressUnusedWarning(value)
+                    var response = HTTPTypes.HTTPResponse(soar_statusCode: 401)
                     suppressMutabilityWarning(&response)
                     let body: OpenAPIRuntime.HTTPBody
                     switch value.body {

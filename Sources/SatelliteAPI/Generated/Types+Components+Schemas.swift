@@ -599,6 +599,18 @@ extension Components {
         public struct CheckIn: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/CheckIn/node_id`.
             public var nodeId: Components.Schemas.NodeID
+            /// The node's Ed25519 public key, 32 bytes as 64 lowercase hexadecimal digits; node_id is its SHA-256.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CheckIn/public_key`.
+            public var publicKey: Swift.String
+            /// When the node signed this check-in, in seconds since 1970-01-01 UTC.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CheckIn/signed_at`.
+            public var signedAt: Swift.Int64
+            /// The Ed25519 signature of the check-in (see the operation), 64 bytes as 128 lowercase hexadecimal digits.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CheckIn/signature`.
+            public var signature: Swift.String
             /// Where the node is reached, host:port: a dotted-quad IPv4 address (no leading zeros) or
             /// a bracketed IPv6 address in lowercase hexadecimal, then a port from 1 to 65535.
             ///
@@ -617,22 +629,34 @@ extension Components {
             ///
             /// - Parameters:
             ///   - nodeId:
+            ///   - publicKey: The node's Ed25519 public key, 32 bytes as 64 lowercase hexadecimal digits; node_id is its SHA-256.
+            ///   - signedAt: When the node signed this check-in, in seconds since 1970-01-01 UTC.
+            ///   - signature: The Ed25519 signature of the check-in (see the operation), 64 bytes as 128 lowercase hexadecimal digits.
             ///   - address: Where the node is reached, host:port: a dotted-quad IPv4 address (no leading zeros) or
             ///   - freeDisk: Bytes the node can still store.
             ///   - version: The node software's version, as 1.104.2.
             public init(
                 nodeId: Components.Schemas.NodeID,
+                publicKey: Swift.String,
+                signedAt: Swift.Int64,
+                signature: Swift.String,
                 address: Swift.String,
                 freeDisk: Swift.Int64,
                 version: Swift.String
             ) {
                 self.nodeId = nodeId
+                self.publicKey = publicKey
+                self.signedAt = signedAt
+                self.signature = signature
                 self.address = address
                 self.freeDisk = freeDisk
                 self.version = version
             }
             public enum CodingKeys: String, CodingKey {
                 case nodeId = "node_id"
+                case publicKey = "public_key"
+                case signedAt = "signed_at"
+                case signature
                 case address
                 case freeDisk = "free_disk"
                 case version
@@ -642,6 +666,18 @@ extension Components {
                 self.nodeId = try container.decode(
                     Components.Schemas.NodeID.self,
                     forKey: .nodeId
+                )
+                self.publicKey = try container.decode(
+                    Swift.String.self,
+                    forKey: .publicKey
+                )
+                self.signedAt = try container.decode(
+                    Swift.Int64.self,
+                    forKey: .signedAt
+                )
+                self.signature = try container.decode(
+                    Swift.String.self,
+                    forKey: .signature
                 )
                 self.address = try container.decode(
                     Swift.String.self,
@@ -657,6 +693,9 @@ extension Components {
                 )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
                     "node_id",
+                    "public_key",
+                    "signed_at",
+                    "signature",
                     "address",
                     "free_disk",
                     "version"

@@ -17,11 +17,20 @@ public import struct Foundation.Data
 public import struct Foundation.Date
 /// API operations, with input and output types, generated from `#/paths` in the OpenAPI document.
 public enum Operations {
-    /// A storage node reports where it is, its free disk and its version.
+    /// A storage node reports where it is, its free disk and its version, signed with its key.
     ///
     /// Creates the node in the overlay or updates it, and records a successful contact. A node
     /// may check in at most once per `contact.checkin-interval` (see `satellite config --defaults`);
     /// more often is answered 429 with `Retry-After`.
+    ///
+    /// The node proves its id: `node_id` must be the SHA-256 of `public_key` (its Ed25519 key),
+    /// and `signature` that key's signature, made at `signed_at` (at most
+    /// `contact.checkin-clock-skew` from the satellite's clock), of the bytes "storagenode
+    /// check-in v1" and a NUL, the id's 32 bytes, `signed_at` and `free_disk` as big-endian
+    /// 64-bit integers, then `address` and `version`, each as a big-endian 64-bit byte count and
+    /// its UTF-8 bytes. A check-in that does not prove its id is answered 401. An address no node
+    /// can have (unspecified, link-local, multicast, broadcast) is answered 400, and so are
+    /// loopback and private ones unless `contact.allow-private-addresses` is set.
     ///
     ///
     /// - Remark: HTTP `POST /v1/contact/checkin`.
@@ -130,6 +139,57 @@ public enum Operations {
                     default:
                         try throwUnexpectedResponseStatus(
                             expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct Unauthorized: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/contact/checkin/POST/responses/401/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/contact/checkin/POST/responses/401/content/application\/json`.
+                    case json(Components.Schemas._Error)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas._Error {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.CheckIn.Output.Unauthorized.Body
+                /// Creates a new `Unauthorized`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.CheckIn.Output.Unauthorized.Body) {
+                    self.body = body
+                }
+            }
+            /// The check-in does not prove its node id (see above), with why.
+            ///
+            /// - Remark: Generated from `#/paths//v1/contact/checkin/post(checkIn)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Operations.CheckIn.Output.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Operations.CheckIn.Output.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
                             response: self
                         )
                     }

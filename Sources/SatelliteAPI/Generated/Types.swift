@@ -17,11 +17,20 @@ public import struct Foundation.Data
 public import struct Foundation.Date
 /// A type that performs HTTP operations defined by the OpenAPI document.
 public protocol APIProtocol: Sendable {
-    /// A storage node reports where it is, its free disk and its version.
+    /// A storage node reports where it is, its free disk and its version, signed with its key.
     ///
     /// Creates the node in the overlay or updates it, and records a successful contact. A node
     /// may check in at most once per `contact.checkin-interval` (see `satellite config --defaults`);
     /// more often is answered 429 with `Retry-After`.
+    ///
+    /// The node proves its id: `node_id` must be the SHA-256 of `public_key` (its Ed25519 key),
+    /// and `signature` that key's signature, made at `signed_at` (at most
+    /// `contact.checkin-clock-skew` from the satellite's clock), of the bytes "storagenode
+    /// check-in v1" and a NUL, the id's 32 bytes, `signed_at` and `free_disk` as big-endian
+    /// 64-bit integers, then `address` and `version`, each as a big-endian 64-bit byte count and
+    /// its UTF-8 bytes. A check-in that does not prove its id is answered 401. An address no node
+    /// can have (unspecified, link-local, multicast, broadcast) is answered 400, and so are
+    /// loopback and private ones unless `contact.allow-private-addresses` is set.
     ///
     ///
     /// - Remark: HTTP `POST /v1/contact/checkin`.
@@ -117,11 +126,20 @@ public protocol APIProtocol: Sendable {
 
 /// Convenience overloads for operation inputs.
 extension APIProtocol {
-    /// A storage node reports where it is, its free disk and its version.
+    /// A storage node reports where it is, its free disk and its version, signed with its key.
     ///
     /// Creates the node in the overlay or updates it, and records a successful contact. A node
     /// may check in at most once per `contact.checkin-interval` (see `satellite config --defaults`);
     /// more often is answered 429 with `Retry-After`.
+    ///
+    /// The node proves its id: `node_id` must be the SHA-256 of `public_key` (its Ed25519 key),
+    /// and `signature` that key's signature, made at `signed_at` (at most
+    /// `contact.checkin-clock-skew` from the satellite's clock), of the bytes "storagenode
+    /// check-in v1" and a NUL, the id's 32 bytes, `signed_at` and `free_disk` as big-endian
+    /// 64-bit integers, then `address` and `version`, each as a big-endian 64-bit byte count and
+    /// its UTF-8 bytes. A check-in that does not prove its id is answered 401. An address no node
+    /// can have (unspecified, link-local, multicast, broadcast) is answered 400, and so are
+    /// loopback and private ones unless `contact.allow-private-addresses` is set.
     ///
     ///
     /// - Remark: HTTP `POST /v1/contact/checkin`.

@@ -178,6 +178,7 @@ let package = Package(
         .executableTarget(
             name: "satellite-cli",
             dependencies: [
+                "Identity",
                 "Satellite",
                 "Launch",
                 "PeerRuntime",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Identity
 import Satellite
 import SatelliteConfig
 import SatelliteDB
@@ -16,10 +17,11 @@ struct Setup: AsyncParsableCommand {
         let config = try options.load()
         let files = FileManager.default
         let configPath = config.dataDir + "/satellite.yaml"
-        for existing in [configPath, config.databasePath] where files.fileExists(atPath: existing) {
+        for existing in [configPath, config.databasePath, config.identityPath] where files.fileExists(atPath: existing) {
             FileHandle.standardError.write(Data("setup: \(existing) already exists; not overwriting it\n".utf8))
             throw ExitCode.failure
         }
+        var identity: PeerIdentity?
         // Whatever the umask: the directory is its owner's alone (the database holds every
         // project, bucket and key hash), the log directory and config file its group's to read.
         do {
@@ -30,6 +32,7 @@ struct Setup: AsyncParsableCommand {
             let database = try SatelliteDatabase(path: config.databasePath, busyTimeout: config.database.busyTimeout)
             defer { try? database.close() }
             try database.migrate()
+            identity = try IdentityFile.create(at: config.identityPath)
             let text = SatelliteConfiguration.schema.render(config, help: true)
             guard files.createFile(atPath: configPath, contents: Data(text.utf8), attributes: [.posixPermissions: 0o640]) else {
                 throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: configPath])
@@ -39,6 +42,7 @@ struct Setup: AsyncParsableCommand {
             FileHandle.standardError.write(Data("setup: \(error)\n".utf8))
             throw ExitCode.failure
         }
-        print("created \(config.databasePath) and \(configPath); start a peer with: satellite run core --config \(configPath)")
+        print("created \(config.databasePath), \(config.identityPath) and \(configPath); start a peer with: satellite run core --config \(configPath)")
+        if let identity { print("satellite id: \(identity.id.hex) (storage nodes trust this id)") }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Identity
 import Synchronization
 import Testing
 
@@ -146,6 +147,7 @@ struct CLITests {
         #expect(try mode(dataDir) == 0o700)
         #expect(try mode(dataDir + "/satellite.db") == 0o600)
         #expect(try mode(dataDir + "/satellite.yaml") == 0o640)
+        #expect(try mode(dataDir + "/identity.key") == 0o600)
         // A peer under the same umask writes through the WAL; while it holds the database open,
         // its -wal and -shm exist, with the database's mode.
         let holder = Process()
@@ -213,12 +215,17 @@ struct CLITests {
         #expect(written.contains("data-dir: \(dataDir.path)\n"))
         #expect(FileManager.default.fileExists(atPath: dataDir.appendingPathComponent("log").path))
         #expect(FileManager.default.fileExists(atPath: dataDir.appendingPathComponent("satellite.db").path))
+        // The satellite's identity, whose id setup prints for the storage nodes to trust.
+        let identity = try IdentityFile.load(from: dataDir.appendingPathComponent("identity.key").path)
+        #expect(first.stdout.contains("satellite id: \(identity.id.hex)"), "\(first.stdout)")
+        let key = try Data(contentsOf: dataDir.appendingPathComponent("identity.key"))
 
         try (written + "# operator's note\n").write(to: configPath, atomically: true, encoding: .utf8)
         let second = try await SatelliteProcess.run(["setup", "--data-dir", dataDir.path])
         #expect(second.status == 1)
         #expect(second.stderr.contains("already exists"))
         #expect(try String(contentsOf: configPath, encoding: .utf8).hasSuffix("# operator's note\n"))
+        #expect(try Data(contentsOf: dataDir.appendingPathComponent("identity.key")) == key)
 
         let loaded = try await SatelliteProcess.run(["config", "--config", configPath.path])
         #expect(loaded.status == 0)

@@ -55,6 +55,10 @@ public struct SatelliteConfiguration: ConfigSection {
 
     /// The directory of the per-process log files.
     public var logDirectory: String { log.dir.isEmpty ? dataDir + "/log" : log.dir }
+
+    /// The satellite's private key (`satellite setup` makes it): it signs order limits, and
+    /// storage nodes trust the id it proves.
+    public var identityPath: String { dataDir + "/identity.key" }
 }
 
 extension SatelliteConfiguration {

@@ -145,6 +145,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // What the executables of every peer kind share: configuration options and process logging.
+        .target(
+            name: "PeerCommandLine",
+            dependencies: [
+                "PeerRuntime", "SatelliteConfig", "StructuredLogging",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "Satellite",
             dependencies: [
@@ -179,6 +189,7 @@ let package = Package(
             name: "satellite-cli",
             dependencies: [
                 "Identity",
+                "PeerCommandLine",
                 "Satellite",
                 "Launch",
                 "PeerRuntime",

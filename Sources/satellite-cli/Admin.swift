@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PeerCommandLine
 import Satellite
 import SatelliteConfig
 import SatelliteDB

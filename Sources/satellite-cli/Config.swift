@@ -1,4 +1,5 @@
 import ArgumentParser
+import PeerCommandLine
 import Satellite
 import SatelliteConfig
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CSupport
 import Foundation
+import PeerCommandLine
 import Satellite
 import SatelliteConfig
 

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Launch
 import Logging
+import PeerCommandLine
+import PeerRuntime
 import Satellite
 import SatelliteConfig
 import SatelliteDB

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Launch
 import Logging
+import PeerCommandLine
 import PeerRuntime
 import Satellite
 import SatelliteConfig
@@ -38,7 +39,7 @@ struct Run: AsyncParsableCommand {
             return
         }
         let heartbeat = config.supervisor.timings.heartbeatInterval
-        let (log, level) = ProcessLogging.bootstrap(process: peer.rawValue, config: config.log)
+        let (log, level) = ProcessLogging.bootstrap(process: peer.rawValue, config: config.log, label: "satellite")
         do {
             try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             // A peer the launcher started leaves the warning to the launcher, which said it once.

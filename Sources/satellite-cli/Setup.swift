@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Identity
+import PeerCommandLine
 import Satellite
 import SatelliteConfig
 import SatelliteDB

@@ -1,11 +1,11 @@
 import Logging
-import Satellite
+import PeerRuntime
 import StructuredLogging
 
 /// Sets up this process's logging once, from the `log` section.
-enum ProcessLogging {
+public enum ProcessLogging {
     /// Logs go to standard error and to `alsoTo`; the level can change while the process runs.
-    static func bootstrap(process: String, config: LogConfig, label: String = "satellite", alsoTo extra: [LogSink] = []) -> (Logger, LogLevelControl) {
+    public static func bootstrap(process: String, config: LogConfig, label: String, alsoTo extra: [LogSink] = []) -> (Logger, LogLevelControl) {
         let level = LogLevelControl(config.level)
         let sinks = [LogSink.standardError] + extra
         LoggingSystem.bootstrap { label in

@@ -2,7 +2,7 @@ import Logging
 import SatelliteConfig
 import StructuredLogging
 
-/// The `log` section: how every process of the satellite writes its log.
+/// The `log` section: how every process of a peer kind writes its log.
 public struct LogConfig: ConfigSection {
     /// Where the processes' output goes.
     public enum Output: String, Sendable, CaseIterable {

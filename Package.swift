@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "satellite", targets: ["satellite-cli"]),
         .executable(name: "satellite-exec", targets: ["satellite-exec"]),
+        .executable(name: "storagenode", targets: ["storagenode-cli"]),
         .executable(name: "satellite-launcher", targets: ["satellite-launcher"]),
         .library(name: "Lifecycle", targets: ["Lifecycle"]),
         .library(name: "ErasureCoding", targets: ["ErasureCoding"]),
@@ -180,6 +181,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The storage node: a peer kind of its own on PeerRuntime, beside the satellite's.
+        .target(
+            name: "StorageNode",
+            dependencies: [
+                "Identity", "Lifecycle", "NodeProtocol", "PeerRuntime", "SatelliteConfig", "StructuredLogging",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "TestPlanet",
             dependencies: ["Identity", "NodeProtocol", "Satellite", "PeerRuntime", "SatelliteDB", "Lifecycle", "Supervision", .product(name: "Logging", package: "swift-log")],
@@ -200,6 +212,15 @@ let package = Package(
                 "SatelliteConfig",
                 "SatelliteDB",
                 "StructuredLogging",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "storagenode-cli",
+            dependencies: [
+                "Identity", "PeerCommandLine", "PeerRuntime", "SatelliteConfig", "StorageNode",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -226,7 +247,7 @@ let package = Package(
         ),
         .testTarget(name: "SatelliteDBTests", dependencies: ["SatelliteDB", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(name: "StructuredLoggingTests", dependencies: ["StructuredLogging"], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["satellite-cli", "SatelliteDB", "Identity", "NodeProtocol"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["satellite-cli", "storagenode-cli", "SatelliteDB", "Identity", "NodeProtocol"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,44 @@
+import PeerRuntime
+import SatelliteConfig
+import StructuredLogging
+
+/// Every key of the storage node. A subsystem adds its section here: a stored property and one
+/// line in ``fields``.
+public struct StorageNodeConfiguration: ConfigSection {
+    public var dataDir: String = "storagenode"
+    public var log = LogConfig()
+    public var contact = NodeContactConfig()
+    public var storage = StorageConfig()
+    public var debug = DebugConfig()
+
+    public init() {}
+
+    public static let fields: [ConfigField<Self>] =
+        [.string("data-dir", \.dataDir, help: "directory of the node's identity, pieces and logs", validate: { $0.isEmpty ? "a directory path" : nil })]
+        + LogConfig.fields(at: \.log, prefix: "log")
+        + NodeContactConfig.fields(at: \.contact, prefix: "contact")
+        + StorageConfig.fields(at: \.storage, prefix: "storage")
+        + DebugConfig.fields(at: \.debug, prefix: "debug")
+
+    /// `STORAGENODE_CONTACT_SATELLITE_URL` sets `contact.satellite-url`. The variables a
+    /// satellite's launcher gives its children (this node may be one) are not configuration.
+    public static let schema = ConfigSchema<Self>(
+        environmentPrefix: "STORAGENODE_",
+        reservedVariables: ["SATELLITE_NOTIFY_FD", "SATELLITE_PROCESS", "SATELLITE_LISTEN_FD", LogLevelFile.environmentVariable]
+    )
+
+    /// The node's private key (`storagenode setup` makes it); its id is the hash of the public key.
+    public var identityPath: String { dataDir + "/identity.key" }
+}
+
+/// The `storage` section: what the node offers.
+public struct StorageConfig: ConfigSection, Equatable {
+    /// The bytes of pieces the node will hold.
+    public var allocated: Int64 = 1 << 40
+
+    public init() {}
+
+    public static let fields: [ConfigField<Self>] = [
+        .size("allocated", \.allocated, help: "space the node offers for pieces", range: 0 ... Int64.max),
+    ]
+}

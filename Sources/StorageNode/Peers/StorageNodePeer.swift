@@ -1,0 +1,42 @@
+import Identity
+import Lifecycle
+import Logging
+import PeerRuntime
+import Prometheus
+import StructuredLogging
+
+/// The storage node: a peer of its own kind on the peer runtime, beside the satellite's.
+///
+/// Its initializer wires the subsystems one block at a time in creation order, and closes what
+/// it had made if one fails; `run`, `shutdown` and `close` come from ``Peer``.
+public final class StorageNodePeer: Peer {
+    public static let name = "storagenode"
+
+    public let basis: PeerBasis
+    public let identity: PeerIdentity
+    /// Health and metrics; nil when `debug.address` is empty.
+    public let debug: DebugServer?
+    public let contact: CheckInService
+
+    /// Wires the node.
+    /// - Throws: `PeerInitError` naming the subsystem that failed, after closing the ones made.
+    public init(log: Logger, identity: PeerIdentity, config: StorageNodeConfiguration, shutdownTimeout: Duration? = .seconds(30)) async throws {
+        let basis = PeerBasis(peer: Self.name, namespace: "storagenode", log: log, shutdownTimeout: shutdownTimeout)
+        self.basis = basis
+        self.identity = identity
+        do {
+            debug = try basis.wireDebug(config.debug) { true }
+            contact = try basis.group.wiring("contact:checkin") {
+                let allocated = config.storage.allocated
+                let contact = CheckInService(
+                    config: config.contact, identity: identity, freeSpace: { allocated },
+                    log: basis.log.named("contact:checkin"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
+                )
+                basis.group.add(PeerItem(name: "contact:checkin", run: { try await contact.run() }, close: { await contact.close() }))
+                return contact
+            }
+        } catch {
+            throw await basis.failed(error)
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Identity
+import SatelliteDB
+import Testing
+
+/// The `storagenode` executable as an operator runs it: setup, run against a launched satellite,
+/// SIGTERM.
+@Suite(.timeLimit(.minutes(2)))
+struct StorageNodeProcessTests {
+    static var executable: URL {
+        SatelliteProcess.executable.deletingLastPathComponent().appendingPathComponent("storagenode")
+    }
+
+    @Test func setupMakesAnIdentityAndAConfigFileAndNeverOverwritesThem() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dataDir = directory.appendingPathComponent("node").path
+        let umask022 = #"umask 022 && exec "$0" "$@""#
+        let setup = try await SatelliteProcess.run(["-c", umask022, Self.executable.path, "setup", "--data-dir=\(dataDir)"], program: URL(fileURLWithPath: "/bin/sh"))
+        #expect(setup.status == 0, "\(setup.stderr)")
+        let identity = try IdentityFile.load(from: dataDir + "/identity.key")
+        #expect(setup.stdout.contains("node id: \(identity.id.hex)"), "\(setup.stdout)")
+        func mode(_ path: String) throws -> Int? { try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int }
+        #expect(try mode(dataDir) == 0o700)
+        #expect(try mode(dataDir + "/identity.key") == 0o600)
+        #expect(try mode(dataDir + "/storagenode.yaml") == 0o640)
+        let config = try String(contentsOfFile: dataDir + "/storagenode.yaml", encoding: .utf8)
+        #expect(config.contains("data-dir: \(dataDir)\n") && config.contains("satellite-url:"))
+
+        let key = try Data(contentsOf: URL(fileURLWithPath: dataDir + "/identity.key"))
+        let again = try await SatelliteProcess.run(["setup", "--data-dir=\(dataDir)"], program: Self.executable)
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("already exists"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dataDir + "/identity.key")) == key)
+    }
+
+    @Test func runningWithoutATrustedSatelliteOrAnIdentityIsAConfigurationError() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dataDir = directory.appendingPathComponent("node").path
+        let untrusting = try await SatelliteProcess.run(["run", "--data-dir=\(dataDir)"], program: Self.executable)
+        #expect(untrusting.status == 78)
+        #expect(untrusting.stderr.contains("contact.satellite-id is not set"), "\(untrusting.stderr)")
+        let satellite = PeerIdentity.generate().id.hex
+        let keyless = try await SatelliteProcess.run(["run", "--data-dir=\(dataDir)", "--contact.satellite-id=\(satellite)"], program: Self.executable)
+        #expect(keyless.status == 78)
+        #expect(keyless.stderr.contains("identity \(dataDir)/identity.key: does not exist"), "\(keyless.stderr)")
+        let badID = try await SatelliteProcess.run(["run", "--data-dir=\(dataDir)", "--contact.satellite-id=xyz"], program: Self.executable)
+        #expect(badID.status == 78)
+        #expect(badID.stderr.contains("contact.satellite-id"), "\(badID.stderr)")
+        let unknown = try await SatelliteProcess.run(["config"], environment: ["STORAGENODE_CONTACT_SATELITE_URL": "x"], program: Self.executable)
+        #expect(unknown.status == 0, "an unknown variable is a warning")
+        #expect(unknown.stderr.contains("STORAGENODE_CONTACT_SATELITE_URL"), "\(unknown.stderr)")
+    }
+
+    @Test func aNodeChecksInWithTheIdItsKeyProvesAndStopsOnSIGTERM() async throws {
+        let port = try freePort()
+        let satellite = try LaunchedSatellite(flags: ["--api.address=127.0.0.1:\(port)", "--contact.checkin-interval=0s", "--contact.allow-private-addresses=true"])
+        defer { satellite.killAll() }
+        let nodeDir = satellite.directory.appendingPathComponent("node").path
+        #expect(try await SatelliteProcess.run(["setup", "--data-dir=\(nodeDir)"], program: Self.executable).status == 0)
+        let identity = try IdentityFile.load(from: nodeDir + "/identity.key")
+
+        let node = Process()
+        node.executableURL = Self.executable
+        // The node does not yet verify anything the satellite signs (order limits come next), so
+        // any well-formed id will do here.
+        node.arguments = [
+            "run", "--config", nodeDir + "/storagenode.yaml", "--contact.satellite-url=http://127.0.0.1:\(port)",
+            "--contact.satellite-id=\(PeerIdentity.generate().id.hex)", "--contact.external-address=127.0.0.1:28967", "--contact.interval=1s",
+        ]
+        node.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        node.standardError = errors
+        let output = PipeDrain(errors)
+        try node.run()
+        defer { if node.isRunning { kill(node.processIdentifier, SIGKILL) } }
+
+        let database = try SatelliteDatabase(path: satellite.dataDir + "/satellite.db", busyTimeout: .seconds(5))
+        defer { try? database.close() }
+        try await satellite.until("the node in the overlay") { (try? database.node(id: identity.id.bytes)) != nil }
+        let record = try #require(try database.node(id: identity.id.bytes))
+        #expect(record.address == "127.0.0.1:28967")
+        #expect(record.lastNet == "127.0.0.0/24")
+
+        kill(node.processIdentifier, SIGTERM)
+        let deadline = ContinuousClock.now + .seconds(15)
+        while node.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!node.isRunning, "the node did not stop within 15 s of SIGTERM")
+        #expect(node.terminationStatus == 0)
+        let log = String(decoding: await output.data(within: .seconds(5)), as: UTF8.self)
+        #expect(log.contains("checked in"), "\(log.suffix(2000))")
+    }
+}

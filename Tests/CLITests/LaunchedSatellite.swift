@@ -21,8 +21,8 @@ final class LaunchedSatellite {
     }
 
     /// Starts the launcher on `directory/data`; the directory is removed when this is released.
-    convenience init(in directory: URL, flags: [String]) throws {
-        try self.init(directory: directory, config: nil, flags: flags, environment: [:])
+    convenience init(in directory: URL, config: String? = nil, flags: [String]) throws {
+        try self.init(directory: directory, config: config, flags: flags, environment: [:])
     }
 
     /// Launches again on the data directory `dataDir` of an earlier launch (which keeps it).

@@ -91,4 +91,49 @@ struct StorageNodeProcessTests {
         let log = String(decoding: await output.data(within: .seconds(5)), as: UTF8.self)
         #expect(log.contains("checked in"), "\(log.suffix(2000))")
     }
+
+    @Test func theSatellitesLauncherRunsThreeNodesRestartsOneThatIsKilledAndStopsThemInReverse() async throws {
+        let directory = try temporaryDirectory()
+        let nodes = ["node1", "node2", "node3"]
+        for node in nodes {
+            #expect(try await SatelliteProcess.run(["setup", "--data-dir=\(directory.path)/\(node)"], program: Self.executable).status == 0)
+        }
+        let port = try freePort()
+        let trusted = PeerIdentity.generate().id.hex
+        let entries = nodes.enumerated().map { index, node in
+            """
+              - name: \(node)
+                exec: \(Self.executable.path)
+                args: ["run", "--config", "\(directory.path)/\(node)/storagenode.yaml", "--contact.satellite-url=http://127.0.0.1:\(port)", "--contact.satellite-id=\(trusted)", "--contact.external-address=127.0.0.\(index + 1):28967", "--contact.interval=1s"]
+                notify: true
+                after: [api]
+            """
+        }
+        let satellite = try LaunchedSatellite(in: directory, config: """
+            processes:
+              - {name: migration, run: migration, oneshot: true}
+              - {name: core, run: core}
+              - {name: api, run: api, after: [core]}
+            \(entries.joined(separator: "\n"))
+            """, flags: ["--api.address=127.0.0.1:\(port)", "--contact.checkin-interval=0s", "--contact.allow-private-addresses=true"])
+        defer { satellite.killAll() }
+        try await satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
+        let ids = try nodes.map { try IdentityFile.load(from: "\(directory.path)/\($0)/identity.key").id }
+        let database = try SatelliteDatabase(path: satellite.dataDir + "/satellite.db", busyTimeout: .seconds(5))
+        defer { try? database.close() }
+        try await satellite.until("three nodes in the overlay") { ids.allSatisfy { (try? database.node(id: $0.bytes)) != nil } }
+
+        let first = try #require(satellite.pids(of: "node2").first)
+        kill(first, SIGKILL)
+        try await satellite.until("node2 ready again") { satellite.count("ready", of: "node2") == 2 }
+        #expect(satellite.pids(of: "node2").count == 2)
+        // The new process checks in again: its contact time moves on.
+        let before = try #require(try database.node(id: ids[1].bytes)?.lastContactSuccess)
+        try await satellite.until("node2 checked in again") { ((try? database.node(id: ids[1].bytes))??.lastContactSuccess ?? before) > before }
+
+        kill(satellite.pid, SIGTERM)
+        #expect(try await satellite.exitStatus() == 0)
+        let stopped = satellite.events.filter { $0.msg == "stopping" }.map(\.process)
+        #expect(Array(stopped.prefix(3)) == ["node3", "node2", "node1"], "\(stopped)")
+    }
 }

@@ -78,8 +78,9 @@ public final class TestPlanet: Sendable {
         apiConfig.metainfo.maxSegmentSize = 1 << 20
         // A node is offered the moment it checks in, and not once it is taken offline.
         apiConfig.overlay.selectionCacheStaleness = .zero
-        // Simulated nodes live on private addresses.
+        // Simulated nodes live on private addresses, and all check in from loopback.
         apiConfig.contact.allowPrivateAddresses = true
+        apiConfig.contact.maxNodesPerSource = 0
         reconfigure.api(&apiConfig)
         var repairerConfig = Repairer.Config()
         repairerConfig.debug.address = "127.0.0.1:0"

@@ -17,7 +17,7 @@ import Glibc
 struct ConnectionLimitsTests {
     /// A listener with one route (`GET /hello`), run under a service group until `body` returns.
     private func withListener(_ limits: ConnectionLimits, _ body: @Sendable (HTTPListener, Int) async throws -> Void) async throws {
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: PeerRequestContext.self)
         router.get("hello") { _, _ in "hello" }
         let listener = HTTPListener(address: HostPort("127.0.0.1:0")!, router: router, limits: limits, log: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let group = ServiceGroup(services: [ListenerService(listener: listener)], logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))

@@ -180,6 +180,23 @@ struct ContactTests {
         }
     }
 
+    @Test func oneAddressChecksInAtMostSoManyDifferentNodesWithinTheWindow() async throws {
+        var reconfigure = Self.planet()
+        reconfigure.api = { $0.contact.checkInInterval = .zero; $0.contact.maxNodesPerSource = 3; $0.contact.sourceWindow = .seconds(600) }
+        try await TestPlanet.run(reconfigure: reconfigure) { planet in
+            let nodes = (0..<4).map { SimulatedNode.make(index: $0) }
+            for node in nodes.prefix(3) { #expect(try await planet.checkIn(node).status == 200) }
+            let refused = try await planet.checkIn(nodes[3])
+            #expect(refused.status == 429, "\(refused.text)")
+            #expect(refused.error?.message.contains("127.0.0.1 checked in 3 different nodes") == true, "\(refused.text)")
+            #expect((1...600).contains(try #require(refused.headers["retry-after"].flatMap(Int.init))))
+            #expect(try planet.database.node(id: hex(nodes[3].id)) == nil)
+            // The nodes already seen from the address check in again.
+            for node in nodes.prefix(3) { #expect(try await planet.checkIn(node).status == 200) }
+            #expect(try planet.database.nodeCount() == 3)
+        }
+    }
+
     @Test func oversizedBodiesWrongContentTypesAndUnknownRoutesAreErrorsInTheDocumentsShape() async throws {
         try await TestPlanet.run(reconfigure: Self.planet()) { planet in
             let huge = Data(repeating: UInt8(ascii: " "), count: 200 * 1024)

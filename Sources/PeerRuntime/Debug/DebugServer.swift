@@ -16,7 +16,7 @@ public final class DebugServer: Sendable {
         log: Logger,
         ready: @escaping @Sendable () async -> Bool
     ) {
-        let router = Router()
+        let router = Router(context: PeerRequestContext.self)
         router.get("/health/live") { _, _ in "ok\n" }
         router.get("/health/ready") { _, _ -> Response in
             let isReady = await ready()

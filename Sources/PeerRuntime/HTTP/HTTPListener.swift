@@ -13,13 +13,13 @@ public final class HTTPListener: Sendable {
         var portWaiters: [CheckedContinuation<Int?, Never>] = []
     }
 
-    private let app: Application<RouterResponder<BasicRequestContext>>
+    private let app: Application<RouterResponder<PeerRequestContext>>
     private let state = Mutex(State())
     /// Its connections, each bounded by `limits`.
     public let connections: ConnectionGuard
 
     /// Builds the application around `router`; it listens only once ``run()`` starts.
-    public init(address: HostPort, router: Router<BasicRequestContext>, limits: ConnectionLimits = ConnectionLimits(), log: Logger) {
+    public init(address: HostPort, router: Router<PeerRequestContext>, limits: ConnectionLimits = ConnectionLimits(), log: Logger) {
         // The application learns its port after init; the box lets the callback reach this instance.
         let box = ListenerBox()
         let connections = ConnectionGuard(limits: limits)

@@ -23,7 +23,7 @@ public final class InheritedSocketServer: Sendable {
     static let backlog: Int32 = 4096
 
     private let descriptor: Int32
-    private let responder: RouterResponder<BasicRequestContext>
+    private let responder: RouterResponder<PeerRequestContext>
     private let log: Logger
     private let closed = Mutex(false)
     /// Connections being served, which a graceful shutdown gives two seconds.
@@ -35,7 +35,7 @@ public final class InheritedSocketServer: Sendable {
     public let connections: ConnectionGuard
 
     /// Serves `router` on `descriptor`, a listening socket this process inherited.
-    public init(descriptor: Int32, router: Router<BasicRequestContext>, limits: ConnectionLimits = ConnectionLimits(), log: Logger) {
+    public init(descriptor: Int32, router: Router<PeerRequestContext>, limits: ConnectionLimits = ConnectionLimits(), log: Logger) {
         self.descriptor = descriptor
         self.responder = router.buildResponder()
         self.log = log
@@ -54,7 +54,7 @@ public final class InheritedSocketServer: Sendable {
         let log = self.log
         let connections = self.connections
         let http = HTTP1Channel(responder: { request, writer, channel in
-            let context = BasicRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: log))
+            let context = PeerRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: log))
             let response: Response
             do {
                 response = try await responder.respond(to: request, context: context)

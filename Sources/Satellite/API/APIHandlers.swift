@@ -12,6 +12,7 @@ import SatelliteDB
 struct APIHandlers: APIProtocol {
     let overlay: Overlay
     let limiter: CheckInLimiter
+    let sourceLimiter: CheckInSourceLimiter
     let contact: ContactConfig
     let database: SatelliteDatabase
     let reads: DirectReads
@@ -170,6 +171,13 @@ struct APIHandlers: APIProtocol {
         ) {
             if case .malformed = failure { return .badRequest(.init(body: .json(ErrorBody(.badRequest, failure.description)))) }
             return .unauthorized(.init(body: .json(ErrorBody(.unauthorized, failure.description))))
+        }
+        if let source = RequestSource.address, let wait = sourceLimiter.admit(id, from: source) {
+            let seconds = max(1, Int(wait.timeInterval.rounded(.up)))
+            return .tooManyRequests(.init(
+                headers: .init(retryAfter: seconds),
+                body: .json(ErrorBody(.tooManyRequests, "\(source) checked in \(sourceLimiter.limit) different nodes within \(sourceLimiter.window) (contact.max-nodes-per-source); retry after \(seconds) s"))
+            ))
         }
         if let wait = limiter.admit(id) {
             let seconds = max(1, Int(wait.timeInterval.rounded(.up)))

@@ -23,14 +23,15 @@ public final class APIServer: Sendable {
 
     /// Serves at `address`, or on `inherited`, a listening socket handed over by the launcher.
     init(address: HostPort, inherited: Int32?, limits: ConnectionLimits, handlers: APIHandlers, log: Logger, metrics: any MetricsFactory) throws {
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: PeerRequestContext.self)
         let routes = RouteTable()
         // Outermost, so it sees the status the error middleware settles on.
-        router.add(middleware: RequestMetricsMiddleware<BasicRequestContext>(factory: metrics))
-        router.add(middleware: RequestLogMiddleware<BasicRequestContext>(log: log))
-        router.add(middleware: APIErrorMiddleware<BasicRequestContext>(log: log, routes: routes))
-        router.add(middleware: BodyLimitMiddleware<BasicRequestContext>(limit: Self.bodyLimit))
-        router.add(middleware: AuthorizationMiddleware<BasicRequestContext>())
+        router.add(middleware: RequestMetricsMiddleware<PeerRequestContext>(factory: metrics))
+        router.add(middleware: RequestLogMiddleware<PeerRequestContext>(log: log))
+        router.add(middleware: APIErrorMiddleware<PeerRequestContext>(log: log, routes: routes))
+        router.add(middleware: BodyLimitMiddleware<PeerRequestContext>(limit: Self.bodyLimit))
+        router.add(middleware: AuthorizationMiddleware<PeerRequestContext>())
+        router.add(middleware: RequestSourceMiddleware<PeerRequestContext>())
         // Compact JSON: the generator's default pretty-prints, and indentation was about a third
         // of a large answer's bytes.
         try handlers.registerHandlers(on: RecordingTransport(router: router, table: routes), configuration: OpenAPIRuntime.Configuration(dateTranscoder: RFC3339Dates(), jsonEncodingOptions: [.sortedKeys]))

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import PeerRuntime
 import OpenAPIHummingbird
 import OpenAPIRuntime
 import Synchronization
@@ -44,7 +45,7 @@ final class RouteTable: Sendable {
 /// Registers the generated operations on a Hummingbird router and records each in a
 /// ``RouteTable``.
 struct RecordingTransport: ServerTransport {
-    let router: Router<BasicRequestContext>
+    let router: Router<PeerRequestContext>
     let table: RouteTable
 
     func register(

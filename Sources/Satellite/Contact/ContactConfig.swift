@@ -9,12 +9,17 @@ public struct ContactConfig: ConfigSection, Equatable {
     /// Whether nodes may check in with loopback and private addresses (a network on one machine
     /// or a LAN, and the tests); never on a public satellite.
     public var allowPrivateAddresses = false
+    /// Distinct nodes one source address may check in within ``sourceWindow``; 0 is no bound.
+    public var maxNodesPerSource = 10
+    public var sourceWindow: Duration = .seconds(3600)
 
     public init() {}
 
     public static let fields: [ConfigField<Self>] = [
         .duration("checkin-interval", \.checkInInterval, help: "least time between two check-ins of one node; a sooner one is answered 429", range: .zero ... .seconds(86400)),
         .duration("checkin-clock-skew", \.checkInClockSkew, help: "how far a check-in's signed_at may be from this satellite's clock", range: .seconds(1) ... .seconds(7 * 86400)),
+        .int("max-nodes-per-source", \.maxNodesPerSource, help: "distinct nodes one address may check in within source-window (a flood of invented ids comes from few places); 0 is no bound", range: 0 ... 1_000_000),
+        .duration("source-window", \.sourceWindow, help: "the window of max-nodes-per-source", range: .seconds(1) ... .seconds(30 * 86400)),
         .bool("allow-private-addresses", \.allowPrivateAddresses, help: "accept nodes on loopback and private addresses (one machine, a LAN, tests); off for a public satellite"),
     ]
 }

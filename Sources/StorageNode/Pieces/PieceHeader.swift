@@ -1,0 +1,58 @@
+import Foundation
+
+/// What a stored piece's file says about the piece, in the 512 bytes before its content: the hash
+/// of the content (SHA-256), when it was stored, the order limit it was uploaded under and the
+/// uplink's signature of the hash, so that the node can show later what it was asked to store.
+public struct PieceHeader: Sendable, Equatable {
+    /// The bytes reserved at the start of every piece file.
+    public static let size = 512
+    private static let magic = Data("SNP1".utf8)
+
+    public var hash: Data
+    /// Seconds since 1970.
+    public var storedAt: Int64
+    /// The order limit as it was sent, opaque to the store.
+    public var orderLimit: Data
+    public var uplinkSignature: Data
+
+    public init(hash: Data, storedAt: Int64, orderLimit: Data = Data(), uplinkSignature: Data = Data()) {
+        self.hash = hash
+        self.storedAt = storedAt
+        self.orderLimit = orderLimit
+        self.uplinkSignature = uplinkSignature
+    }
+
+    /// The 512 bytes: `SNP1`, the time as a big-endian Int64, then the hash, the order limit and
+    /// the signature, each after its length as a big-endian UInt16; zeros after.
+    /// - Throws: ``PieceStoreError/headerTooLarge(_:)`` when the fields do not fit.
+    public func encoded() throws(PieceStoreError) -> Data {
+        var data = Self.magic
+        withUnsafeBytes(of: storedAt.bigEndian) { data += $0 }
+        for field in [hash, orderLimit, uplinkSignature] {
+            guard field.count <= Int(UInt16.max) else { throw .headerTooLarge(field.count) }
+            withUnsafeBytes(of: UInt16(field.count).bigEndian) { data += $0 }
+            data += field
+        }
+        guard data.count <= Self.size else { throw .headerTooLarge(data.count) }
+        return data + Data(count: Self.size - data.count)
+    }
+
+    /// Reads the header from a file's first 512 bytes; nil when they are not one.
+    public init?(decoding data: Data) {
+        let bytes = [UInt8](data)
+        guard bytes.count >= Self.size, bytes.starts(with: Self.magic) else { return nil }
+        var offset = 4
+        func integer(_ width: Int) -> Int64? {
+            guard offset + width <= Self.size else { return nil }
+            defer { offset += width }
+            return bytes[offset..<offset + width].reduce(Int64(0)) { $0 << 8 | Int64($1) }
+        }
+        func field() -> Data? {
+            guard let length = integer(2), offset + Int(length) <= Self.size else { return nil }
+            defer { offset += Int(length) }
+            return Data(bytes[offset..<offset + Int(length)])
+        }
+        guard let storedAt = integer(8), let hash = field(), let orderLimit = field(), let signature = field() else { return nil }
+        self.init(hash: hash, storedAt: storedAt, orderLimit: orderLimit, uplinkSignature: signature)
+    }
+}

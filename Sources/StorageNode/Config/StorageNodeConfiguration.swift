@@ -29,16 +29,25 @@ public struct StorageNodeConfiguration: ConfigSection {
 
     /// The node's private key (`storagenode setup` makes it); its id is the hash of the public key.
     public var identityPath: String { dataDir + "/identity.key" }
+
+    /// The piece store's folders (`blobs`, `temp`, `trash`).
+    public var piecesPath: String { dataDir + "/pieces" }
 }
 
 /// The `storage` section: what the node offers.
 public struct StorageConfig: ConfigSection, Equatable {
     /// The bytes of pieces the node will hold.
     public var allocated: Int64 = 1 << 40
+    /// How long a deleted piece stays in the trash.
+    public var trashGrace: Duration = .seconds(7 * 86400)
+    /// Time between emptyings of the trash.
+    public var trashInterval: Duration? = .seconds(86400)
 
     public init() {}
 
     public static let fields: [ConfigField<Self>] = [
         .size("allocated", \.allocated, help: "space the node offers for pieces", range: 0 ... Int64.max),
+        .duration("trash-grace", \.trashGrace, help: "how long a deleted piece stays in the trash before it is gone", range: .zero ... .seconds(365 * 86400)),
+        .interval("trash-interval", \.trashInterval, help: "time between emptyings of the trash; 0s empties it only when triggered"),
     ]
 }

@@ -16,6 +16,8 @@ public final class StorageNodePeer: Peer {
     public let identity: PeerIdentity
     /// Health and metrics; nil when `debug.address` is empty.
     public let debug: DebugServer?
+    public let pieces: PieceStore
+    public let trash: TrashChore
     public let contact: CheckInService
 
     /// Wires the node.
@@ -26,10 +28,21 @@ public final class StorageNodePeer: Peer {
         self.identity = identity
         do {
             debug = try basis.wireDebug(config.debug) { true }
+            let pieces = try basis.group.wiring("pieces") {
+                try PieceStore(directory: config.piecesPath, allocated: config.storage.allocated)
+            }
+            self.pieces = pieces
+            trash = try basis.group.wiring("pieces:trash") {
+                let trash = TrashChore(
+                    store: pieces, grace: config.storage.trashGrace, interval: config.storage.trashInterval, threads: basis.blockingThreads,
+                    log: basis.log.named("pieces:trash"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
+                )
+                basis.group.add(PeerItem(name: "pieces:trash", run: { try await trash.run() }, close: { await trash.cycle.close() }))
+                return trash
+            }
             contact = try basis.group.wiring("contact:checkin") {
-                let allocated = config.storage.allocated
                 let contact = CheckInService(
-                    config: config.contact, identity: identity, freeSpace: { allocated },
+                    config: config.contact, identity: identity, freeSpace: { pieces.freeSpace },
                     log: basis.log.named("contact:checkin"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )
                 basis.group.add(PeerItem(name: "contact:checkin", run: { try await contact.run() }, close: { await contact.close() }))

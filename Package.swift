@@ -56,6 +56,7 @@ let package = Package(
         // The signed messages between satellite, storage nodes and uplinks: check-ins (and, next,
         // order limits and piece hashes); for every kind of peer.
         .target(name: "NodeProtocol", dependencies: ["Identity"], swiftSettings: strict),
+        .testTarget(name: "NodeProtocolTests", dependencies: ["NodeProtocol", "Identity"], swiftSettings: strict),
         // Signed check-in bodies for bench/api_load.py (wrk's Lua cannot sign).
         .executableTarget(name: "checkin-bodies", dependencies: ["Identity", "NodeProtocol"], path: "bench/checkin-bodies", swiftSettings: strict),
         // `scripts/bench erasure`: the erasure code beside raw ISA-L and the plain Swift path.

@@ -189,7 +189,9 @@ let package = Package(
             dependencies: [
                 "Identity", "Lifecycle", "NodeProtocol", "PeerRuntime", "SatelliteConfig", "StructuredLogging",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -233,7 +235,11 @@ let package = Package(
         .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle"], swiftSettings: strict),
         .testTarget(
             name: "StorageNodeTests",
-            dependencies: ["StorageNode", "Identity", "NodeProtocol", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "StorageNode", "Identity", "NodeProtocol", "PeerRuntime",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "IdentityTests", dependencies: ["Identity", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),

@@ -60,7 +60,7 @@ public struct ConfigField<Root>: Sendable {
         let render = self.render
         let assign = self.assign
         return ConfigField<Parent>(
-            key: prefix + "." + key,
+            key: prefix.isEmpty ? key : prefix + "." + key,
             help: help,
             isSwitch: isSwitch,
             render: { render($0[keyPath: path]) },

@@ -68,6 +68,7 @@ struct StorageNodeProcessTests {
         node.arguments = [
             "run", "--config", nodeDir + "/storagenode.yaml", "--contact.satellite-url=http://127.0.0.1:\(port)",
             "--contact.satellite-id=\(PeerIdentity.generate().id.hex)", "--contact.external-address=127.0.0.1:28967", "--contact.interval=1s",
+            "--server.address=127.0.0.1:\(try freePort())",
         ]
         node.standardOutput = FileHandle.nullDevice
         let errors = Pipe()
@@ -100,11 +101,12 @@ struct StorageNodeProcessTests {
         }
         let port = try freePort()
         let trusted = PeerIdentity.generate().id.hex
+        let ports = try nodes.map { _ in try freePort() }
         let entries = nodes.enumerated().map { index, node in
             """
               - name: \(node)
                 exec: \(Self.executable.path)
-                args: ["run", "--config", "\(directory.path)/\(node)/storagenode.yaml", "--contact.satellite-url=http://127.0.0.1:\(port)", "--contact.satellite-id=\(trusted)", "--contact.external-address=127.0.0.\(index + 1):28967", "--contact.interval=1s"]
+                args: ["run", "--config", "\(directory.path)/\(node)/storagenode.yaml", "--contact.satellite-url=http://127.0.0.1:\(port)", "--contact.satellite-id=\(trusted)", "--contact.external-address=127.0.0.\(index + 1):\(ports[index])", "--server.address=127.0.0.1:\(ports[index])", "--contact.interval=1s"]
                 notify: true
                 after: [api]
             """

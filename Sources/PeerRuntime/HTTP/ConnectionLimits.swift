@@ -1,3 +1,4 @@
+import SatelliteConfig
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,7 +8,7 @@ import Glibc
 ///
 /// Without them, connections that send nothing were never closed: 20,000 of them took every
 /// descriptor of the API, normal requests timed out and its debug port stopped answering.
-public struct ConnectionLimits: Sendable, Equatable {
+public struct ConnectionLimits: ConfigSection, Equatable {
     /// A connection that has not sent a whole request head this long after it opened is closed.
     public var headerTimeout: Duration = .seconds(10)
     /// A keep-alive connection with no request in flight is closed after this long.
@@ -29,4 +30,23 @@ public struct ConnectionLimits: Sendable, Equatable {
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return 10_000 }
         return max(16, Int(min(limit.rlim_cur, 1 << 30)) - Self.reservedDescriptors)
     }
+}
+
+extension ConnectionLimits {
+    /// The keys, as a server's section takes them (`api.header-timeout`).
+    public static let fields: [ConfigField<Self>] = [
+        .duration(
+            "header-timeout", \.headerTimeout, help: "a connection that has not sent its request's headers this long after it opened is closed",
+            range: .milliseconds(100) ... .seconds(3600)
+        ),
+        .duration(
+            "idle-timeout", \.idleTimeout, help: "a keep-alive connection with no request in flight is closed after this long",
+            range: .milliseconds(100) ... .seconds(86400)
+        ),
+        .int(
+            "max-connections", \.maxConnections,
+            help: "most connections open at once; past it the one idle longest is closed; 0 keeps 256 descriptors below the process's limit",
+            range: 0 ... 10_000_000
+        ),
+    ]
 }

@@ -7,6 +7,7 @@ import StructuredLogging
 public struct StorageNodeConfiguration: ConfigSection {
     public var dataDir: String = "storagenode"
     public var log = LogConfig()
+    public var server = PieceServerConfig()
     public var contact = NodeContactConfig()
     public var storage = StorageConfig()
     public var debug = DebugConfig()
@@ -16,6 +17,7 @@ public struct StorageNodeConfiguration: ConfigSection {
     public static let fields: [ConfigField<Self>] =
         [.string("data-dir", \.dataDir, help: "directory of the node's identity, pieces and logs", validate: { $0.isEmpty ? "a directory path" : nil })]
         + LogConfig.fields(at: \.log, prefix: "log")
+        + PieceServerConfig.fields(at: \.server, prefix: "server")
         + NodeContactConfig.fields(at: \.contact, prefix: "contact")
         + StorageConfig.fields(at: \.storage, prefix: "storage")
         + DebugConfig.fields(at: \.debug, prefix: "debug")

@@ -3,6 +3,7 @@ import Lifecycle
 import Logging
 import PeerRuntime
 import Prometheus
+import SatelliteConfig
 import StructuredLogging
 
 /// The storage node: a peer of its own kind on the peer runtime, beside the satellite's.
@@ -18,6 +19,7 @@ public final class StorageNodePeer: Peer {
     public let debug: DebugServer?
     public let pieces: PieceStore
     public let trash: TrashChore
+    public let server: HTTPListener
     public let contact: CheckInService
 
     /// Wires the node.
@@ -40,6 +42,23 @@ public final class StorageNodePeer: Peer {
                 basis.group.add(PeerItem(name: "pieces:trash", run: { try await trash.run() }, close: { await trash.cycle.close() }))
                 return trash
             }
+            server = try basis.group.wiring("piecestore:server") {
+                guard let address = HostPort(config.server.address) else { throw PieceServerConfigError.badAddress(config.server.address) }
+                let trusted = Set([NodeID(hex: config.contact.satelliteID)].compactMap { $0 })
+                let endpoint = PieceEndpoint(
+                    store: pieces,
+                    verifier: OrderLimitVerifier(
+                        node: identity.id, trustedSatellites: trusted, maxClockSkew: config.server.orderClockSkew.components.seconds,
+                        usedSerials: UsedSerials(capacity: config.server.maxUsedSerials)
+                    ),
+                    identity: identity, threads: basis.blockingThreads, log: basis.log.named("piecestore")
+                )
+                let server = HTTPListener(address: address, router: endpoint.router(), limits: config.server.connectionLimits, log: basis.log.named("piecestore:server"))
+                basis.group.add(PeerItem(name: "piecestore:server", run: { try await server.run() }, close: { server.close() }))
+                return server
+            }
+            let server = self.server
+            basis.awaitsListening { await server.listeningPort() }
             contact = try basis.group.wiring("contact:checkin") {
                 let contact = CheckInService(
                     config: config.contact, identity: identity, freeSpace: { pieces.freeSpace },
@@ -50,6 +69,17 @@ public final class StorageNodePeer: Peer {
             }
         } catch {
             throw await basis.failed(error)
+        }
+    }
+}
+
+/// A `server` section that cannot be used.
+public enum PieceServerConfigError: Error, CustomStringConvertible {
+    case badAddress(String)
+
+    public var description: String {
+        switch self {
+        case .badAddress(let address): "server.address \"\(address)\" is not host:port"
         }
     }
 }

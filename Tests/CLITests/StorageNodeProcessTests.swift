@@ -1,5 +1,7 @@
+import Crypto
 import Foundation
 import Identity
+import NodeProtocol
 import SatelliteDB
 import Testing
 
@@ -137,5 +139,96 @@ struct StorageNodeProcessTests {
         #expect(try await satellite.exitStatus() == 0)
         let stopped = satellite.events.filter { $0.msg == "stopping" }.map(\.process)
         #expect(Array(stopped.prefix(3)) == ["node3", "node2", "node1"], "\(stopped)")
+    }
+
+    /// An upload request whose body is `body`, of which only `sent` bytes may be sent.
+    private static func uploadHead(length: Int) -> [UInt8] {
+        Array("POST /v1/pieces/upload HTTP/1.1\r\nHost: node\r\nContent-Type: application/octet-stream\r\nContent-Length: \(length)\r\nConnection: close\r\n\r\n".utf8)
+    }
+
+    private static func uploadBody(_ data: [UInt8], satellite: PeerIdentity, node: NodeID, uplink: PeerIdentity) -> (PieceID, [UInt8]) {
+        let piece = PieceID.random()
+        let now = Int64(Date().timeIntervalSince1970)
+        let limit = OrderLimit.signed(
+            by: satellite, serial: Data((0..<16).map { _ in UInt8.random(in: 0...255) }), uplinkPublicKey: uplink.publicKeyBytes, storageNodeID: node,
+            pieceID: piece, action: .put, limit: Int64(data.count), orderExpiration: now + 3600, orderCreation: now
+        )
+        var body = PieceFrame.limit(limit.encoded).encoded
+        for start in stride(from: 0, to: data.count, by: 64 << 10) { body += PieceFrame.data(Data(data[start..<min(start + (64 << 10), data.count)])).encoded }
+        let hash = PieceHash(pieceID: piece, hash: Data(SHA256.hash(data: data)), pieceSize: Int64(data.count), timestamp: now).signed(with: uplink.sign)
+        return (piece, [UInt8](body + PieceFrame.hash(hash.encoded).encoded))
+    }
+
+    @Test func aNodeKilledMidUploadKeepsNoPieceAndReportsTheSpaceOfWhatItHolds() async throws {
+        let port = try freePort()
+        let satelliteProcess = try LaunchedSatellite(flags: ["--api.address=127.0.0.1:\(port)", "--contact.checkin-interval=0s", "--contact.allow-private-addresses=true"])
+        defer { satelliteProcess.killAll() }
+        let nodeDir = satelliteProcess.directory.appendingPathComponent("node").path
+        #expect(try await SatelliteProcess.run(["setup", "--data-dir=\(nodeDir)"], program: Self.executable).status == 0)
+        let identity = try IdentityFile.load(from: nodeDir + "/identity.key")
+        let satellite = PeerIdentity.generate()
+        let uplink = PeerIdentity.generate()
+        let piecePort = try freePort()
+        let allocated: Int64 = 64 << 20
+        func start() throws -> Process {
+            let node = Process()
+            node.executableURL = Self.executable
+            node.arguments = [
+                "run", "--config", nodeDir + "/storagenode.yaml", "--contact.satellite-url=http://127.0.0.1:\(port)", "--contact.satellite-id=\(satellite.id.hex)",
+                "--contact.external-address=127.0.0.1:\(piecePort)", "--server.address=127.0.0.1:\(piecePort)", "--contact.interval=200ms", "--storage.allocated=\(allocated)",
+            ]
+            node.standardOutput = FileHandle.nullDevice
+            node.standardError = FileHandle.nullDevice
+            try node.run()
+            return node
+        }
+        func listening() -> Bool {
+            guard let connection = LoopbackConnection(port: piecePort) else { return false }
+            connection.close()
+            return true
+        }
+        let database = try SatelliteDatabase(path: satelliteProcess.dataDir + "/satellite.db", busyTimeout: .seconds(5))
+        defer { try? database.close() }
+
+        var node = try start()
+        defer { if node.isRunning { kill(node.processIdentifier, SIGKILL) } }
+        try await satelliteProcess.until("the node listening") { listening() }
+        // One piece stored whole.
+        let kept = [UInt8]((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13) })
+        let (keptPiece, keptBody) = Self.uploadBody(kept, satellite: satellite, node: identity.id, uplink: uplink)
+        let stored = try #require(LoopbackConnection(port: piecePort))
+        stored.send(Self.uploadHead(length: keptBody.count) + keptBody)
+        #expect(String(decoding: stored.receiveAll(), as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+        stored.close()
+        // One cut off: half its bytes sent, then the node is killed.
+        let (cutPiece, cutBody) = Self.uploadBody([UInt8](repeating: 9, count: 4 << 20), satellite: satellite, node: identity.id, uplink: uplink)
+        let cut = try #require(LoopbackConnection(port: piecePort))
+        defer { cut.close() }
+        cut.send(Self.uploadHead(length: cutBody.count) + Array(cutBody.prefix(2 << 20)))
+        let temp = nodeDir + "/pieces/temp"
+        try await satelliteProcess.until("the cut upload's bytes in a temp file") {
+            ((try? FileManager.default.contentsOfDirectory(atPath: temp)) ?? []).contains { name in
+                ((try? FileManager.default.attributesOfItem(atPath: temp + "/" + name)[.size] as? NSNumber)?.int64Value ?? 0) > 1 << 20
+            }
+        }
+        kill(node.processIdentifier, SIGKILL)
+        node.waitUntilExit()
+        let killedAt = Date()
+
+        func blob(_ piece: PieceID) -> String { nodeDir + "/pieces/blobs/\(satellite.id.hex)/\(piece.hex.prefix(2))/\(piece.hex.dropFirst(2))" }
+        #expect(FileManager.default.fileExists(atPath: blob(keptPiece)))
+        #expect(!FileManager.default.fileExists(atPath: blob(cutPiece)), "a killed upload left a piece at its final path")
+
+        node = try start()
+        try await satelliteProcess.until("the node listening again") { listening() }
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: temp)) ?? ["?"]).isEmpty, "the restart deletes what the killed upload left")
+        // The space it reports is the allocation less the one piece file, nothing of the cut upload.
+        let expected = allocated - Int64(kept.count + 512)
+        try await satelliteProcess.until("a check-in since the restart with the space of what the node holds") {
+            guard let record = (try? database.node(id: identity.id.bytes)) ?? nil, let contact = record.lastContactSuccess else { return false }
+            return contact > killedAt && record.freeDisk == expected
+        }
+        kill(node.processIdentifier, SIGTERM)
+        node.waitUntilExit()
     }
 }

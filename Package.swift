@@ -59,6 +59,11 @@ let package = Package(
         .testTarget(name: "NodeProtocolTests", dependencies: ["NodeProtocol", "Identity"], swiftSettings: strict),
         // Signed check-in bodies for bench/api_load.py (wrk's Lua cannot sign).
         .executableTarget(name: "checkin-bodies", dependencies: ["Identity", "NodeProtocol"], path: "bench/checkin-bodies", swiftSettings: strict),
+        // `scripts/bench pieces`: the piece protocol against a storagenode process, beside dd.
+        .executableTarget(
+            name: "piece-bench", dependencies: ["Identity", "NodeProtocol", .product(name: "Crypto", package: "swift-crypto")],
+            path: "bench/piece-bench", swiftSettings: strict
+        ),
         // `scripts/bench erasure`: the erasure code beside raw ISA-L and the plain Swift path.
         .executableTarget(name: "erasure-bench", dependencies: ["ErasureCoding", "CISAL"], path: "bench/erasure-bench", swiftSettings: strict),
         // Durations and sizes as the configuration writes them (`1m0s`, `64MiB`).

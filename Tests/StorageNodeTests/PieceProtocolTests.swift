@@ -253,6 +253,23 @@ struct PieceProtocolTests {
         }
     }
 
+    @Test func aCorruptedPieceIsReportedOnDownloadNotServed() async throws {
+        try await NodeUnderTest.run { node in
+            let data = content(50_000)
+            let put = node.limit(.put, limit: 50_000)
+            #expect(try await node.post("/v1/pieces/upload", node.frames(data, limit: put)).status == 200)
+            let path = node.directory + "/pieces/blobs/\(node.satellite.id.hex)/\(put.pieceID.hex.prefix(2))/\(put.pieceID.hex.dropFirst(2))"
+            var file = try Data(contentsOf: URL(fileURLWithPath: path))
+            file[512 + 40_000] ^= 0x01
+            try file.write(to: URL(fileURLWithPath: path))
+            let whole = try await node.download(node.limit(.get, piece: put.pieceID), count: 50_000)
+            #expect(whole.status == 500 && errorCode(whole.body) == "corrupted", "\(String(decoding: whole.body.prefix(300), as: UTF8.self))")
+            // A range is served as it is: an audit finds a bad share through the erasure code.
+            let range = try await node.download(node.limit(.getAudit, piece: put.pieceID), offset: 39_990, count: 20)
+            #expect(range.status == 200 && range.body != Data(data[39_990..<40_010]))
+        }
+    }
+
     @Test func aNodeWithoutRoomRefusesTheUpload() async throws {
         try await NodeUnderTest.run(allocated: 10_000) { node in
             let answer = try await node.post("/v1/pieces/upload", node.frames(content(100), limit: node.limit(.put, limit: 20_000)))

@@ -205,7 +205,7 @@ let package = Package(
         ),
         .target(
             name: "TestPlanet",
-            dependencies: ["Identity", "NodeProtocol", "Satellite", "PeerRuntime", "SatelliteDB", "Lifecycle", "Supervision", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Identity", "NodeProtocol", "Satellite", "StorageNode", "PeerRuntime", "SatelliteDB", "Lifecycle", "Supervision", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -262,7 +262,7 @@ let package = Package(
         .testTarget(name: "SatelliteConfigTests", dependencies: ["SatelliteConfig", "Units"], swiftSettings: strict),
         .testTarget(
             name: "SatelliteTests",
-            dependencies: ["Identity", "NodeProtocol", "Satellite", "PeerRuntime", "TestPlanet", "SatelliteDB", "SatelliteConfig", "Lifecycle", "Supervision", "SatelliteAPI", .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")],
+            dependencies: ["Identity", "NodeProtocol", "Satellite", "StorageNode", "PeerRuntime", "TestPlanet", .product(name: "Crypto", package: "swift-crypto"), "SatelliteDB", "SatelliteConfig", "Lifecycle", "Supervision", "SatelliteAPI", .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")],
             swiftSettings: strict
         ),
         .testTarget(name: "SatelliteDBTests", dependencies: ["SatelliteDB", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),

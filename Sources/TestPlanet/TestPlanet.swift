@@ -1,9 +1,11 @@
 import Foundation
+import Identity
 import Lifecycle
 import Logging
 import PeerRuntime
 import Satellite
 import SatelliteDB
+import StorageNode
 import Supervision
 
 /// The satellite's peers in one process, on a temporary database, for tests.
@@ -20,6 +22,11 @@ public final class TestPlanet: Sendable {
         public var repairer: @Sendable (inout Repairer.Config) -> Void = { _ in }
         /// The shared database's `database.busy-timeout`.
         public var busyTimeout: Duration = .seconds(5)
+        /// Storage nodes to run beside the satellite, each a real ``StorageNodePeer`` serving
+        /// the piece protocol on loopback and trusting the planet's satellite identity.
+        public var storageNodeCount = 0
+        /// Changes to node `index`'s configuration before it is made.
+        public var storageNode: @Sendable (Int, inout StorageNodeConfiguration) -> Void = { _, _ in }
 
         public init() {}
     }
@@ -29,22 +36,26 @@ public final class TestPlanet: Sendable {
     public let core: Core
     public let api: API
     public let repairer: Repairer
+    /// The satellite's identity, which the planet's storage nodes trust.
+    public let satelliteIdentity: PeerIdentity
+    /// The storage nodes, in the order they were made; each has checked in once when the body runs.
+    public let storageNodes: [StorageNodePeer]
     /// The peers as task services, as the launcher runs them as process services: the API comes
     /// after Core and the Repairer after the API, so they stop in the launcher's reverse order.
     public let services: ServiceList
 
-    private init(directory: URL, database: SatelliteDatabase, core: Core, api: API, repairer: Repairer) {
+    private init(
+        directory: URL, database: SatelliteDatabase, core: Core, api: API, repairer: Repairer, satelliteIdentity: PeerIdentity,
+        storageNodes: [StorageNodePeer], services: ServiceList
+    ) {
         self.directory = directory
         self.database = database
         self.core = core
         self.api = api
         self.repairer = repairer
-        let coreService = TaskService(name: Core.name, tags: ["peer"], work: core.run, shutdown: core.shutdown)
-        let apiService = TaskService(name: API.name, tags: ["peer"], work: api.run, shutdown: api.shutdown)
-        let repairerService = TaskService(name: Repairer.name, tags: ["peer"], work: repairer.run, shutdown: repairer.shutdown)
-        coreService.addDependant(apiService)
-        apiService.addDependant(repairerService)
-        services = ServiceList([coreService, apiService, repairerService])
+        self.satelliteIdentity = satelliteIdentity
+        self.storageNodes = storageNodes
+        self.services = services
     }
 
     /// Makes a planet, runs its peers while `body` runs, then stops them gradually (repairer,
@@ -106,15 +117,49 @@ public final class TestPlanet: Sendable {
             _ = await peers.close()
             throw error
         }
-        let planet = TestPlanet(directory: directory, database: database, core: core, api: api, repairer: repairer)
+        let coreService = TaskService(name: Core.name, tags: ["peer"], work: core.run, shutdown: core.shutdown)
+        let apiService = TaskService(name: API.name, tags: ["peer"], work: api.run, shutdown: api.shutdown)
+        let repairerService = TaskService(name: Repairer.name, tags: ["peer"], work: repairer.run, shutdown: repairer.shutdown)
+        coreService.addDependant(apiService)
+        apiService.addDependant(repairerService)
+        var services = ServiceList([coreService, apiService, repairerService])
+        let satelliteIdentity = PeerIdentity.generate()
+        var storageNodes: [StorageNodePeer] = []
         let result: Result<T, any Error>
         do {
-            try await planet.services.start()
+            try await services.start()
+            if reconfigure.storageNodeCount > 0 {
+                guard let port = await api.server.listeningPort() else { throw TestPlanetError.apiNotListening }
+                for index in 0..<reconfigure.storageNodeCount {
+                    var config = StorageNodeConfiguration()
+                    config.dataDir = directory.appendingPathComponent("node\(index + 1)").path
+                    config.server.address = "127.0.0.1:0"
+                    config.contact.satelliteURL = "http://127.0.0.1:\(port)"
+                    config.contact.satelliteID = satelliteIdentity.id.hex
+                    // Checked in once here, then when a test triggers it.
+                    config.contact.interval = nil
+                    config.storage.trashInterval = nil
+                    reconfigure.storageNode(index, &config)
+                    let node = try await StorageNodePeer(log: log, identity: .generate(), config: config, shutdownTimeout: .seconds(10))
+                    peers.add(PeerItem(name: "node\(index + 1)", close: { try await node.close() }))
+                    storageNodes.append(node)
+                    // Nodes check in with the API: they stop before it.
+                    let service = TaskService(name: "node\(index + 1)", tags: ["storagenode"], work: node.run, shutdown: node.shutdown)
+                    apiService.addDependant(service)
+                    services = ServiceList(services.services + [service])
+                    try await service.start()
+                    await node.contact.cycle.triggerWait()
+                }
+            }
+            let planet = TestPlanet(
+                directory: directory, database: database, core: core, api: api, repairer: repairer, satelliteIdentity: satelliteIdentity,
+                storageNodes: storageNodes, services: services
+            )
             result = .success(try await body(planet))
         } catch {
             result = .failure(error)
         }
-        let survivors = await planet.services.stopGradually(deadline: stopDeadline)
+        let survivors = await services.stopGradually(deadline: stopDeadline)
         if !survivors.isEmpty {
             log.error("peers did not stop, even when cancelled", metadata: ["peers": .array(survivors.names.map { .string($0) })])
         }

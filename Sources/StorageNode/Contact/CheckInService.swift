@@ -17,11 +17,17 @@ public final class CheckInService: Sendable {
     private let identity: PeerIdentity
     private let config: NodeContactConfig
     private let freeSpace: @Sendable () -> Int64
+    private let address: @Sendable () async -> String
     private let log: Logger
     private let durations: @Sendable (Duration) -> Void
     private let session: URLSession
 
-    public init(config: NodeContactConfig, identity: PeerIdentity, freeSpace: @escaping @Sendable () -> Int64, log: Logger, metrics: any MetricsFactory) {
+    /// `address` is where the node says it is reached, asked at each check-in.
+    public init(
+        config: NodeContactConfig, identity: PeerIdentity, address: @escaping @Sendable () async -> String, freeSpace: @escaping @Sendable () -> Int64,
+        log: Logger, metrics: any MetricsFactory
+    ) {
+        self.address = address
         cycle = Cycle(interval: config.interval)
         self.identity = identity
         self.config = config
@@ -50,13 +56,14 @@ public final class CheckInService: Sendable {
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         let free = max(0, freeSpace())
-        request.httpBody = SignedCheckIn(identity: identity, address: config.externalAddress, freeDisk: free, version: StorageNodeVersion.current).json
+        let address = await self.address()
+        request.httpBody = SignedCheckIn(identity: identity, address: address, freeDisk: free, version: StorageNodeVersion.current).json
         let (body, response) = try await session.data(for: request)
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard status == 200 else {
             throw CheckInFailure(url: url.absoluteString, status: status, message: String(decoding: body.prefix(1000), as: UTF8.self))
         }
-        log.info("checked in", metadata: ["satellite": "\(config.satelliteURL)", "address": "\(config.externalAddress)", "free": "\(free)"])
+        log.info("checked in", metadata: ["satellite": "\(config.satelliteURL)", "address": "\(address)", "free": "\(free)"])
     }
 
     public func close() async {

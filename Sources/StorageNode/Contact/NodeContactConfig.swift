@@ -7,8 +7,9 @@ public struct NodeContactConfig: ConfigSection, Equatable {
     public var satelliteURL = "http://127.0.0.1:7777"
     /// The id the satellite's key proves (`satellite setup` prints it); the node trusts no other.
     public var satelliteID = ""
-    /// Where the satellite and uplinks reach this node, host:port.
-    public var externalAddress = "127.0.0.1:28967"
+    /// Where the satellite and uplinks reach this node, host:port; empty: the piece server's
+    /// address as it listens (right on one machine, where it binds a loopback address).
+    public var externalAddress = ""
     /// Time between check-ins.
     public var interval: Duration? = .seconds(3600)
     /// How long a check-in may take.
@@ -23,8 +24,8 @@ public struct NodeContactConfig: ConfigSection, Equatable {
         .string("satellite-id", \.satelliteID, help: "the id of the satellite this node trusts, as `satellite setup` printed it", validate: { text in
             text.isEmpty || NodeID(hex: text) != nil ? nil : "64 lowercase hexadecimal digits"
         }),
-        .string("external-address", \.externalAddress, help: "host:port where the satellite and uplinks reach this node", validate: { text in
-            text.contains(":") ? nil : "host:port"
+        .string("external-address", \.externalAddress, help: "host:port where the satellite and uplinks reach this node; empty: server.address as it listens", validate: { text in
+            text.isEmpty || text.contains(":") ? nil : "host:port"
         }),
         .interval("interval", \.interval, help: "time between check-ins; 0s checks in only at start"),
         .duration("timeout", \.timeout, help: "how long a check-in may take", range: .milliseconds(100) ... .seconds(600)),

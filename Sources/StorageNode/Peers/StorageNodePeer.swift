@@ -60,8 +60,12 @@ public final class StorageNodePeer: Peer {
             let server = self.server
             basis.awaitsListening { await server.listeningPort() }
             contact = try basis.group.wiring("contact:checkin") {
+                let announced = config.contact.externalAddress
+                let host = HostPort(config.server.address)?.host ?? "127.0.0.1"
                 let contact = CheckInService(
-                    config: config.contact, identity: identity, freeSpace: { pieces.freeSpace },
+                    config: config.contact, identity: identity,
+                    address: { announced.isEmpty ? "\(host):\(await server.listeningPort() ?? 0)" : announced },
+                    freeSpace: { pieces.freeSpace },
                     log: basis.log.named("contact:checkin"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )
                 basis.group.add(PeerItem(name: "contact:checkin", run: { try await contact.run() }, close: { await contact.close() }))

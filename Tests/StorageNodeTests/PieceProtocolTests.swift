@@ -240,6 +240,37 @@ struct PieceProtocolTests {
         }
     }
 
+    @Test func fuzzedUploadsAreAnsweredWithoutACrashAndLeaveOnlyWhatWasAccepted() async throws {
+        try await NodeUnderTest.run { node in
+            var random = SplitMix(seed: 14)
+            var accepted = 0
+            for round in 0..<120 {
+                let data = content(Int(random.next() % 20_000) + 1)
+                var body = [UInt8](node.frames(data, limit: node.limit(.put, limit: 20_000), chunk: Int(random.next() % 5000) + 1))
+                switch round % 4 {
+                case 0:  // bits flipped anywhere
+                    for _ in 0..<(Int(random.next() % 4) + 1) { body[Int(random.next() % UInt64(body.count))] ^= UInt8(1 << (random.next() % 8)) }
+                case 1:  // cut anywhere
+                    body = Array(body.prefix(Int(random.next() % UInt64(body.count))))
+                case 2:  // bytes inserted anywhere
+                    let at = Int(random.next() % UInt64(body.count))
+                    body.insert(contentsOf: (0..<Int(random.next() % 40 + 1)).map { _ in UInt8(truncatingIfNeeded: random.next()) }, at: at)
+                default:  // a frame's length rewritten
+                    let frameStart = [0, 5 + OrderLimit.encodedSize][Int(random.next() % 2)]
+                    let length = UInt32(truncatingIfNeeded: random.next() % 3 == 0 ? random.next() : random.next() % 70_000)
+                    withUnsafeBytes(of: length.bigEndian) { for index in 0..<4 { body[frameStart + 1 + index] = $0[index] } }
+                }
+                let answer = try await node.post("/v1/pieces/upload", Data(body))
+                #expect(answer.status == 200 || (400..<500).contains(answer.status), "round \(round): \(answer.status)")
+                if answer.status == 200 { accepted += 1 } else { #expect(errorCode(answer.body) != nil, "round \(round)") }
+            }
+            #expect(node.files("blobs").count == accepted)
+            #expect(node.files("temp").isEmpty)
+            let fine = try await node.post("/v1/pieces/upload", node.frames(content(100), limit: node.limit(.put, limit: 100)))
+            #expect(fine.status == 200)
+        }
+    }
+
     @Test func aDeletedPieceGoesToTheTrashAndIsNoLongerServed() async throws {
         try await NodeUnderTest.run { node in
             let put = node.limit(.put, limit: 2000)
@@ -275,5 +306,22 @@ struct PieceProtocolTests {
             let answer = try await node.post("/v1/pieces/upload", node.frames(content(100), limit: node.limit(.put, limit: 20_000)))
             #expect(answer.status == 507 && errorCode(answer.body) == "not_enough_space", "\(String(decoding: answer.body, as: UTF8.self))")
         }
+    }
+}
+
+/// A seeded generator, so a fuzzing run is the same every time.
+struct SplitMix {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var value = state
+        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+        return value ^ (value >> 31)
     }
 }

@@ -114,6 +114,13 @@ enum Migrations {
                 table.primaryKey(["stream_id", "position"])
             }
         }
+        migrator.registerMigration("0004-node-public-keys") { db in
+            // The Ed25519 key each node's id is the hash of, as its signed check-in showed it: the
+            // key its signed piece hashes are checked with. NULL for nodes that checked in before.
+            try db.alter(table: "nodes") { table in
+                table.add(column: "public_key", .blob)
+            }
+        }
         return migrator
     }
 

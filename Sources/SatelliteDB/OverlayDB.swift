@@ -9,13 +9,16 @@ public struct NodeCheckIn: Sendable, Equatable {
     public let lastNet: String
     public let freeDisk: Int64
     public let version: String
+    /// The node's Ed25519 public key (32 bytes) that its id is the hash of.
+    public let publicKey: Data?
 
-    public init(id: Data, address: String, lastNet: String, freeDisk: Int64, version: String) {
+    public init(id: Data, address: String, lastNet: String, freeDisk: Int64, version: String, publicKey: Data? = nil) {
         self.id = id
         self.address = address
         self.lastNet = lastNet
         self.freeDisk = freeDisk
         self.version = version
+        self.publicKey = publicKey
     }
 }
 
@@ -31,6 +34,8 @@ public struct NodeRecord: Sendable, Equatable, FetchableRecord {
     public let disqualifiedAt: Date?
     public let exitInitiatedAt: Date?
     public let createdAt: Date
+    /// The Ed25519 key the node's id is the hash of; nil if it never checked in with one.
+    public let publicKey: Data?
 
     public init(row: Row) throws {
         id = row["id"]
@@ -43,6 +48,7 @@ public struct NodeRecord: Sendable, Equatable, FetchableRecord {
         disqualifiedAt = row["disqualified_at"]
         exitInitiatedAt = row["exit_initiated_at"]
         createdAt = row["created_at"]
+        publicKey = row["public_key"]
     }
 }
 
@@ -79,14 +85,15 @@ extension SatelliteDatabase: OverlayDB {
         try pool.write { db in
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO nodes (id, address, last_net, free_disk, version, last_contact_success, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO nodes (id, address, last_net, free_disk, version, last_contact_success, created_at, public_key)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET
                     address = excluded.address, last_net = excluded.last_net, free_disk = excluded.free_disk,
-                    version = excluded.version, last_contact_success = excluded.last_contact_success
+                    version = excluded.version, last_contact_success = excluded.last_contact_success,
+                    public_key = COALESCE(excluded.public_key, nodes.public_key)
                     """
             ).execute(
-                arguments: [checkIn.id, checkIn.address, checkIn.lastNet, checkIn.freeDisk, checkIn.version, at, at]
+                arguments: [checkIn.id, checkIn.address, checkIn.lastNet, checkIn.freeDisk, checkIn.version, at, at, checkIn.publicKey]
             )
         }
     }

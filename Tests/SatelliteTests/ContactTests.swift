@@ -36,6 +36,8 @@ struct ContactTests {
             #expect(first.lastNet == "10.0.0.0/24")
             #expect(first.freeDisk == 1 << 40)
             #expect(first.lastContactSuccess != nil)
+            // The key the id is the hash of, kept to check the node's signed piece hashes with.
+            #expect(first.publicKey == nodes[0].identity.publicKeyBytes)
             #expect(try planet.database.node(id: hex(nodes[1].id))?.lastNet == "10.0.0.0/24")
             #expect(try planet.database.node(id: hex(nodes[2].id))?.lastNet == "10.0.1.0/24")
             #expect(try planet.database.node(id: hex(nodes[5].id))?.lastNet == "2001:db8:1:2::/64")

@@ -186,7 +186,9 @@ struct APIHandlers: APIProtocol {
                 body: .json(ErrorBody(.tooManyRequests, "node \(body.nodeId) checked in less than \(limiter.interval) ago; retry after \(seconds) s"))
             ))
         }
-        let lastNet = try await writing { try overlay.checkIn(id: id, address: address, freeDisk: body.freeDisk, version: body.version) }
+        // The proof above checked that the key decodes and hashes to the id.
+        let publicKey = Hex.decode(body.publicKey, count: 32)
+        let lastNet = try await writing { try overlay.checkIn(id: id, publicKey: publicKey, address: address, freeDisk: body.freeDisk, version: body.version) }
         return .ok(.init(body: .json(.init(nodeId: body.nodeId, lastNet: lastNet))))
     }
 

@@ -17,10 +17,13 @@ public struct Overlay: Sendable {
         self.log = log
     }
 
-    /// Records that the node `id` checked in from `address` with `freeDisk` bytes free.
+    /// Records that the node `id` (the hash of `publicKey`) checked in from `address` with
+    /// `freeDisk` bytes free.
     /// - Returns: the network the node is counted in.
-    public func checkIn(id: Data, address: NodeAddress, freeDisk: Int64, version: String, at now: Date = Date()) throws -> String {
-        try db.recordCheckIn(NodeCheckIn(id: id, address: address.description, lastNet: address.lastNet, freeDisk: freeDisk, version: version), at: now)
+    public func checkIn(id: Data, publicKey: Data? = nil, address: NodeAddress, freeDisk: Int64, version: String, at now: Date = Date()) throws -> String {
+        try db.recordCheckIn(
+            NodeCheckIn(id: id, address: address.description, lastNet: address.lastNet, freeDisk: freeDisk, version: version, publicKey: publicKey), at: now
+        )
         return address.lastNet
     }
 

@@ -79,6 +79,8 @@ struct StorageNodeProcessTests {
         try node.run()
         defer { if node.isRunning { kill(node.processIdentifier, SIGKILL) } }
 
+        // The database exists once the migration has run: wait for the launch to be ready.
+        try await satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
         let database = try SatelliteDatabase(path: satellite.dataDir + "/satellite.db", busyTimeout: .seconds(5))
         defer { try? database.close() }
         try await satellite.until("the node in the overlay") { (try? database.node(id: identity.id.bytes)) != nil }
@@ -187,6 +189,8 @@ struct StorageNodeProcessTests {
             connection.close()
             return true
         }
+        // The database exists once the migration has run: wait for the launch to be ready.
+        try await satelliteProcess.until("every process ready") { satelliteProcess.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
         let database = try SatelliteDatabase(path: satelliteProcess.dataDir + "/satellite.db", busyTimeout: .seconds(5))
         defer { try? database.close() }
 

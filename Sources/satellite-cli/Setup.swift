@@ -16,29 +16,19 @@ struct Setup: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
-        let files = FileManager.default
         let configPath = config.dataDir + "/satellite.yaml"
-        for existing in [configPath, config.databasePath, config.identityPath] where files.fileExists(atPath: existing) {
-            FileHandle.standardError.write(Data("setup: \(existing) already exists; not overwriting it\n".utf8))
-            throw ExitCode.failure
-        }
+        try SetupFiles.refuseOverwriting([configPath, config.databasePath, config.identityPath])
         var identity: PeerIdentity?
         // Whatever the umask: the directory is its owner's alone (the database holds every
         // project, bucket and key hash), the log directory and config file its group's to read.
         do {
-            try files.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true)
-            try files.setAttributes([.posixPermissions: 0o700], ofItemAtPath: config.dataDir)
-            try files.createDirectory(atPath: config.logDirectory, withIntermediateDirectories: true)
-            try files.setAttributes([.posixPermissions: 0o750], ofItemAtPath: config.logDirectory)
+            try SetupFiles.makeDirectory(config.dataDir, mode: 0o700)
+            try SetupFiles.makeDirectory(config.logDirectory, mode: 0o750)
             let database = try SatelliteDatabase(path: config.databasePath, busyTimeout: config.database.busyTimeout)
             defer { try? database.close() }
             try database.migrate()
             identity = try IdentityFile.create(at: config.identityPath)
-            let text = SatelliteConfiguration.schema.render(config, help: true)
-            guard files.createFile(atPath: configPath, contents: Data(text.utf8), attributes: [.posixPermissions: 0o640]) else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: configPath])
-            }
-            try files.setAttributes([.posixPermissions: 0o640], ofItemAtPath: configPath)
+            try SetupFiles.writeConfig(SatelliteConfiguration.schema.render(config, help: true), to: configPath)
         } catch {
             FileHandle.standardError.write(Data("setup: \(error)\n".utf8))
             throw ExitCode.failure

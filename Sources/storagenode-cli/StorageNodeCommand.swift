@@ -22,7 +22,7 @@ struct StorageNodeCommand: AsyncParsableCommand {
             Exit status: 0 success, 1 failure, 64 usage error, 78 configuration error.
             """,
         version: StorageNodeVersion.current,
-        subcommands: [Setup.self, Run.self, Config.self]
+        subcommands: [Setup.self, Run.self, ConfigCommand<StorageNodeConfiguration>.self]
     )
 }
 
@@ -43,22 +43,13 @@ struct Setup: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
-        let files = FileManager.default
         let configPath = config.dataDir + "/storagenode.yaml"
-        for existing in [configPath, config.identityPath] where files.fileExists(atPath: existing) {
-            FileHandle.standardError.write(Data("setup: \(existing) already exists; not overwriting it\n".utf8))
-            throw ExitCode.failure
-        }
+        try SetupFiles.refuseOverwriting([configPath, config.identityPath])
         let identity: PeerIdentity
         do {
-            try files.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true)
-            try files.setAttributes([.posixPermissions: 0o700], ofItemAtPath: config.dataDir)
+            try SetupFiles.makeDirectory(config.dataDir, mode: 0o700)
             identity = try IdentityFile.create(at: config.identityPath)
-            let text = StorageNodeConfiguration.schema.render(config, help: true)
-            guard files.createFile(atPath: configPath, contents: Data(text.utf8), attributes: [.posixPermissions: 0o640]) else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: configPath])
-            }
-            try files.setAttributes([.posixPermissions: 0o640], ofItemAtPath: configPath)
+            try SetupFiles.writeConfig(StorageNodeConfiguration.schema.render(config, help: true), to: configPath)
         } catch {
             FileHandle.standardError.write(Data("setup: \(error)\n".utf8))
             throw ExitCode.failure
@@ -99,20 +90,4 @@ struct Run: AsyncParsableCommand {
     }
 }
 
-/// `storagenode config`: what the node would run with.
-struct Config: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Print the effective configuration as YAML.",
-        discussion: "With --defaults, print every key's built-in default with its help as a comment."
-    )
-
-    @Flag(help: "Print the built-in defaults, each key with its help.")
-    var defaults = false
-
-    @OptionGroup var options: ConfigOptions
-
-    func run() async throws {
-        let schema = StorageNodeConfiguration.schema
-        print(schema.render(defaults ? StorageNodeConfiguration() : try options.load(), help: defaults), terminator: "")
-    }
-}
+extension StorageNodeConfiguration: PeerConfiguration {}

@@ -62,7 +62,7 @@ public final class PieceWriter: @unchecked Sendable {
         size += Int64(bytes.count)
     }
 
-    public func write(_ bytes: [UInt8]) throws(PieceStoreError) {
+    public func write(_ bytes: some ContiguousBytes) throws(PieceStoreError) {
         let outcome = bytes.withUnsafeBytes { buffer -> Result<Void, PieceStoreError> in
             do throws(PieceStoreError) { try write(buffer); return .success(()) } catch { return .failure(error) }
         }

@@ -60,7 +60,7 @@ public struct PieceEndpoint: Sendable {
                     guard writer.size + Int64(bytes.count) <= limit.limit else {
                         throw OrderLimitRefusal.beyondLimit(limit: limit.limit, sent: writer.size + Int64(bytes.count))
                     }
-                    try await threads.run { try writer.write([UInt8](bytes)) }
+                    try await threads.run { try writer.write(bytes) }
                 case .hash(let encodedHash):
                     guard let uplinkHash = PieceHash(decoding: encodedHash) else { throw OrderLimitRefusal.malformed("the uplink's hash is not a piece hash") }
                     guard try await frames.next() == nil else { throw OrderLimitRefusal.malformed("frames after the uplink's hash") }

@@ -241,14 +241,16 @@ let package = Package(
         .testTarget(
             name: "StorageNodeTests",
             dependencies: [
-                "StorageNode", "Identity", "NodeProtocol", "PeerRuntime",
+                "StorageNode", "Identity", "NodeProtocol", "PeerRuntime", "SeededRandom",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
         .testTarget(name: "IdentityTests", dependencies: ["Identity", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
-        .testTarget(name: "ErasureCodingTests", dependencies: ["ErasureCoding", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        // The tests' seeded random numbers, so a run repeats exactly.
+        .target(name: "SeededRandom", path: "Tests/SeededRandom", swiftSettings: strict),
+        .testTarget(name: "ErasureCodingTests", dependencies: ["ErasureCoding", "SeededRandom", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .testTarget(
             name: "SupervisionTests",
             dependencies: ["Supervision", "satellite-exec", .product(name: "Logging", package: "swift-log")],

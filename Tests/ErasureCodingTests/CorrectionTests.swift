@@ -1,4 +1,5 @@
 import ErasureCoding
+import SeededRandom
 import Testing
 
 @Suite("Error correction: which shares lied")

@@ -1,5 +1,6 @@
 import Crypto
 import ErasureCoding
+import SeededRandom
 import Testing
 
 @Suite("The code: Storj's bytes, on ISA-L and in plain Swift alike")

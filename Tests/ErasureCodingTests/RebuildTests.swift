@@ -1,4 +1,5 @@
 @testable import ErasureCoding
+import SeededRandom
 import Testing
 
 @Suite("Rebuilding a stripe from any k of its n shares")

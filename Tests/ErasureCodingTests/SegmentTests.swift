@@ -1,4 +1,5 @@
 import ErasureCoding
+import SeededRandom
 import Testing
 
 @Suite("Segments: padded, encoded and decoded as they stream")

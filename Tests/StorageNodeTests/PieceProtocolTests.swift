@@ -4,6 +4,7 @@ import Identity
 import Logging
 import NodeProtocol
 import PeerRuntime
+import SeededRandom
 import StorageNode
 import Testing
 
@@ -242,7 +243,7 @@ struct PieceProtocolTests {
 
     @Test func fuzzedUploadsAreAnsweredWithoutACrashAndLeaveOnlyWhatWasAccepted() async throws {
         try await NodeUnderTest.run { node in
-            var random = SplitMix(seed: 14)
+            var random = SeededGenerator(seed: 14)
             var accepted = 0
             for round in 0..<120 {
                 let data = content(Int(random.next() % 20_000) + 1)
@@ -306,22 +307,5 @@ struct PieceProtocolTests {
             let answer = try await node.post("/v1/pieces/upload", node.frames(content(100), limit: node.limit(.put, limit: 20_000)))
             #expect(answer.status == 507 && errorCode(answer.body) == "not_enough_space", "\(String(decoding: answer.body, as: UTF8.self))")
         }
-    }
-}
-
-/// A seeded generator, so a fuzzing run is the same every time.
-struct SplitMix {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }

@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "Identity", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         // The signed messages between satellite, storage nodes and uplinks: check-ins (and, next,
         // order limits and piece hashes); for every kind of peer.
-        .target(name: "NodeProtocol", dependencies: ["Identity"], swiftSettings: strict),
+        .target(name: "NodeProtocol", dependencies: ["Identity", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .testTarget(name: "NodeProtocolTests", dependencies: ["NodeProtocol", "Identity"], swiftSettings: strict),
         // Signed check-in bodies for bench/api_load.py (wrk's Lua cannot sign).
         .executableTarget(name: "checkin-bodies", dependencies: ["Identity", "NodeProtocol"], path: "bench/checkin-bodies", swiftSettings: strict),
@@ -166,6 +166,7 @@ let package = Package(
         .target(
             name: "Satellite",
             dependencies: [
+                "ErasureCoding",
                 "Identity",
                 "Launch",
                 "NodeProtocol",
@@ -205,7 +206,10 @@ let package = Package(
         ),
         .target(
             name: "TestPlanet",
-            dependencies: ["Identity", "NodeProtocol", "Satellite", "StorageNode", "PeerRuntime", "SatelliteDB", "Lifecycle", "Supervision", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Identity", "NodeProtocol", "Satellite", "StorageNode", "PeerRuntime", "SatelliteDB", "Lifecycle", "Supervision",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(

@@ -84,8 +84,9 @@ public enum CheckInProofFailure: Error, Equatable, Sendable, CustomStringConvert
         guard let key = Hex.decode(publicKey, count: 32) else { return .malformed(field: "public_key", expectedBytes: 32) }
         guard let signatureBytes = Hex.decode(signature, count: 64) else { return .malformed(field: "signature", expectedBytes: 64) }
         guard nodeID.bytes == NodeID.hash(ofPublicKey: key) else { return .keyDoesNotProveID }
-        let skew = Int64(now.timeIntervalSince1970.rounded(.down)) - signedAt
-        guard skew.magnitude <= maxSkew.magnitude else { return .clockSkew(seconds: skew, allowed: maxSkew) }
+        // A signed_at far from any clock must not overflow the subtraction (it trapped the API).
+        let (skew, overflowed) = Int64(now.timeIntervalSince1970.rounded(.down)).subtractingReportingOverflow(signedAt)
+        guard !overflowed, skew.magnitude <= maxSkew.magnitude else { return .clockSkew(seconds: overflowed ? .max : skew, allowed: maxSkew) }
         let message = SignedCheckIn.message(nodeID: nodeID, address: address, freeDisk: freeDisk, version: version, signedAt: signedAt)
         guard Signatures.verify(signatureBytes, of: message, publicKey: key) else { return .badSignature }
         return nil

@@ -48,16 +48,23 @@ public struct OrderLimit: Sendable, Equatable {
     public var orderExpiration: Int64
     /// When the satellite made it, in seconds since 1970.
     public var orderCreation: Int64
+    /// What the satellite needs back when the node settles the order (the bucket it is billed
+    /// to), sealed with a key only the satellite has: opaque to nodes and uplinks
+    /// (``metadataSize`` bytes; Storj's `encrypted_metadata`).
+    public var encryptedMetadata: Data
     /// The satellite's signature of ``signedBytes``.
     public var satelliteSignature: Data
 
+    /// The bytes of the sealed metadata.
+    public static let metadataSize = 108
     /// The bytes of an encoded limit: a version byte, the fields at fixed widths, the signature.
-    public static let encodedSize = 1 + 16 + 32 + 32 + 32 + 32 + 32 + 1 + 8 * 4 + 64
+    public static let encodedSize = 1 + 16 + 32 + 32 + 32 + 32 + 32 + 1 + 8 * 4 + metadataSize + 64
     private static let tag = Data("satellite order limit v1\u{0}".utf8)
 
     public init(
         serial: Data, satelliteID: NodeID, satellitePublicKey: Data, uplinkPublicKey: Data, storageNodeID: NodeID, pieceID: PieceID,
-        action: Action, limit: Int64, pieceExpiration: Int64, orderExpiration: Int64, orderCreation: Int64, satelliteSignature: Data = Data()
+        action: Action, limit: Int64, pieceExpiration: Int64, orderExpiration: Int64, orderCreation: Int64, encryptedMetadata: Data = Data(),
+        satelliteSignature: Data = Data()
     ) {
         self.serial = serial
         self.satelliteID = satelliteID
@@ -70,18 +77,20 @@ public struct OrderLimit: Sendable, Equatable {
         self.pieceExpiration = pieceExpiration
         self.orderExpiration = orderExpiration
         self.orderCreation = orderCreation
+        // Held at its encoded width, so that a limit equals itself decoded.
+        self.encryptedMetadata = Self.fixed(encryptedMetadata, Self.metadataSize)
         self.satelliteSignature = satelliteSignature
     }
 
     /// A limit made and signed by `satellite`.
     public static func signed(
         by satellite: PeerIdentity, serial: Data, uplinkPublicKey: Data, storageNodeID: NodeID, pieceID: PieceID, action: Action,
-        limit: Int64, pieceExpiration: Int64 = 0, orderExpiration: Int64, orderCreation: Int64
+        limit: Int64, pieceExpiration: Int64 = 0, orderExpiration: Int64, orderCreation: Int64, encryptedMetadata: Data = Data()
     ) -> OrderLimit {
         var order = OrderLimit(
             serial: serial, satelliteID: satellite.id, satellitePublicKey: satellite.publicKeyBytes, uplinkPublicKey: uplinkPublicKey,
             storageNodeID: storageNodeID, pieceID: pieceID, action: action, limit: limit, pieceExpiration: pieceExpiration,
-            orderExpiration: orderExpiration, orderCreation: orderCreation
+            orderExpiration: orderExpiration, orderCreation: orderCreation, encryptedMetadata: encryptedMetadata
         )
         order.satelliteSignature = satellite.sign(order.signedBytes)
         return order
@@ -109,6 +118,7 @@ public struct OrderLimit: Sendable, Equatable {
         for value in [limit, pieceExpiration, orderExpiration, orderCreation] {
             withUnsafeBytes(of: value.bigEndian) { data += $0 }
         }
+        data += Self.fixed(encryptedMetadata, Self.metadataSize)
         return data
     }
 
@@ -138,10 +148,11 @@ public struct OrderLimit: Sendable, Equatable {
         let pieceExpiration = integer()
         let orderExpiration = integer()
         let orderCreation = integer()
+        let metadata = take(Self.metadataSize)
         self.init(
             serial: serial, satelliteID: satelliteID, satellitePublicKey: satelliteKey, uplinkPublicKey: uplinkKey, storageNodeID: nodeID,
             pieceID: pieceID, action: action, limit: limit, pieceExpiration: pieceExpiration, orderExpiration: orderExpiration,
-            orderCreation: orderCreation, satelliteSignature: take(64)
+            orderCreation: orderCreation, encryptedMetadata: metadata, satelliteSignature: take(64)
         )
     }
 

@@ -1,8 +1,10 @@
+import Crypto
 import Foundation
 import Identity
 
-/// A piece's id on a node: 32 bytes, written as 64 lowercase hexadecimal digits. (Storj derives
-/// each node's piece id from the segment's root piece id; that derivation comes with order limits.)
+/// A piece's id on a node: 32 bytes, written as 64 lowercase hexadecimal digits. A segment has one
+/// random *root* piece id; each node's piece is ``derived(forNode:number:)`` from it, so that no two
+/// nodes hold a piece under the same id and the satellite keeps one id a segment.
 public struct PieceID: Hashable, Sendable, CustomStringConvertible {
     public let bytes: Data
 
@@ -20,6 +22,16 @@ public struct PieceID: Hashable, Sendable, CustomStringConvertible {
     public static func random() -> PieceID {
         var generator = SystemRandomNumberGenerator()
         return PieceID(bytes: Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }))!
+    }
+
+    /// The id of piece `number` on `node`: the first 32 bytes of HMAC-SHA512 keyed with this root
+    /// id over the node id and the number as a big-endian 32-bit integer (Storj's
+    /// `PieceID.Derive`, storj/common storj/pieceid.go).
+    public func derived(forNode node: NodeID, number: Int) -> PieceID {
+        var message = node.bytes
+        withUnsafeBytes(of: Int32(truncatingIfNeeded: number).bigEndian) { message += $0 }
+        let code = HMAC<SHA512>.authenticationCode(for: message, using: SymmetricKey(data: bytes))
+        return PieceID(bytes: Data(code.prefix(32)))!
     }
 
     public var hex: String { Hex.encode(bytes) }

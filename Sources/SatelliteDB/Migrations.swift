@@ -121,6 +121,37 @@ enum Migrations {
                 table.add(column: "public_key", .blob)
             }
         }
+        migrator.registerMigration("0005-orders") { db in
+            // Each segment's root piece id, from which every node's piece id is derived (NULL for
+            // segments stored before order limits), and the erasure share size it was coded with.
+            try db.alter(table: "segment_offers") { table in
+                table.add(column: "root_piece_id", .blob)
+            }
+            try db.alter(table: "segments") { table in
+                table.add(column: "root_piece_id", .blob)
+                table.add(column: "redundancy_share_size", .integer).notNull().defaults(to: 256)
+            }
+            // Every serial a node settled, so that none is paid twice; rows go once their limit
+            // can no longer be settled.
+            try db.create(table: "settled_orders") { table in
+                table.column("serial", .blob).primaryKey()
+                table.column("node_id", .blob).notNull()
+                table.column("action", .text).notNull()
+                table.column("amount", .integer).notNull()
+                table.column("settled_at", .datetime).notNull()
+                table.column("settleable_until", .datetime).notNull()
+            }
+            try db.create(index: "settled_orders_settleable_until", on: "settled_orders", columns: ["settleable_until"])
+            // Settled bandwidth a bucket used, by action and hour.
+            try db.create(table: "bucket_bandwidth") { table in
+                table.column("project_id", .blob).notNull()
+                table.column("bucket", .text).notNull()
+                table.column("action", .text).notNull()
+                table.column("interval_start", .datetime).notNull()
+                table.column("bytes", .integer).notNull()
+                table.primaryKey(["project_id", "bucket", "action", "interval_start"])
+            }
+        }
         return migrator
     }
 

@@ -2,19 +2,50 @@ import Foundation
 import GRDB
 
 /// How a segment is erasure-coded: `k` pieces rebuild it; it is repaired at `repair` healthy
-/// pieces or fewer; an upload succeeds with `optimal`; `total` nodes are offered.
+/// pieces or fewer; an upload succeeds with `optimal`; `total` nodes are offered; each stripe
+/// gives every piece one share of `shareSize` bytes.
 public struct Redundancy: Sendable, Equatable {
     public let k: Int
     public let repair: Int
     public let optimal: Int
     public let total: Int
+    public let shareSize: Int
 
-    public init(k: Int, repair: Int, optimal: Int, total: Int) {
+    public init(k: Int, repair: Int, optimal: Int, total: Int, shareSize: Int = 256) {
         self.k = k
         self.repair = repair
         self.optimal = optimal
         self.total = total
+        self.shareSize = shareSize
     }
+
+    /// How many pieces a download is given limits for: `k` and a margin for slow or failed nodes,
+    /// `k × (total − optimal) / optimal` and at least one, at most `total` (Storj's
+    /// `RedundancyScheme.DownloadNodes`).
+    public var downloadNodes: Int {
+        let extra = max(1, (total - optimal) * k / max(optimal, 1))
+        return min(k + extra, total)
+    }
+}
+
+/// The nodes offered for one position of a pending upload, and the root piece id their pieces'
+/// ids are derived from.
+public struct SegmentOfferRecord: Sendable, Equatable {
+    public let nodes: [Data]
+    public let rootPieceID: Data
+
+    public init(nodes: [Data], rootPieceID: Data) {
+        self.nodes = nodes
+        self.rootPieceID = rootPieceID
+    }
+}
+
+/// What a commit of one position is checked against: the latest offer for it and the public keys
+/// of the offered nodes that have one.
+public struct OfferedSegment: Sendable, Equatable {
+    /// Nil for an upload begun before segment counts were declared (any known node will do).
+    public let offer: SegmentOfferRecord?
+    public let publicKeys: [Data: Data]
 }
 
 /// One stored piece: its number in the erasure code and the node holding it.
@@ -76,14 +107,23 @@ public struct SegmentRecord: Sendable, Equatable {
     public let redundancy: Redundancy
     public let encryptedSize: Int64
     public let pieces: [Piece]
+    /// The id each node's piece id is derived from; nil for segments stored before order limits.
+    public let rootPieceID: Data?
 
-    public init(streamID: Data, position: Int, redundancy: Redundancy, encryptedSize: Int64, pieces: [Piece]) {
+    public init(streamID: Data, position: Int, redundancy: Redundancy, encryptedSize: Int64, pieces: [Piece], rootPieceID: Data? = nil) {
         self.streamID = streamID
         self.position = position
         self.redundancy = redundancy
         self.encryptedSize = encryptedSize
         self.pieces = pieces
+        self.rootPieceID = rootPieceID
     }
+}
+
+/// A pending upload's bucket and expiration: what its order limits carry.
+public struct PendingUpload: Sendable, Equatable {
+    public let bucket: String
+    public let expiresAt: Date?
 }
 
 /// Why an object write was refused, beyond a broken database.
@@ -98,6 +138,8 @@ public enum ObjectConflict: Error, Equatable, CustomStringConvertible {
     case positionOutOfRange(position: Int, segmentCount: Int)
     /// Pieces on nodes that were not offered for the segment's position.
     case notOffered(position: Int, nodes: Int)
+    /// The position was offered again while its commit was being checked.
+    case offerReplaced(position: Int)
     /// An object committed while positions below its segment count have no segment.
     case missingSegments(positions: [Int], segmentCount: Int)
 
@@ -121,6 +163,8 @@ public enum ObjectConflict: Error, Equatable, CustomStringConvertible {
             "position \(position) is outside the upload, which declared \(count) segment\(count == 1 ? "" : "s") (positions 0 to \(count - 1))"
         case .notOffered(let position, let nodes):
             "\(nodes) of the pieces name nodes that were not offered for segment \(position); store pieces only on the nodes offered for it"
+        case .offerReplaced(let position):
+            "segment \(position) was offered new nodes while this commit was checked; commit the pieces of the latest offer"
         case .missingSegments(let positions, let count):
             "the upload declared \(count) segments and segment\(positions.count == 1 ? "" : "s") "
                 + positions.prefix(10).map(String.init).joined(separator: ", ") + (positions.count > 10 ? " and \(positions.count - 10) more" : "")
@@ -134,19 +178,30 @@ public protocol ObjectsDB: Sendable {
     /// A pending object with the next version of `key`, of `segmentCount` segments, with the
     /// nodes offered for its first positions (`offers[i]` for position i).
     func beginObject(
-        project: Data, bucket: String, key: String, streamID: Data, segmentCount: Int, offers: [[Data]], expiresAt: Date?, zombieDeadline: Date, at: Date
+        project: Data, bucket: String, key: String, streamID: Data, segmentCount: Int, offers: [SegmentOfferRecord], expiresAt: Date?,
+        zombieDeadline: Date, at: Date
     ) throws -> ObjectRecord
     /// Records the nodes offered for positions `first`, `first + 1`, ... of a pending upload,
     /// replacing earlier offers for them.
-    func offerSegments(project: Data, streamID: Data, first: Int, offers: [[Data]], at: Date) throws
+    func offerSegments(project: Data, streamID: Data, first: Int, offers: [SegmentOfferRecord], at: Date) throws
+    /// The bucket and expiration of a pending upload of the project.
+    /// - Throws: ``ObjectConflict`` when there is no such upload, or it is committed.
+    func pendingUpload(project: Data, streamID: Data) throws -> PendingUpload
+    /// The latest offer for a position of a pending upload, with the offered nodes' public keys.
+    /// - Throws: ``ObjectConflict`` when there is no such upload, or it is committed.
+    func offeredSegment(project: Data, streamID: Data, position: Int) throws -> OfferedSegment
     /// Records a segment of a pending upload: its position within the declared count, its pieces
-    /// on nodes the satellite knows that were offered for that position.
+    /// on nodes the satellite knows that were offered for that position, under the offer's root
+    /// piece id (``ObjectConflict/offerReplaced(position:)`` when the position was offered anew).
     func commitSegment(project: Data, _ segment: SegmentRecord, at: Date) throws
     /// Commits the pending object and deletes the older versions of its key, in one transaction.
     func commitObject(project: Data, streamID: Data) throws -> ObjectRecord
-    /// The latest committed version of `key`, with its segments in order and the addresses of
-    /// the nodes their pieces are on, from one snapshot.
-    func object(project: Data, bucket: String, key: String) throws -> (object: ObjectRecord, segments: [SegmentRecord], addresses: [Data: String])?
+    /// The latest committed version of `key` (or committed `version`), how many segments it has,
+    /// those at `positions` in order, and the addresses of the nodes their pieces are on, from one
+    /// snapshot.
+    func object(
+        project: Data, bucket: String, key: String, version: Int?, positions: Range<Int>
+    ) throws -> (object: ObjectRecord, segmentCount: Int, segments: [SegmentRecord], addresses: [Data: String])?
     /// Committed objects whose key starts with `prefix`, after `cursor`, in key order.
     func listObjects(project: Data, bucket: String, prefix: String, after cursor: String?, limit: Int) throws -> [ObjectRecord]
     /// Deletes every version of `key`; returns how many there were.
@@ -157,7 +212,8 @@ public protocol ObjectsDB: Sendable {
 
 extension SatelliteDatabase: ObjectsDB {
     public func beginObject(
-        project: Data, bucket: String, key: String, streamID: Data, segmentCount: Int, offers: [[Data]], expiresAt: Date?, zombieDeadline: Date, at: Date
+        project: Data, bucket: String, key: String, streamID: Data, segmentCount: Int, offers: [SegmentOfferRecord], expiresAt: Date?,
+        zombieDeadline: Date, at: Date
     ) throws -> ObjectRecord {
         try pool.write { db in
             guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM buckets WHERE project_id = ? AND name = ?"), arguments: [project, bucket]) != nil else {
@@ -179,7 +235,7 @@ extension SatelliteDatabase: ObjectsDB {
         }
     }
 
-    public func offerSegments(project: Data, streamID: Data, first: Int, offers: [[Data]], at: Date) throws {
+    public func offerSegments(project: Data, streamID: Data, first: Int, offers: [SegmentOfferRecord], at: Date) throws {
         try pool.write { db in
             let segmentCount = try Self.pendingUpload(db, project: project, streamID: streamID)
             if let segmentCount, first + offers.count > segmentCount {
@@ -202,21 +258,60 @@ extension SatelliteDatabase: ObjectsDB {
             let known = try nodes.filter { try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM nodes WHERE id = ?"), arguments: [$0]) != nil }
             guard known.count == nodes.count else { throw ObjectConflict.unknownNodes(nodes.count - known.count) }
             if segmentCount != nil {
-                let offered = try Data.fetchOne(
-                    db.cachedStatement(sql: "SELECT nodes FROM segment_offers WHERE stream_id = ? AND position = ?"), arguments: [segment.streamID, segment.position]
-                ).map(Self.nodeIDs) ?? []
+                let row = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT nodes, root_piece_id FROM segment_offers WHERE stream_id = ? AND position = ?"),
+                    arguments: [segment.streamID, segment.position]
+                )
+                let offered = (row?[0] as Data?).map(Self.nodeIDs) ?? []
                 let strangers = nodes.subtracting(offered)
                 guard strangers.isEmpty else { throw ObjectConflict.notOffered(position: segment.position, nodes: strangers.count) }
+                guard row?[1] as Data? == segment.rootPieceID else { throw ObjectConflict.offerReplaced(position: segment.position) }
             }
             let r = segment.redundancy
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO segments (stream_id, position, redundancy_k, redundancy_repair, redundancy_optimal, redundancy_total, encrypted_size, pieces, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO segments (stream_id, position, redundancy_k, redundancy_repair, redundancy_optimal, redundancy_total, redundancy_share_size,
+                    encrypted_size, pieces, root_piece_id, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(
-                arguments: [segment.streamID, segment.position, r.k, r.repair, r.optimal, r.total, segment.encryptedSize, Piece.encode(segment.pieces), at]
+                arguments: [
+                    segment.streamID, segment.position, r.k, r.repair, r.optimal, r.total, r.shareSize, segment.encryptedSize, Piece.encode(segment.pieces),
+                    segment.rootPieceID, at,
+                ]
             )
+        }
+    }
+
+    public func pendingUpload(project: Data, streamID: Data) throws -> PendingUpload {
+        try readOneStatement { db in
+            guard let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT status, bucket, expires_at FROM objects WHERE project_id = ? AND stream_id = ?"), arguments: [project, streamID]
+            ) else { throw ObjectConflict.noSuchStream }
+            guard row[0] as String == "pending" else { throw ObjectConflict.alreadyCommitted }
+            return PendingUpload(bucket: row[1], expiresAt: row[2])
+        }
+    }
+
+    public func offeredSegment(project: Data, streamID: Data, position: Int) throws -> OfferedSegment {
+        try readInOneTransaction { db in
+            let segmentCount = try Self.pendingUpload(db, project: project, streamID: streamID)
+            if let segmentCount, position >= segmentCount {
+                throw ObjectConflict.positionOutOfRange(position: position, segmentCount: segmentCount)
+            }
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT nodes, root_piece_id FROM segment_offers WHERE stream_id = ? AND position = ?"), arguments: [streamID, position]
+            )
+            let offer = row.flatMap { row -> SegmentOfferRecord? in
+                guard let root = row[1] as Data? else { return nil }
+                return SegmentOfferRecord(nodes: Self.orderedNodeIDs(row[0]), rootPieceID: root)
+            }
+            var keys: [Data: Data] = [:]
+            let statement = try db.cachedStatement(sql: "SELECT public_key FROM nodes WHERE id = ?")
+            for node in offer?.nodes ?? [] {
+                if let key = try Data.fetchOne(statement, arguments: [node]) { keys[node] = key }
+            }
+            return OfferedSegment(offer: offer, publicKeys: keys)
         }
     }
 
@@ -247,15 +342,29 @@ extension SatelliteDatabase: ObjectsDB {
         }
     }
 
-    public func object(project: Data, bucket: String, key: String) throws -> (object: ObjectRecord, segments: [SegmentRecord], addresses: [Data: String])? {
+    public func object(
+        project: Data, bucket: String, key: String, version: Int?, positions: Range<Int>
+    ) throws -> (object: ObjectRecord, segmentCount: Int, segments: [SegmentRecord], addresses: [Data: String])? {
         try readInOneTransaction { db in
+            // A version below every version is no version: 0 asks for the latest.
             guard let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT \(Self.objectColumns) FROM objects WHERE project_id = ? AND bucket = ? AND key = ? AND status = 'committed' ORDER BY version DESC LIMIT 1"),
-                arguments: [project, bucket, key]
+                db.cachedStatement(
+                    sql: """
+                        SELECT \(Self.objectColumns), segment_count FROM objects WHERE project_id = ? AND bucket = ? AND key = ? AND status = 'committed'
+                        AND (? = 0 OR version = ?) ORDER BY version DESC LIMIT 1
+                        """
+                ),
+                arguments: [project, bucket, key, version ?? 0, version ?? 0]
             ) else { return nil }
             let object = Self.object(row)
-            let segments = try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.segmentColumns) FROM segments WHERE stream_id = ? ORDER BY position"), arguments: [object.streamID]).map(Self.segmentRecord)
-            return (object, segments, try Self.addresses(db, of: segments.flatMap { $0.pieces.map(\.node) }))
+            let segments = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT \(Self.segmentColumns) FROM segments WHERE stream_id = ? AND position >= ? AND position < ? ORDER BY position"),
+                arguments: [object.streamID, positions.lowerBound, positions.upperBound]
+            ).map(Self.segmentRecord)
+            // Uploads begun before segment counts were declared have as many as were committed.
+            let declared: Int? = row[7]
+            let count = try declared ?? Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM segments WHERE stream_id = ?"), arguments: [object.streamID]) ?? 0
+            return (object, count, segments, try Self.addresses(db, of: segments.flatMap { $0.pieces.map(\.node) }))
         }
     }
 
@@ -306,16 +415,23 @@ extension SatelliteDatabase: ObjectsDB {
         return row["segment_count"]
     }
 
-    private static func recordOffers(_ db: Database, streamID: Data, first: Int, offers: [[Data]], at: Date) throws {
-        let statement = try db.cachedStatement(sql: "INSERT OR REPLACE INTO segment_offers (stream_id, position, nodes, offered_at) VALUES (?, ?, ?, ?)")
-        for (index, nodes) in offers.enumerated() {
-            try statement.execute(arguments: [streamID, first + index, nodes.reduce(into: Data(capacity: nodes.count * 32)) { $0.append($1) }, at])
+    private static func recordOffers(_ db: Database, streamID: Data, first: Int, offers: [SegmentOfferRecord], at: Date) throws {
+        let statement = try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO segment_offers (stream_id, position, nodes, root_piece_id, offered_at) VALUES (?, ?, ?, ?, ?)"
+        )
+        for (index, offer) in offers.enumerated() {
+            let nodes = offer.nodes.reduce(into: Data(capacity: offer.nodes.count * 32)) { $0.append($1) }
+            try statement.execute(arguments: [streamID, first + index, nodes, offer.rootPieceID, at])
         }
     }
 
     /// Node ids as ``recordOffers`` stores them, 32 bytes each.
     private static func nodeIDs(_ blob: Data) -> Set<Data> {
-        Set(stride(from: blob.startIndex, to: blob.endIndex - (blob.count % 32), by: 32).map { blob[$0..<($0 + 32)] })
+        Set(orderedNodeIDs(blob))
+    }
+
+    private static func orderedNodeIDs(_ blob: Data) -> [Data] {
+        stride(from: blob.startIndex, to: blob.endIndex - (blob.count % 32), by: 32).map { Data(blob[$0..<($0 + 32)]) }
     }
 
     /// The columns ``object(_:)`` reads, by position: a lookup by name per column per row was

@@ -164,13 +164,14 @@ extension SatelliteDatabase: RepairQueueDB {
 
     /// The columns ``segmentRecord(_:)`` reads, in the order it reads them by position: the
     /// repair checker decodes a million rows a pass, and a lookup by name costs a search per column.
-    static let segmentColumns = "stream_id, position, redundancy_k, redundancy_repair, redundancy_optimal, redundancy_total, encrypted_size, pieces"
+    static let segmentColumns =
+        "stream_id, position, redundancy_k, redundancy_repair, redundancy_optimal, redundancy_total, encrypted_size, pieces, root_piece_id, redundancy_share_size"
 
     static func segmentRecord(_ row: Row) -> SegmentRecord {
         SegmentRecord(
             streamID: row[0], position: row[1],
-            redundancy: Redundancy(k: row[2], repair: row[3], optimal: row[4], total: row[5]),
-            encryptedSize: row[6], pieces: Piece.decode(row[7])
+            redundancy: Redundancy(k: row[2], repair: row[3], optimal: row[4], total: row[5], shareSize: row[9]),
+            encryptedSize: row[6], pieces: Piece.decode(row[7]), rootPieceID: row[8]
         )
     }
 }

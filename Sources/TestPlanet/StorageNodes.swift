@@ -1,5 +1,7 @@
+import Crypto
 import Foundation
 import Identity
+import Synchronization
 import NodeProtocol
 import Satellite
 import SatelliteDB
@@ -88,10 +90,42 @@ extension TestPlanet {
         return HTTPAnswer(status: http?.statusCode ?? 0, headers: fields, body: data)
     }
 
-    /// The node checks in with the API peer.
+    /// The node checks in with the API peer; the planet remembers it, to sign its piece hashes.
     @discardableResult
     public func checkIn(_ node: SimulatedNode) async throws -> HTTPAnswer {
-        try await request("POST", "/v1/contact/checkin", body: node.checkInBody)
+        simulatedNodes.add(node)
+        return try await request("POST", "/v1/contact/checkin", body: node.checkInBody)
+    }
+
+    /// The piece hash (base64) a simulated node answers an upload of `size` bytes under `limit`
+    /// (base64) with, signed with its key, as the satellite checks it at commit. A simulated node
+    /// stores no bytes; the hash is of `size` zeros. A node the planet never checked in, or no
+    /// limit, gets a well-formed hash no node signed.
+    public func storedHash(node: String, limit: String?, size: Int64) -> String {
+        let pieceID = limit.flatMap { Data(base64Encoded: $0) }.flatMap { try? OrderLimit(decoding: $0) }?.pieceID ?? PieceID(bytes: Data(count: 32))!
+        let unsigned = PieceHash(pieceID: pieceID, hash: Data(SHA256.hash(data: Data(count: Int(size)))), pieceSize: size, timestamp: Int64(Date().timeIntervalSince1970))
+        let hash = simulatedNodes.node(node).map { unsigned.signed(with: $0.identity.sign) } ?? unsigned.signed { _ in Data(count: 64) }
+        return hash.encoded.base64EncodedString()
+    }
+
+    /// The bytes of each piece of a segment of `encryptedSize` bytes, padded to whole stripes of
+    /// `k` shares of `shareSize` bytes.
+    public static func pieceSize(encryptedSize: Int64, k: Int, shareSize: Int) -> Int64 {
+        let stripe = Int64(k * shareSize)
+        return (encryptedSize + 4 + stripe - 1) / stripe * stripe / Int64(k)
+    }
+}
+
+/// The simulated nodes a planet checked in, by id.
+final class SimulatedNodeDirectory: Sendable {
+    private let nodes = Mutex<[String: SimulatedNode]>([:])
+
+    func add(_ node: SimulatedNode) {
+        nodes.withLock { $0[node.id] = node }
+    }
+
+    func node(_ id: String) -> SimulatedNode? {
+        nodes.withLock { $0[id] }
     }
 }
 

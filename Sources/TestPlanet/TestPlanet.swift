@@ -43,6 +43,8 @@ public final class TestPlanet: Sendable {
     /// The peers as task services, as the launcher runs them as process services: the API comes
     /// after Core and the Repairer after the API, so they stop in the launcher's reverse order.
     public let services: ServiceList
+    /// The simulated nodes checked in through ``checkIn(_:)``.
+    let simulatedNodes = SimulatedNodeDirectory()
 
     private init(
         directory: URL, database: SatelliteDatabase, core: Core, api: API, repairer: Repairer, satelliteIdentity: PeerIdentity,
@@ -100,6 +102,7 @@ public final class TestPlanet: Sendable {
         repairerConfig.overlay.selectionCacheStaleness = .zero
         reconfigure.repairer(&repairerConfig)
 
+        let satelliteIdentity = PeerIdentity.generate()
         // Made in order, closed in reverse, every one even when one fails to close; a peer that
         // fails to be made closes the ones made before it.
         let peers = PeerGroup(logger: log)
@@ -109,7 +112,7 @@ public final class TestPlanet: Sendable {
         do {
             core = try await Core(log: log, database: database, config: coreConfig)
             peers.add(PeerItem(name: Core.name, close: { try await core.close() }))
-            api = try await API(log: log, database: database, config: apiConfig)
+            api = try await API(log: log, database: database, identity: satelliteIdentity, config: apiConfig)
             peers.add(PeerItem(name: API.name, close: { try await api.close() }))
             repairer = try await Repairer(log: log, database: database, config: repairerConfig)
             peers.add(PeerItem(name: Repairer.name, close: { try await repairer.close() }))
@@ -123,7 +126,6 @@ public final class TestPlanet: Sendable {
         coreService.addDependant(apiService)
         apiService.addDependant(repairerService)
         var services = ServiceList([coreService, apiService, repairerService])
-        let satelliteIdentity = PeerIdentity.generate()
         var storageNodes: [StorageNodePeer] = []
         let result: Result<T, any Error>
         do {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Identity
 import Launch
 import Logging
 import PeerCommandLine
@@ -48,16 +49,21 @@ struct Run: AsyncParsableCommand {
             defer { try? database.close() }
             switch peer {
             case .migration:
-                try MigrationPeer(log: log, database: database).run()
+                try MigrationPeer(log: log, database: database, identityPath: config.identityPath).run()
             case .core:
                 try await runUntilSignalled(Core(log: log, database: database, config: config.core), log: log, heartbeatInterval: heartbeat, level: level)
             case .api:
                 var apiConfig = config.apiPeer
                 apiConfig.listenDescriptor = ProcessInfo.processInfo.environment["SATELLITE_LISTEN_FD"].flatMap(Int32.init)
-                try await runUntilSignalled(API(log: log, database: database, config: apiConfig), log: log, heartbeatInterval: heartbeat, level: level)
+                let identity = try IdentityFile.load(from: config.identityPath)
+                try await runUntilSignalled(API(log: log, database: database, identity: identity, config: apiConfig), log: log, heartbeatInterval: heartbeat, level: level)
             case .repairer:
                 try await runUntilSignalled(Repairer(log: log, database: database, config: config.repairerPeer), log: log, heartbeatInterval: heartbeat, level: level)
             }
+        } catch let error as IdentityFileError {
+            // The identity is configuration the operator has to fix: restarting will not help.
+            log.critical("\(peer.rawValue) failed", metadata: ["error": "\(error)"])
+            throw ExitCode(78)
         } catch {
             log.critical("\(peer.rawValue) failed", metadata: ["error": "\(error)"])
             throw ExitCode.failure

@@ -323,9 +323,34 @@ struct CLITests {
     @Test func peerRefusesAnUnmigratedDatabaseAndExits1() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
+        let withoutKey = try await SatelliteProcess.run(["run", "api", "--data-dir", directory.path])
+        #expect(withoutKey.status == 78, "the API signs with the satellite's key: \(withoutKey.stderr)")
+        #expect(withoutKey.stderr.contains("identity.key: does not exist"))
+        try IdentityFile.create(at: directory.appendingPathComponent("identity.key").path)
         let result = try await SatelliteProcess.run(["run", "api", "--data-dir", directory.path])
         #expect(result.status == 1)
         #expect(result.stderr.contains("satellite run migration"))
+    }
+
+    /// A satellite run without `setup` gets its key from its first migration; once its database
+    /// has signed orders, a missing key is an error to fix, never a new key in silence.
+    @Test func theFirstMigrationMakesTheKeyAndALostKeyIsNeverReplaced() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let key = directory.appendingPathComponent("identity.key").path
+        let first = try await SatelliteProcess.run(["run", "migration", "--data-dir", directory.path])
+        #expect(first.status == 0, "\(first.stderr)")
+        let identity = try IdentityFile.load(from: key)
+        #expect(try FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? Int == 0o600)
+        #expect(first.stderr.contains(identity.id.hex))
+        let again = try await SatelliteProcess.run(["run", "migration", "--data-dir", directory.path])
+        #expect(again.status == 0)
+        #expect(try IdentityFile.load(from: key).id == identity.id, "the key is kept")
+        try FileManager.default.removeItem(atPath: key)
+        let lost = try await SatelliteProcess.run(["run", "migration", "--data-dir", directory.path])
+        #expect(lost.status == 78, "\(lost.stderr)")
+        #expect(lost.stderr.contains("restore the key"))
+        #expect(!FileManager.default.fileExists(atPath: key))
     }
 
     @Test func adminCreatesProjectsAndShowsAKeyOnce() async throws {

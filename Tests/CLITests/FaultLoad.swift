@@ -34,6 +34,8 @@ final class FaultLoad: @unchecked Sendable {
     private var counts = Counts()
     private var round = 0
     private var request = 0
+    /// The identities of the nodes checked in, to sign their piece hashes (the loop's thread only).
+    private var identities: [String: PeerIdentity] = [:]
     private let loop = BackgroundLoop()
 
     init(port: Int, key: String) {
@@ -102,7 +104,17 @@ final class FaultLoad: @unchecked Sendable {
         guard begun == 201, let stream = offer["stream_id"] as? String,
             let nodes = (offer["segments"] as? [[String: Any]])?.first?["nodes"] as? [[String: Any]], nodes.count >= 4
         else { return nil }
-        let pieces = nodes.prefix(4).enumerated().map { #"{"number":\#($0.offset),"node_id":"\#($0.element["node_id"] as? String ?? "")"}"# }
+        let redundancy = offer["redundancy"] as? [String: Any] ?? [:]
+        let stripe = Int64((redundancy["k"] as? Int ?? 1) * (redundancy["share_size"] as? Int ?? 256))
+        let pieceSize = (100 + 4 + stripe - 1) / stripe * stripe / Int64(redundancy["k"] as? Int ?? 1)
+        let pieces = nodes.prefix(4).enumerated().map { number, node in
+            let id = node["node_id"] as? String ?? ""
+            // What the node would answer the upload with: the hash of the piece its limit names.
+            let limit = (node["order_limit"] as? String).flatMap { Data(base64Encoded: $0) }.flatMap { try? OrderLimit(decoding: $0) }
+            let hash = PieceHash(pieceID: limit?.pieceID ?? PieceID.random(), hash: Data(count: 32), pieceSize: pieceSize, timestamp: Int64(Date().timeIntervalSince1970))
+            let signed = identities[id].map { hash.signed(with: $0.sign) } ?? hash
+            return #"{"number":\#(number),"node_id":"\#(id)","hash":"\#(signed.encoded.base64EncodedString())"}"#
+        }
         guard call("POST", "/v1/streams/\(stream)/segments", #"{"position":0,"encrypted_size":100,"pieces":[\#(pieces.joined(separator: ","))]}"#).0 == 204 else { return nil }
         return call("POST", "/v1/streams/\(stream)/commit", nil).0 == 200 ? key : nil
     }
@@ -114,6 +126,7 @@ final class FaultLoad: @unchecked Sendable {
         let id = identity.id.hex
         let body = String(decoding: SignedCheckIn(identity: identity, address: "10.\(round % 256).\(round / 256 % 256).1:28967", freeDisk: 1_099_511_627_776, version: "1").json, as: UTF8.self)
         let checkedIn = call("POST", "/v1/contact/checkin", body, authorized: false).0 == 200
+        if checkedIn { identities[id] = identity }
         let stored = round % 5 == 0 && round > 20 ? storeObject(round) : nil
         lock.lock()
         if checkedIn {

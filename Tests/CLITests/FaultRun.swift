@@ -409,8 +409,8 @@ final class FaultRun {
         #expect(lost == 0, "\(lost) acknowledged check-ins were lost")
         let project = try #require(try database.project(named: "load"))
         for key in load.acknowledgedObjects {
-            let stored = try database.object(project: project.id, bucket: "load", key: key)
-            #expect(stored?.1.first?.pieces.count == 4, "acknowledged object \(key) is not readable whole")
+            let stored = try database.object(project: project.id, bucket: "load", key: key, version: nil, positions: 0..<10_000)
+            #expect(stored?.segments.first?.pieces.count == 4, "acknowledged object \(key) is not readable whole")
         }
         #expect(load.acknowledgedObjects.count > 5)
         #expect(try database.integrityProblems().isEmpty)

@@ -40,6 +40,7 @@ struct OrderLimitTests {
             ("piece expiration", { $0.pieceExpiration += 1 }),
             ("order expiration", { $0.orderExpiration += 1 }),
             ("creation", { $0.orderCreation -= 1 }),
+            ("metadata", { $0.encryptedMetadata[5] ^= 1 }),
         ]
         changes.append(("satellite key", { $0.satellitePublicKey = PeerIdentity.generate().publicKeyBytes }))
         for (field, change) in changes {

@@ -131,6 +131,8 @@ struct ContactTests {
                 ("the address changed after signing", { $0.address = "10.9.9.9:9" }, 401, "signature does not verify"),
                 ("signed two hours ago", { $0.signedAt -= 7200 }, 401, "signed_at is"),
                 ("signed an hour and a half ahead", { $0.signedAt += 5400 }, 401, "signed_at is"),
+                // Subtracted from the clock, the least Int64 overflowed and stopped the API.
+                ("signed at the least time an Int64 holds", { $0.signedAt = .min }, 401, "signed_at is"),
                 ("another key's signature", { $0.signature = SignedCheckIn(identity: .generate(), address: node.address, freeDisk: node.freeDisk, version: node.version).signature }, 401, "signature does not verify"),
                 ("a signature cut short", { $0.signature = String($0.signature.prefix(126)) }, 400, "signature"),
                 ("a public key in capitals", { $0.publicKey = $0.publicKey.uppercased() }, 400, "public_key"),
@@ -201,7 +203,7 @@ struct ContactTests {
 
     @Test func oversizedBodiesWrongContentTypesAndUnknownRoutesAreErrorsInTheDocumentsShape() async throws {
         try await TestPlanet.run(reconfigure: Self.planet()) { planet in
-            let huge = Data(repeating: UInt8(ascii: " "), count: 200 * 1024)
+            let huge = Data(repeating: UInt8(ascii: " "), count: APIServer.bodyLimit + 1024)
             let tooLarge = try await planet.request("POST", "/v1/contact/checkin", body: huge)
             #expect(tooLarge.status == 413)
             #expect(tooLarge.error?.code == "too_large")

@@ -24,7 +24,7 @@ struct ObjectTests {
             let begun = try await client.begin("photos/2026/cat.jpg", segments: 2)
             #expect(begun.status == 201, "\(begun.text)")
             let redundancy = begun.json?["redundancy"] as? [String: Int]
-            #expect(redundancy == ["k": 2, "repair": 3, "optimal": 4, "total": 5])
+            #expect(redundancy == ["k": 2, "repair": 3, "optimal": 4, "total": 5, "share_size": 256])
             let offers = begun.json?["segments"] as? [[String: Any]] ?? []
             #expect(offers.count == 2)
             for offer in offers {
@@ -87,8 +87,10 @@ struct ObjectTests {
             let stream = begun.json?["stream_id"] as? String ?? ""
             let offered = ((begun.json?["segments"] as? [[String: Any]])?.first?["nodes"] as? [[String: Any]] ?? []).compactMap { $0["node_id"] as? String }
             func commit(_ pieces: [(Int, String)], position: Int = 0) async throws -> HTTPAnswer {
-                try await client.call("POST", "/v1/streams/\(stream)/segments", [
-                    "position": position, "encrypted_size": 10, "pieces": pieces.map { ["number": $0.0, "node_id": $0.1] },
+                let offer = (begun.json?["segments"] as? [[String: Any]])?.first ?? [:]
+                return try await client.call("POST", "/v1/streams/\(stream)/segments", [
+                    "position": position, "encrypted_size": 10,
+                    "pieces": client.pieces(pieces, offer: offer, redundancy: begun.json?["redundancy"] as? [String: Any] ?? [:], encryptedSize: 10),
                 ])
             }
             let tooFew = try await commit(Array(offered.prefix(3).enumerated().map { ($0.offset, $0.element) }))
@@ -133,8 +135,8 @@ struct ObjectTests {
         try await withClient { client, nodes in
             let begun = try await client.begin("large", segments: 10_000)
             #expect(begun.status == 201, "\(begun.text.prefix(300))")
-            // 32 segments of 5 offers, each under 200 bytes.
-            #expect(begun.text.utf8.count < 32 * 5 * 200, "the begin answered \(begun.text.utf8.count) bytes")
+            // 32 segments of 5 offers, each under 800 bytes with its order limit.
+            #expect(begun.text.utf8.count < 32 * 5 * 800, "the begin answered \(begun.text.utf8.count) bytes")
             var offers = begun.json?["segments"] as? [[String: Any]] ?? []
             #expect(offers.compactMap { $0["position"] as? Int } == Array(0..<32))
             let stream = begun.json?["stream_id"] as? String ?? ""
@@ -143,7 +145,7 @@ struct ObjectTests {
                 let count = min(32, 10_000 - first)
                 let batch = try await client.call("POST", "/v1/streams/\(stream)/offers", ["first": first, "count": count])
                 #expect(batch.status == 200, "\(batch.text.prefix(300))")
-                #expect(batch.text.utf8.count < 32 * 5 * 200)
+                #expect(batch.text.utf8.count < 32 * 5 * 800)
                 offers += batch.json?["segments"] as? [[String: Any]] ?? []
                 first += count
             }
@@ -177,9 +179,14 @@ struct ObjectTests {
             func offered(_ position: Int) -> [String] {
                 (offers[position]["nodes"] as? [[String: Any]] ?? []).compactMap { $0["node_id"] as? String }
             }
-            func commit(_ position: Int, _ ids: [String]) async throws -> HTTPAnswer {
-                try await client.call("POST", "/v1/streams/\(stream)/segments", [
-                    "position": position, "encrypted_size": 10, "pieces": ids.prefix(4).enumerated().map { ["number": $0.offset, "node_id": $0.element] },
+            func commit(_ position: Int, _ ids: [String], offer latest: [String: Any]? = nil) async throws -> HTTPAnswer {
+                let offer = latest ?? (offers.indices.contains(position) ? offers[position] : [:])
+                return try await client.call("POST", "/v1/streams/\(stream)/segments", [
+                    "position": position, "encrypted_size": 10,
+                    "pieces": client.pieces(
+                        ids.prefix(4).enumerated().map { ($0.offset, $0.element) }, offer: offer, redundancy: begun.json?["redundancy"] as? [String: Any] ?? [:],
+                        encryptedSize: 10
+                    ),
                 ])
             }
             let beyond = try await commit(5, offered(0))
@@ -197,11 +204,15 @@ struct ObjectTests {
             #expect(gap.error?.message.contains("segment 0 is not committed") == true, "\(gap.text)")
             // A new offer for position 0 replaces the old one.
             let again = try await client.call("POST", "/v1/streams/\(stream)/offers", ["first": 0, "count": 1])
-            let fresh = ((again.json?["segments"] as? [[String: Any]])?.first?["nodes"] as? [[String: Any]] ?? []).compactMap { $0["node_id"] as? String }
+            let freshOffer = (again.json?["segments"] as? [[String: Any]])?.first ?? [:]
+            let fresh = (freshOffer["nodes"] as? [[String: Any]] ?? []).compactMap { $0["node_id"] as? String }
             if let stale = offered(0).first(where: { !fresh.contains($0) }) {
-                #expect(try await commit(0, [stale] + fresh.filter { $0 != stale }.prefix(3)).status == 400)
+                #expect(try await commit(0, [stale] + fresh.filter { $0 != stale }.prefix(3), offer: freshOffer).status == 400)
             }
-            #expect(try await commit(0, fresh).status == 204)
+            // The pieces of the old offer are under its order limits: refused for the new one.
+            let underOldLimits = try await commit(0, offered(0))
+            #expect(underOldLimits.status == 400, "\(underOldLimits.text)")
+            #expect(try await commit(0, fresh, offer: freshOffer).status == 204)
             #expect(try await client.call("POST", "/v1/streams/\(stream)/commit").status == 200)
             let read = try await client.call("GET", "/v1/buckets/bucket/object?key=gappy")
             #expect((read.json?["segments"] as? [[String: Any]])?.compactMap { $0["position"] as? Int } == [0, 1])

@@ -53,7 +53,7 @@ struct ProbeTests {
     /// size and an unknown transfer coding too.
     @Test func chunkedBodiesPastTheLimitOrMalformedAreAnswered413And400() async throws {
         try await withClient { client in
-            let big = [UInt8](repeating: UInt8(ascii: "x"), count: 70 * 1024)
+            let big = [UInt8](repeating: UInt8(ascii: "x"), count: APIServer.bodyLimit + 1024)
             let chunked = "POST /v1/buckets HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
             let tooLarge = try await raw(client, chunked, body: Array("\(String(big.count, radix: 16))\r\n".utf8) + big + Array("\r\n0\r\n\r\n".utf8))
             #expect(tooLarge.status == 413, "\(tooLarge.text.prefix(300))")

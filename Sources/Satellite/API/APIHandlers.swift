@@ -18,6 +18,8 @@ struct APIHandlers: APIProtocol {
     let reads: DirectReads
     let keys: APIKeys
     let metainfo: MetainfoConfig
+    let signer: OrderSigner
+    let settlement: SettlementCheck
     let threads: BlockingThreads
     let writer: BlockingThreads
 

@@ -12,7 +12,7 @@ import SatelliteDB
 /// bounded and every error in the document's error shape.
 public final class APIServer: Sendable {
     /// The largest request body read, in bytes.
-    public static let bodyLimit = 64 * 1024
+    public static let bodyLimit = 1024 * 1024
 
     private enum Listening {
         case bound(HTTPListener)

@@ -16,6 +16,7 @@ public struct SatelliteConfiguration: ConfigSection {
     public var overlay = OverlayConfig()
     public var contact = ContactConfig()
     public var metainfo = MetainfoConfig()
+    public var orders = OrdersConfig()
     public var checker = CheckerConfig()
     public var repairer = RepairerConfig()
     public var tally = TallyConfig()
@@ -34,6 +35,7 @@ public struct SatelliteConfiguration: ConfigSection {
         + OverlayConfig.fields(at: \.overlay, prefix: "overlay")
         + ContactConfig.fields(at: \.contact, prefix: "contact")
         + MetainfoConfig.fields(at: \.metainfo, prefix: "metainfo")
+        + OrdersConfig.fields(at: \.orders, prefix: "orders")
         + CheckerConfig.fields(at: \.checker, prefix: "checker")
         + RepairerConfig.fields(at: \.repairer, prefix: "repairer")
         + TallyConfig.fields(at: \.tally, prefix: "tally")
@@ -86,6 +88,7 @@ extension SatelliteConfiguration {
         config.overlay = overlay
         config.contact = contact
         config.metainfo = metainfo
+        config.orders = orders
         config.shutdownTimeout = peerShutdownTimeout
         return config
     }

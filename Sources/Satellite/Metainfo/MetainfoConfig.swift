@@ -1,3 +1,4 @@
+import ErasureCoding
 import SatelliteConfig
 import SatelliteDB
 
@@ -5,6 +6,8 @@ import SatelliteDB
 public struct MetainfoConfig: ConfigSection, Equatable {
     /// Written `k/repair/optimal/total`, as `29/35/80/110`.
     public var redundancy = "29/35/80/110"
+    /// The bytes each piece gets of every stripe (Storj's erasure share size).
+    public var shareSize: Int64 = 256
     /// The largest segment a client uploads; a node needs room for one piece of it.
     public var maxSegmentSize: Int64 = 64 << 20
     /// How long an object may stay pending before it is deleted.
@@ -17,12 +20,22 @@ public struct MetainfoConfig: ConfigSection, Equatable {
     public init() {}
 
     /// The parsed redundancy; the loader has checked it.
-    public var scheme: Redundancy { Self.parse(redundancy)! }
+    public var scheme: Redundancy {
+        let r = Self.parse(redundancy)!
+        return Redundancy(k: r.k, repair: r.repair, optimal: r.optimal, total: r.total, shareSize: Int(shareSize))
+    }
+
+    /// The largest piece of a segment of ``maxSegmentSize``, padded to whole stripes: the byte
+    /// limit of an upload's orders and the free disk a node needs.
+    public var maxPieceSize: Int64 {
+        Int64(Padding.paddedSize(of: Int(maxSegmentSize), stripeSize: scheme.k * Int(shareSize)) / scheme.k)
+    }
 
     public static let fields: [ConfigField<Self>] = [
         .string("redundancy", \.redundancy, help: "erasure code as k/repair/optimal/total, with k <= repair < optimal <= total <= 600") { text in
             parse(text) == nil ? "k/repair/optimal/total with 1 <= k <= repair < optimal <= total <= 600, as 29/35/80/110" : nil
         },
+        .size("share-size", \.shareSize, help: "bytes each piece gets of every stripe of a segment (the erasure share size)", range: 1 ... 1 << 16),
         .size("max-segment-size", \.maxSegmentSize, help: "largest segment a client uploads; a node needs free disk for one piece of it", range: 1 ... 1 << 34),
         .duration("zombie-deadline", \.zombieDeadline, help: "how long an object may stay pending before it is deleted", range: .seconds(1) ... .seconds(86400 * 30)),
         .duration(

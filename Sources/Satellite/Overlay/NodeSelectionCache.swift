@@ -25,12 +25,16 @@ public final class NodeSelectionCache: Sendable {
     public let staleness: Duration
     /// Nodes not contacted within this window are left out.
     public let onlineWindow: Duration
+    /// Whether a choice takes at most one node a network; off only where every node shares one
+    /// (a network on one machine).
+    public let distinctNetworks: Bool
     private let db: any OverlayDB
     private let state = Mutex(State())
 
-    public init(staleness: Duration, onlineWindow: Duration, db: any OverlayDB) {
+    public init(staleness: Duration, onlineWindow: Duration, distinctNetworks: Bool = true, db: any OverlayDB) {
         self.staleness = staleness
         self.onlineWindow = onlineWindow
+        self.distinctNetworks = distinctNetworks
         self.db = db
     }
 
@@ -77,7 +81,7 @@ public final class NodeSelectionCache: Sendable {
             let node = nodes[order[next]]
             next += 1
             guard node.freeDisk >= minFreeDisk, node.lastContactSuccess >= onlineSince, !excluded.contains(node.choice.id),
-                networks.insert(node.choice.lastNet).inserted
+                !distinctNetworks || networks.insert(node.choice.lastNet).inserted
             else { continue }
             chosen.append(node.choice)
         }

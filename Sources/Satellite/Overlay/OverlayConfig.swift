@@ -6,6 +6,8 @@ public struct OverlayConfig: ConfigSection, Equatable {
     public var onlineWindow: Duration = .seconds(4 * 3600)
     /// How old the in-memory list of nodes to choose from may grow before it is read again.
     public var selectionCacheStaleness: Duration = .seconds(30)
+    /// Whether a segment's nodes must be on distinct networks (Storj's `overlay.node.distinct-ip`).
+    public var distinctNetworks = true
 
     public init() {}
 
@@ -15,6 +17,10 @@ public struct OverlayConfig: ConfigSection, Equatable {
             "selection-cache-staleness", \.selectionCacheStaleness,
             help: "how old the in-memory list of nodes offered for uploads and repairs may grow before it is read again (a new node waits this long to be offered); 0s reads the nodes table for every choice",
             range: .zero ... .seconds(3600)
+        ),
+        .bool(
+            "distinct-networks", \.distinctNetworks,
+            help: "offer a segment at most one node a network (/24 of IPv4, /64 of IPv6), so one operator or outage cannot hold many of its pieces; off only for a network on one machine"
         ),
     ]
 }

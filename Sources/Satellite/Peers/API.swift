@@ -1,3 +1,4 @@
+import Identity
 import Lifecycle
 import Logging
 import PeerRuntime
@@ -22,6 +23,7 @@ public final class API: SatellitePeer {
         public var overlay = OverlayConfig()
         public var contact = ContactConfig()
         public var metainfo = MetainfoConfig()
+        public var orders = OrdersConfig()
         /// A listening socket the launcher handed over (SATELLITE_LISTEN_FD); served instead of
         /// binding `api.address`.
         public var listenDescriptor: Int32?
@@ -34,6 +36,8 @@ public final class API: SatellitePeer {
 
     public let basis: PeerBasis
     public let database: SatelliteDatabase
+    /// The satellite's identity: it signs the order limits.
+    public let identity: PeerIdentity
     /// Health and metrics; `nil` when `debug.address` is empty.
     public let debug: DebugServer?
     public let overlay: Overlay
@@ -44,10 +48,11 @@ public final class API: SatellitePeer {
 
     /// Wires the peer.
     /// - Throws: `PeerInitError` naming the subsystem that failed, after closing the ones made.
-    public init(log: Logger, database: SatelliteDatabase, config: Config) async throws {
+    public init(log: Logger, database: SatelliteDatabase, identity: PeerIdentity, config: Config) async throws {
         let basis = PeerBasis(satellitePeer: Self.name, log: log, shutdownTimeout: config.shutdownTimeout)
         self.basis = basis
         self.database = database
+        self.identity = identity
         do {
             // debug, then schema
             debug = try basis.wireDebugAndSchema(config.debug, database: database)
@@ -72,6 +77,10 @@ public final class API: SatellitePeer {
             }
             self.reads = reads
 
+            let signer = try basis.group.wiring("orders") {
+                OrderSigner(identity: identity, config: config.orders)
+            }
+
             let writer = try basis.group.wiring("api:writer") {
                 let writer = BlockingThreads(count: 1)
                 basis.group.add(PeerItem(name: "api:writer", close: { await writer.close() }))
@@ -85,6 +94,7 @@ public final class API: SatellitePeer {
                         db: database, cacheExpiration: config.metainfo.apiKeyCacheExpiration, cacheCapacity: config.metainfo.apiKeyCacheCapacity
                     ),
                     metainfo: config.metainfo,
+                    signer: signer, settlement: SettlementCheck(signer: signer, maxClockSkew: config.contact.checkInClockSkew.components.seconds),
                     threads: basis.blockingThreads, writer: writer
                 )
                 let server = try APIServer(

@@ -46,7 +46,10 @@ public final class Repairer: SatellitePeer {
                 let worker = RepairWorker(
                     config: config.repairer, onlineWindow: config.overlay.onlineWindow, maxSegmentSize: config.metainfo.maxSegmentSize,
                     db: database, threads: basis.blockingThreads,
-                    selection: NodeSelectionCache(staleness: config.overlay.selectionCacheStaleness, onlineWindow: config.overlay.onlineWindow, db: database),
+                    selection: NodeSelectionCache(
+                        staleness: config.overlay.selectionCacheStaleness, onlineWindow: config.overlay.onlineWindow,
+                        distinctNetworks: config.overlay.distinctNetworks, db: database
+                    ),
                     log: basis.log.named("repair:worker"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )
                 basis.group.add(PeerItem(name: "repair:worker", run: { try await worker.run() }, close: { await worker.cycle.close() }))

@@ -26,7 +26,7 @@ extension Components {
         ///
         /// - Remark: Generated from `#/components/schemas/StreamID`.
         public typealias StreamID = Swift.String
-        /// k pieces rebuild a segment; at repair healthy pieces or fewer it is repaired; an upload needs optimal; total are offered.
+        /// k pieces rebuild a segment; at repair healthy pieces or fewer it is repaired; an upload needs optimal; total are offered; each stripe gives every piece one share of share_size bytes.
         ///
         /// - Remark: Generated from `#/components/schemas/Redundancy`.
         public struct Redundancy: Codable, Hashable, Sendable {
@@ -38,6 +38,8 @@ extension Components {
             public var optimal: Swift.Int
             /// - Remark: Generated from `#/components/schemas/Redundancy/total`.
             public var total: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Redundancy/share_size`.
+            public var shareSize: Swift.Int
             /// Creates a new `Redundancy`.
             ///
             /// - Parameters:
@@ -45,24 +47,41 @@ extension Components {
             ///   - repair:
             ///   - optimal:
             ///   - total:
+            ///   - shareSize:
             public init(
                 k: Swift.Int,
                 repair: Swift.Int,
                 optimal: Swift.Int,
-                total: Swift.Int
+                total: Swift.Int,
+                shareSize: Swift.Int
             ) {
                 self.k = k
                 self.repair = repair
                 self.optimal = optimal
                 self.total = total
+                self.shareSize = shareSize
             }
             public enum CodingKeys: String, CodingKey {
                 case k
                 case repair
                 case optimal
                 case total
+                case shareSize = "share_size"
             }
         }
+        /// A signed order limit, base64: the satellite's permission for one action on one piece at
+        /// one node (the storage node's piece protocol takes it as it is), 382 bytes.
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/OrderLimit`.
+        public typealias OrderLimit = OpenAPIRuntime.Base64EncodedData
+        /// The segment's own Ed25519 private key (32 bytes, base64): its public half is in every
+        /// order limit of the segment, and the uplink signs its piece hashes with it. It is not a key
+        /// of the uplink's data.
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/PiecePrivateKey`.
+        public typealias PiecePrivateKey = OpenAPIRuntime.Base64EncodedData
         /// - Remark: Generated from `#/components/schemas/BeginObject`.
         public struct BeginObject: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/BeginObject/key`.
@@ -122,21 +141,29 @@ extension Components {
             public var nodeId: Components.Schemas.NodeID
             /// - Remark: Generated from `#/components/schemas/NodeOffer/address`.
             public var address: Swift.String
+            /// A PUT limit for piece number i of the segment on this node, i being the node's index in `nodes`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NodeOffer/order_limit`.
+            public var orderLimit: Components.Schemas.OrderLimit
             /// Creates a new `NodeOffer`.
             ///
             /// - Parameters:
             ///   - nodeId:
             ///   - address:
+            ///   - orderLimit: A PUT limit for piece number i of the segment on this node, i being the node's index in `nodes`.
             public init(
                 nodeId: Components.Schemas.NodeID,
-                address: Swift.String
+                address: Swift.String,
+                orderLimit: Components.Schemas.OrderLimit
             ) {
                 self.nodeId = nodeId
                 self.address = address
+                self.orderLimit = orderLimit
             }
             public enum CodingKeys: String, CodingKey {
                 case nodeId = "node_id"
                 case address
+                case orderLimit = "order_limit"
             }
         }
         /// - Remark: Generated from `#/components/schemas/SegmentOffer`.
@@ -145,21 +172,27 @@ extension Components {
             public var position: Swift.Int
             /// - Remark: Generated from `#/components/schemas/SegmentOffer/nodes`.
             public var nodes: [Components.Schemas.NodeOffer]
+            /// - Remark: Generated from `#/components/schemas/SegmentOffer/piece_private_key`.
+            public var piecePrivateKey: Components.Schemas.PiecePrivateKey
             /// Creates a new `SegmentOffer`.
             ///
             /// - Parameters:
             ///   - position:
             ///   - nodes:
+            ///   - piecePrivateKey:
             public init(
                 position: Swift.Int,
-                nodes: [Components.Schemas.NodeOffer]
+                nodes: [Components.Schemas.NodeOffer],
+                piecePrivateKey: Components.Schemas.PiecePrivateKey
             ) {
                 self.position = position
                 self.nodes = nodes
+                self.piecePrivateKey = piecePrivateKey
             }
             public enum CodingKeys: String, CodingKey {
                 case position
                 case nodes
+                case piecePrivateKey = "piece_private_key"
             }
         }
         /// - Remark: Generated from `#/components/schemas/OfferSegments`.
@@ -264,21 +297,31 @@ extension Components {
             public var number: Swift.Int
             /// - Remark: Generated from `#/components/schemas/StoredPiece/node_id`.
             public var nodeId: Components.Schemas.NodeID
+            /// The piece hash the node answered the upload with, signed with the node's key (144 bytes,
+            /// base64): the piece id, the SHA-256 of the piece, its size, the time, the signature.
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/StoredPiece/hash`.
+            public var hash: OpenAPIRuntime.Base64EncodedData
             /// Creates a new `StoredPiece`.
             ///
             /// - Parameters:
             ///   - number: The piece's number in the erasure code, from 0 to total - 1.
             ///   - nodeId:
+            ///   - hash: The piece hash the node answered the upload with, signed with the node's key (144 bytes,
             public init(
                 number: Swift.Int,
-                nodeId: Components.Schemas.NodeID
+                nodeId: Components.Schemas.NodeID,
+                hash: OpenAPIRuntime.Base64EncodedData
             ) {
                 self.number = number
                 self.nodeId = nodeId
+                self.hash = hash
             }
             public enum CodingKeys: String, CodingKey {
                 case number
                 case nodeId = "node_id"
+                case hash
             }
             public init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -290,9 +333,14 @@ extension Components {
                     Components.Schemas.NodeID.self,
                     forKey: .nodeId
                 )
+                self.hash = try container.decode(
+                    OpenAPIRuntime.Base64EncodedData.self,
+                    forKey: .hash
+                )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
                     "number",
-                    "node_id"
+                    "node_id",
+                    "hash"
                 ])
             }
         }
@@ -302,7 +350,7 @@ extension Components {
             public var position: Swift.Int
             /// - Remark: Generated from `#/components/schemas/CommitSegment/encrypted_size`.
             public var encryptedSize: Swift.Int64
-            /// At most `total` pieces; `total` is at most 600, so that the body fits in 64 KiB.
+            /// At most `total` pieces; `total` is at most 600.
             ///
             /// - Remark: Generated from `#/components/schemas/CommitSegment/pieces`.
             public var pieces: [Components.Schemas.StoredPiece]
@@ -311,7 +359,7 @@ extension Components {
             /// - Parameters:
             ///   - position:
             ///   - encryptedSize:
-            ///   - pieces: At most `total` pieces; `total` is at most 600, so that the body fits in 64 KiB.
+            ///   - pieces: At most `total` pieces; `total` is at most 600.
             public init(
                 position: Swift.Int,
                 encryptedSize: Swift.Int64,
@@ -357,25 +405,36 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/PieceLocation/address`.
             public var address: Swift.String
+            /// A GET limit for this piece, present on the pieces chosen for this download: enough for
+            /// k and a margin for slow nodes (k × (total − optimal) / optimal, at least one), on
+            /// nodes the satellite still knows, in random order.
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/PieceLocation/order_limit`.
+            public var orderLimit: Components.Schemas.OrderLimit?
             /// Creates a new `PieceLocation`.
             ///
             /// - Parameters:
             ///   - number:
             ///   - nodeId:
             ///   - address: The node's address as of its last check-in; empty if the node is no longer known.
+            ///   - orderLimit: A GET limit for this piece, present on the pieces chosen for this download: enough for
             public init(
                 number: Swift.Int,
                 nodeId: Components.Schemas.NodeID,
-                address: Swift.String
+                address: Swift.String,
+                orderLimit: Components.Schemas.OrderLimit? = nil
             ) {
                 self.number = number
                 self.nodeId = nodeId
                 self.address = address
+                self.orderLimit = orderLimit
             }
             public enum CodingKeys: String, CodingKey {
                 case number
                 case nodeId = "node_id"
                 case address
+                case orderLimit = "order_limit"
             }
         }
         /// - Remark: Generated from `#/components/schemas/Segment`.
@@ -388,6 +447,10 @@ extension Components {
             public var redundancy: Components.Schemas.Redundancy
             /// - Remark: Generated from `#/components/schemas/Segment/pieces`.
             public var pieces: [Components.Schemas.PieceLocation]
+            /// The key of this download's limits; absent for a segment stored before order limits, which has none.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Segment/piece_private_key`.
+            public var piecePrivateKey: Components.Schemas.PiecePrivateKey?
             /// Creates a new `Segment`.
             ///
             /// - Parameters:
@@ -395,22 +458,26 @@ extension Components {
             ///   - encryptedSize:
             ///   - redundancy:
             ///   - pieces:
+            ///   - piecePrivateKey: The key of this download's limits; absent for a segment stored before order limits, which has none.
             public init(
                 position: Swift.Int,
                 encryptedSize: Swift.Int64,
                 redundancy: Components.Schemas.Redundancy,
-                pieces: [Components.Schemas.PieceLocation]
+                pieces: [Components.Schemas.PieceLocation],
+                piecePrivateKey: Components.Schemas.PiecePrivateKey? = nil
             ) {
                 self.position = position
                 self.encryptedSize = encryptedSize
                 self.redundancy = redundancy
                 self.pieces = pieces
+                self.piecePrivateKey = piecePrivateKey
             }
             public enum CodingKeys: String, CodingKey {
                 case position
                 case encryptedSize = "encrypted_size"
                 case redundancy
                 case pieces
+                case piecePrivateKey = "piece_private_key"
             }
         }
         /// - Remark: Generated from `#/components/schemas/ObjectSummary`.
@@ -454,6 +521,10 @@ extension Components {
             public var key: Swift.String
             /// - Remark: Generated from `#/components/schemas/Object/version`.
             public var version: Swift.Int
+            /// How many segments the object has; `segments` holds those from position `first`, at most `count`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Object/segment_count`.
+            public var segmentCount: Swift.Int
             /// - Remark: Generated from `#/components/schemas/Object/created_at`.
             public var createdAt: Foundation.Date
             /// - Remark: Generated from `#/components/schemas/Object/expires_at`.
@@ -465,18 +536,21 @@ extension Components {
             /// - Parameters:
             ///   - key:
             ///   - version:
+            ///   - segmentCount: How many segments the object has; `segments` holds those from position `first`, at most `count`.
             ///   - createdAt:
             ///   - expiresAt:
             ///   - segments:
             public init(
                 key: Swift.String,
                 version: Swift.Int,
+                segmentCount: Swift.Int,
                 createdAt: Foundation.Date,
                 expiresAt: Foundation.Date? = nil,
                 segments: [Components.Schemas.Segment]
             ) {
                 self.key = key
                 self.version = version
+                self.segmentCount = segmentCount
                 self.createdAt = createdAt
                 self.expiresAt = expiresAt
                 self.segments = segments
@@ -484,6 +558,7 @@ extension Components {
             public enum CodingKeys: String, CodingKey {
                 case key
                 case version
+                case segmentCount = "segment_count"
                 case createdAt = "created_at"
                 case expiresAt = "expires_at"
                 case segments
@@ -700,6 +775,171 @@ extension Components {
                     "free_disk",
                     "version"
                 ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Settlement`.
+        public struct Settlement: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Settlement/node_id`.
+            public var nodeId: Components.Schemas.NodeID
+            /// When the node signed, in seconds since 1970-01-01 UTC.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Settlement/signed_at`.
+            public var signedAt: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/Settlement/OrdersPayload`.
+            public struct OrdersPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/Settlement/OrdersPayload/limit`.
+                public var limit: Components.Schemas.OrderLimit
+                /// The bytes the node moved under the limit.
+                ///
+                /// - Remark: Generated from `#/components/schemas/Settlement/OrdersPayload/amount`.
+                public var amount: Swift.Int64
+                /// Creates a new `OrdersPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - limit:
+                ///   - amount: The bytes the node moved under the limit.
+                public init(
+                    limit: Components.Schemas.OrderLimit,
+                    amount: Swift.Int64
+                ) {
+                    self.limit = limit
+                    self.amount = amount
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case limit
+                    case amount
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    let container = try decoder.container(keyedBy: CodingKeys.self)
+                    self.limit = try container.decode(
+                        Components.Schemas.OrderLimit.self,
+                        forKey: .limit
+                    )
+                    self.amount = try container.decode(
+                        Swift.Int64.self,
+                        forKey: .amount
+                    )
+                    try decoder.ensureNoAdditionalProperties(knownKeys: [
+                        "limit",
+                        "amount"
+                    ])
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/Settlement/orders`.
+            public typealias OrdersPayload = [Components.Schemas.Settlement.OrdersPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/Settlement/orders`.
+            public var orders: Components.Schemas.Settlement.OrdersPayload
+            /// The node's Ed25519 signature (see the operation), 64 bytes as 128 lowercase hexadecimal digits.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Settlement/signature`.
+            public var signature: Swift.String
+            /// Creates a new `Settlement`.
+            ///
+            /// - Parameters:
+            ///   - nodeId:
+            ///   - signedAt: When the node signed, in seconds since 1970-01-01 UTC.
+            ///   - orders:
+            ///   - signature: The node's Ed25519 signature (see the operation), 64 bytes as 128 lowercase hexadecimal digits.
+            public init(
+                nodeId: Components.Schemas.NodeID,
+                signedAt: Swift.Int64,
+                orders: Components.Schemas.Settlement.OrdersPayload,
+                signature: Swift.String
+            ) {
+                self.nodeId = nodeId
+                self.signedAt = signedAt
+                self.orders = orders
+                self.signature = signature
+            }
+            public enum CodingKeys: String, CodingKey {
+                case nodeId = "node_id"
+                case signedAt = "signed_at"
+                case orders
+                case signature
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.nodeId = try container.decode(
+                    Components.Schemas.NodeID.self,
+                    forKey: .nodeId
+                )
+                self.signedAt = try container.decode(
+                    Swift.Int64.self,
+                    forKey: .signedAt
+                )
+                self.orders = try container.decode(
+                    Components.Schemas.Settlement.OrdersPayload.self,
+                    forKey: .orders
+                )
+                self.signature = try container.decode(
+                    Swift.String.self,
+                    forKey: .signature
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "node_id",
+                    "signed_at",
+                    "orders",
+                    "signature"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SettlementResult`.
+        public struct SettlementResult: Codable, Hashable, Sendable {
+            /// How many orders were recorded.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SettlementResult/accepted`.
+            public var accepted: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/SettlementResult/RefusedPayload`.
+            public struct RefusedPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/SettlementResult/RefusedPayload/index`.
+                public var index: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/SettlementResult/RefusedPayload/reason`.
+                @frozen public enum ReasonPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case malformed = "malformed"
+                    case notSignedHere = "not_signed_here"
+                    case otherNode = "other_node"
+                    case beyondLimit = "beyond_limit"
+                    case tooLate = "too_late"
+                    case alreadySettled = "already_settled"
+                }
+                /// - Remark: Generated from `#/components/schemas/SettlementResult/RefusedPayload/reason`.
+                public var reason: Components.Schemas.SettlementResult.RefusedPayloadPayload.ReasonPayload
+                /// Creates a new `RefusedPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - index:
+                ///   - reason:
+                public init(
+                    index: Swift.Int,
+                    reason: Components.Schemas.SettlementResult.RefusedPayloadPayload.ReasonPayload
+                ) {
+                    self.index = index
+                    self.reason = reason
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case index
+                    case reason
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/SettlementResult/refused`.
+            public typealias RefusedPayload = [Components.Schemas.SettlementResult.RefusedPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/SettlementResult/refused`.
+            public var refused: Components.Schemas.SettlementResult.RefusedPayload
+            /// Creates a new `SettlementResult`.
+            ///
+            /// - Parameters:
+            ///   - accepted: How many orders were recorded.
+            ///   - refused:
+            public init(
+                accepted: Swift.Int,
+                refused: Components.Schemas.SettlementResult.RefusedPayload
+            ) {
+                self.accepted = accepted
+                self.refused = refused
+            }
+            public enum CodingKeys: String, CodingKey {
+                case accepted
+                case refused
             }
         }
         /// - Remark: Generated from `#/components/schemas/CheckInResult`.

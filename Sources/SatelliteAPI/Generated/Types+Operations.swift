@@ -196,7 +196,7 @@ public enum Operations {
                     }
                 }
             }
-            /// The request body is larger than 64 KiB.
+            /// The request body is larger than 1 MiB.
             ///
             /// - Remark: Generated from `#/paths//v1/contact/checkin/post(checkIn)/responses/413`.
             ///
@@ -640,7 +640,7 @@ public enum Operations {
                     }
                 }
             }
-            /// The request body is larger than 64 KiB.
+            /// The request body is larger than 1 MiB.
             ///
             /// - Remark: Generated from `#/paths//v1/buckets/post(createBucket)/responses/413`.
             ///
@@ -1312,7 +1312,7 @@ public enum Operations {
                     }
                 }
             }
-            /// The request body is larger than 64 KiB.
+            /// The request body is larger than 1 MiB.
             ///
             /// - Remark: Generated from `#/paths//v1/buckets/{bucket}/objects/post(beginObject)/responses/413`.
             ///
@@ -1412,7 +1412,12 @@ public enum Operations {
             }
         }
     }
-    /// The latest committed version of an object, with where each piece of each segment is.
+    /// The latest committed version of an object, with where each piece of its segments is and GET limits to download them.
+    ///
+    /// Answers up to `count` segments from position `first` (32 from 0 when absent): each
+    /// segment's limits cost the satellite a signature a node, so an answer stays small whatever
+    /// the object's size. Ask again with `first` and `version` for the rest of the same version.
+    ///
     ///
     /// - Remark: HTTP `GET /v1/buckets/{bucket}/object`.
     /// - Remark: Generated from `#/paths//v1/buckets/{bucket}/object/get(getObject)`.
@@ -1438,12 +1443,35 @@ public enum Operations {
                 ///
                 /// - Remark: Generated from `#/paths/v1/buckets/{bucket}/object/GET/query/key`.
                 public var key: Components.Parameters.ObjectKey
+                /// This committed version, not the latest; 404 when there is no such version.
+                ///
+                /// - Remark: Generated from `#/paths/v1/buckets/{bucket}/object/GET/query/version`.
+                public var version: Swift.Int?
+                /// The first segment position to answer (0 when absent).
+                ///
+                /// - Remark: Generated from `#/paths/v1/buckets/{bucket}/object/GET/query/first`.
+                public var first: Swift.Int?
+                /// How many segments at most (1 to 32; 32 when absent).
+                ///
+                /// - Remark: Generated from `#/paths/v1/buckets/{bucket}/object/GET/query/count`.
+                public var count: Swift.Int?
                 /// Creates a new `Query`.
                 ///
                 /// - Parameters:
                 ///   - key: The object's key, 1 to 1024 characters, none of them a control character.
-                public init(key: Components.Parameters.ObjectKey) {
+                ///   - version: This committed version, not the latest; 404 when there is no such version.
+                ///   - first: The first segment position to answer (0 when absent).
+                ///   - count: How many segments at most (1 to 32; 32 when absent).
+                public init(
+                    key: Components.Parameters.ObjectKey,
+                    version: Swift.Int? = nil,
+                    first: Swift.Int? = nil,
+                    count: Swift.Int? = nil
+                ) {
                     self.key = key
+                    self.version = version
+                    self.first = first
+                    self.count = count
                 }
             }
             public var query: Operations.GetObject.Input.Query
@@ -2029,7 +2057,7 @@ public enum Operations {
                     }
                 }
             }
-            /// The request body is larger than 64 KiB.
+            /// The request body is larger than 1 MiB.
             ///
             /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/offers/post(offerSegments)/responses/413`.
             ///
@@ -2317,7 +2345,7 @@ public enum Operations {
                     }
                 }
             }
-            /// The request body is larger than 64 KiB.
+            /// The request body is larger than 1 MiB.
             ///
             /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/segments/post(commitSegment)/responses/413`.
             ///
@@ -2580,6 +2608,228 @@ public enum Operations {
                     default:
                         try throwUnexpectedResponseStatus(
                             expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// A storage node settles the orders it served; each serial is paid once.
+    ///
+    /// The node signs the request with its key (the one its signed check-ins showed):
+    /// Ed25519 over "storagenode settlement v1" and a zero byte, the node id's 32 bytes, then
+    /// `signed_at`, the number of orders, and for each the limit's length, the limit and the
+    /// amount, as big-endian 64-bit integers. Each order is recorded against the bucket its
+    /// limit was signed for, unless the limit is not this satellite's, is for another node, the
+    /// amount is past it, it expired longer ago than `orders.settlement-grace`, or its serial was
+    /// settled before: those are answered in `refused` by their index.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/orders/settle`.
+    /// - Remark: Generated from `#/paths//v1/orders/settle/post(settleOrders)`.
+    public enum SettleOrders {
+        public static let id: Swift.String = "settleOrders"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/orders/settle/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.SettleOrders.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.SettleOrders.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.SettleOrders.Input.Headers
+            /// - Remark: Generated from `#/paths/v1/orders/settle/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/orders/settle/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.Settlement)
+            }
+            public var body: Operations.SettleOrders.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            ///   - body:
+            public init(
+                headers: Operations.SettleOrders.Input.Headers = .init(),
+                body: Operations.SettleOrders.Input.Body
+            ) {
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/orders/settle/POST/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/orders/settle/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.SettlementResult)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.SettlementResult {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.SettleOrders.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.SettleOrders.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// What was recorded and what was refused.
+            ///
+            /// - Remark: Generated from `#/paths//v1/orders/settle/post(settleOrders)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.SettleOrders.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.SettleOrders.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed or a field is invalid; the message names the field.
+            ///
+            /// - Remark: Generated from `#/paths//v1/orders/settle/post(settleOrders)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The Authorization header is missing, not a bearer key, or names no key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/orders/settle/post(settleOrders)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body is larger than 1 MiB.
+            ///
+            /// - Remark: Generated from `#/paths//v1/orders/settle/post(settleOrders)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.TooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            public var contentTooLarge: Components.Responses.TooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body is not application/json.
+            ///
+            /// - Remark: Generated from `#/paths//v1/orders/settle/post(settleOrders)/responses/415`.
+            ///
+            /// HTTP response code: `415 unsupportedMediaType`.
+            case unsupportedMediaType(Components.Responses.UnsupportedMediaType)
+            /// The associated value of the enum case if `self` is `.unsupportedMediaType`.
+            ///
+            /// - Throws: An error if `self` is not `.unsupportedMediaType`.
+            /// - SeeAlso: `.unsupportedMediaType`.
+            public var unsupportedMediaType: Components.Responses.UnsupportedMediaType {
+                get throws {
+                    switch self {
+                    case let .unsupportedMediaType(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unsupportedMediaType",
                             response: self
                         )
                     }

@@ -70,7 +70,12 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /v1/buckets/{bucket}/objects`.
     /// - Remark: Generated from `#/paths//v1/buckets/{bucket}/objects/post(beginObject)`.
     func beginObject(_ input: Operations.BeginObject.Input) async throws -> Operations.BeginObject.Output
-    /// The latest committed version of an object, with where each piece of each segment is.
+    /// The latest committed version of an object, with where each piece of its segments is and GET limits to download them.
+    ///
+    /// Answers up to `count` segments from position `first` (32 from 0 when absent): each
+    /// segment's limits cost the satellite a signature a node, so an answer stays small whatever
+    /// the object's size. Ask again with `first` and `version` for the rest of the same version.
+    ///
     ///
     /// - Remark: HTTP `GET /v1/buckets/{bucket}/object`.
     /// - Remark: Generated from `#/paths//v1/buckets/{bucket}/object/get(getObject)`.
@@ -108,6 +113,20 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /v1/streams/{stream_id}/commit`.
     /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/commit/post(commitObject)`.
     func commitObject(_ input: Operations.CommitObject.Input) async throws -> Operations.CommitObject.Output
+    /// A storage node settles the orders it served; each serial is paid once.
+    ///
+    /// The node signs the request with its key (the one its signed check-ins showed):
+    /// Ed25519 over "storagenode settlement v1" and a zero byte, the node id's 32 bytes, then
+    /// `signed_at`, the number of orders, and for each the limit's length, the limit and the
+    /// amount, as big-endian 64-bit integers. Each order is recorded against the bucket its
+    /// limit was signed for, unless the limit is not this satellite's, is for another node, the
+    /// amount is past it, it expired longer ago than `orders.settlement-grace`, or its serial was
+    /// settled before: those are answered in `refused` by their index.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/orders/settle`.
+    /// - Remark: Generated from `#/paths//v1/orders/settle/post(settleOrders)`.
+    func settleOrders(_ input: Operations.SettleOrders.Input) async throws -> Operations.SettleOrders.Output
     /// Answers while the process runs.
     ///
     /// - Remark: HTTP `GET /health/live`.
@@ -232,7 +251,12 @@ extension APIProtocol {
             body: body
         ))
     }
-    /// The latest committed version of an object, with where each piece of each segment is.
+    /// The latest committed version of an object, with where each piece of its segments is and GET limits to download them.
+    ///
+    /// Answers up to `count` segments from position `first` (32 from 0 when absent): each
+    /// segment's limits cost the satellite a signature a node, so an answer stays small whatever
+    /// the object's size. Ask again with `first` and `version` for the rest of the same version.
+    ///
     ///
     /// - Remark: HTTP `GET /v1/buckets/{bucket}/object`.
     /// - Remark: Generated from `#/paths//v1/buckets/{bucket}/object/get(getObject)`.
@@ -316,6 +340,28 @@ extension APIProtocol {
         try await commitObject(Operations.CommitObject.Input(
             path: path,
             headers: headers
+        ))
+    }
+    /// A storage node settles the orders it served; each serial is paid once.
+    ///
+    /// The node signs the request with its key (the one its signed check-ins showed):
+    /// Ed25519 over "storagenode settlement v1" and a zero byte, the node id's 32 bytes, then
+    /// `signed_at`, the number of orders, and for each the limit's length, the limit and the
+    /// amount, as big-endian 64-bit integers. Each order is recorded against the bucket its
+    /// limit was signed for, unless the limit is not this satellite's, is for another node, the
+    /// amount is past it, it expired longer ago than `orders.settlement-grace`, or its serial was
+    /// settled before: those are answered in `refused` by their index.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/orders/settle`.
+    /// - Remark: Generated from `#/paths//v1/orders/settle/post(settleOrders)`.
+    public func settleOrders(
+        headers: Operations.SettleOrders.Input.Headers = .init(),
+        body: Operations.SettleOrders.Input.Body
+    ) async throws -> Operations.SettleOrders.Output {
+        try await settleOrders(Operations.SettleOrders.Input(
+            headers: headers,
+            body: body
         ))
     }
     /// Answers while the process runs.

@@ -141,6 +141,7 @@ public final class TestPlanet: Sendable {
                     // Checked in once here, then when a test triggers it.
                     config.contact.interval = nil
                     config.storage.trashInterval = nil
+                    config.orders.settlementInterval = nil
                     reconfigure.storageNode(index, &config)
                     let node = try await StorageNodePeer(log: log, identity: .generate(), config: config, shutdownTimeout: .seconds(10))
                     peers.add(PeerItem(name: "node\(index + 1)", close: { try await node.close() }))

@@ -10,6 +10,7 @@ public struct StorageNodeConfiguration: ConfigSection {
     public var server = PieceServerConfig()
     public var contact = NodeContactConfig()
     public var storage = StorageConfig()
+    public var orders = NodeOrdersConfig()
     public var debug = DebugConfig()
 
     public init() {}
@@ -20,6 +21,7 @@ public struct StorageNodeConfiguration: ConfigSection {
         + PieceServerConfig.fields(at: \.server, prefix: "server")
         + NodeContactConfig.fields(at: \.contact, prefix: "contact")
         + StorageConfig.fields(at: \.storage, prefix: "storage")
+        + NodeOrdersConfig.fields(at: \.orders, prefix: "orders")
         + DebugConfig.fields(at: \.debug, prefix: "debug")
 
     /// `STORAGENODE_CONTACT_SATELLITE_URL` sets `contact.satellite-url`. The variables a
@@ -31,6 +33,9 @@ public struct StorageNodeConfiguration: ConfigSection {
 
     /// The node's private key (`storagenode setup` makes it); its id is the hash of the public key.
     public var identityPath: String { dataDir + "/identity.key" }
+
+    /// The orders served and not yet settled.
+    public var ordersPath: String { dataDir + "/orders" }
 
     /// The piece store's folders (`blobs`, `temp`, `trash`).
     public var piecesPath: String { dataDir + "/pieces" }

@@ -19,8 +19,10 @@ public final class StorageNodePeer: Peer {
     public let debug: DebugServer?
     public let pieces: PieceStore
     public let trash: TrashChore
+    public let orders: OrderStore
     public let server: HTTPListener
     public let contact: CheckInService
+    public let settlement: SettlementChore
 
     /// Wires the node.
     /// - Throws: `PeerInitError` naming the subsystem that failed, after closing the ones made.
@@ -42,11 +44,15 @@ public final class StorageNodePeer: Peer {
                 basis.group.add(PeerItem(name: "pieces:trash", run: { try await trash.run() }, close: { await trash.cycle.close() }))
                 return trash
             }
+            let orders = try basis.group.wiring("orders") {
+                try OrderStore(directory: config.ordersPath)
+            }
+            self.orders = orders
             server = try basis.group.wiring("piecestore:server") {
                 guard let address = HostPort(config.server.address) else { throw PieceServerConfigError.badAddress(config.server.address) }
                 let trusted = Set([NodeID(hex: config.contact.satelliteID)].compactMap { $0 })
                 let endpoint = PieceEndpoint(
-                    store: pieces,
+                    store: pieces, orders: orders,
                     verifier: OrderLimitVerifier(
                         node: identity.id, trustedSatellites: trusted, maxClockSkew: config.server.orderClockSkew.components.seconds,
                         usedSerials: UsedSerials(capacity: config.server.maxUsedSerials)
@@ -70,6 +76,15 @@ public final class StorageNodePeer: Peer {
                 )
                 basis.group.add(PeerItem(name: "contact:checkin", run: { try await contact.run() }, close: { await contact.close() }))
                 return contact
+            }
+            settlement = try basis.group.wiring("orders:settlement") {
+                let settlement = SettlementChore(
+                    store: orders, identity: identity, satelliteURL: config.contact.satelliteURL, interval: config.orders.settlementInterval,
+                    timeout: config.contact.timeout, threads: basis.blockingThreads, log: basis.log.named("orders:settlement"),
+                    metrics: PrometheusMetricsFactory(registry: basis.metrics)
+                )
+                basis.group.add(PeerItem(name: "orders:settlement", run: { try await settlement.run() }, close: { await settlement.close() }))
+                return settlement
             }
         } catch {
             throw await basis.failed(error)

@@ -20,13 +20,16 @@ import PeerRuntime
 /// longer hash to what was stored).
 public struct PieceEndpoint: Sendable {
     let store: PieceStore
+    /// Where the orders served are kept until they are settled.
+    let orders: OrderStore
     let verifier: OrderLimitVerifier
     let identity: PeerIdentity
     let threads: BlockingThreads
     let log: Logger
 
-    public init(store: PieceStore, verifier: OrderLimitVerifier, identity: PeerIdentity, threads: BlockingThreads, log: Logger) {
+    public init(store: PieceStore, orders: OrderStore, verifier: OrderLimitVerifier, identity: PeerIdentity, threads: BlockingThreads, log: Logger) {
         self.store = store
+        self.orders = orders
         self.verifier = verifier
         self.identity = identity
         self.threads = threads
@@ -71,6 +74,7 @@ public struct PieceEndpoint: Sendable {
                     let now = Int64(Date().timeIntervalSince1970)
                     let header = PieceHeader(hash: hash, storedAt: now, orderLimit: limit.encoded, uplinkSignature: uplinkHash.signature)
                     try await threads.run { try writer.commit(header: header) }
+                    record(ServedOrder(limit: limit, amount: writer.size))
                     let stored = PieceHash(pieceID: limit.pieceID, hash: hash, pieceSize: writer.size, timestamp: now).signed(with: identity.sign)
                     log.debug("stored", metadata: ["piece": "\(limit.pieceID)", "bytes": "\(writer.size)"])
                     return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: stored.encoded)))
@@ -111,6 +115,8 @@ public struct PieceEndpoint: Sendable {
         let threads = self.threads
         return Response(status: .ok, headers: [.contentType: "application/octet-stream", .contentLength: "\(count)"], body: ResponseBody { writer in
             var sent: Int64 = 0
+            // What went out is served, also when the client went away before the end.
+            defer { record(ServedOrder(limit: limit, amount: sent)) }
             while sent < count {
                 let chunk = Int(min(Int64(256 << 10), count - sent))
                 let at = offset + sent
@@ -131,6 +137,16 @@ public struct PieceEndpoint: Sendable {
         let store = self.store
         try await threads.run { try store.delete(limit.pieceID, satellite: limit.satelliteID) }
         return Response(status: .noContent)
+    }
+
+    /// Keeps an order for settlement. A node that cannot keep one loses its pay for it, not the
+    /// piece or the answer, so it is logged and the request goes on.
+    private func record(_ order: ServedOrder) {
+        do {
+            try orders.record(order)
+        } catch {
+            log.error("an order served could not be kept for settlement", metadata: ["error": "\(error)", "serial": "\(Hex.encode(order.limit.serial))"])
+        }
     }
 
     // MARK: Answers

@@ -58,7 +58,14 @@ let package = Package(
         .target(name: "NodeProtocol", dependencies: ["Identity", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .testTarget(name: "NodeProtocolTests", dependencies: ["NodeProtocol", "Identity"], swiftSettings: strict),
         // Signed check-in bodies for bench/api_load.py (wrk's Lua cannot sign).
-        .executableTarget(name: "checkin-bodies", dependencies: ["Identity", "NodeProtocol"], path: "bench/checkin-bodies", swiftSettings: strict),
+        .executableTarget(
+            name: "checkin-bodies", dependencies: ["Identity", "NodeProtocol", .product(name: "Crypto", package: "swift-crypto")], path: "bench/checkin-bodies",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "commit-flow", dependencies: ["Identity", "NodeProtocol", .product(name: "Crypto", package: "swift-crypto")], path: "bench/commit-flow",
+            swiftSettings: strict
+        ),
         // `scripts/bench pieces`: the piece protocol against a storagenode process, beside dd.
         .executableTarget(
             name: "piece-bench", dependencies: ["Identity", "NodeProtocol", .product(name: "Crypto", package: "swift-crypto")],

@@ -142,6 +142,7 @@ public final class TestPlanet: Sendable {
                     config.contact.interval = nil
                     config.storage.trashInterval = nil
                     config.orders.settlementInterval = nil
+                    config.storage.usedSpaceInterval = nil
                     reconfigure.storageNode(index, &config)
                     let node = try await StorageNodePeer(log: log, identity: .generate(), config: config, shutdownTimeout: .seconds(10))
                     peers.add(PeerItem(name: "node\(index + 1)", close: { try await node.close() }))

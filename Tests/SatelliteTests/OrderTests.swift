@@ -12,15 +12,9 @@ import Testing
 /// erasure code is 2/3/4/5 with 256-byte shares and 1 MiB segments.
 @Suite(.timeLimit(.minutes(1)))
 struct OrderTests {
-    func withClient(nodes: Int = 6, _ body: @escaping @Sendable (TestPlanet, MetainfoClient, [SimulatedNode]) async throws -> Void) async throws {
-        var reconfigure = TestPlanet.Reconfigure()
-        reconfigure.api = { $0.contact.checkInInterval = .zero }
-        try await TestPlanet.run(reconfigure: reconfigure) { planet in
-            let started = try await planet.startNodes(nodes)
-            let client = MetainfoClient(planet: planet, key: try planet.makeProject("project"))
-            #expect(try await client.call("POST", "/v1/buckets", ["name": "bucket"]).status == 201)
-            try await body(planet, client, started)
-        }
+    /// ObjectTests' planet of six simulated nodes, a project and its bucket `bucket`.
+    func withClient(_ body: @escaping @Sendable (TestPlanet, MetainfoClient, [SimulatedNode]) async throws -> Void) async throws {
+        try await ObjectTests().withClient { client, nodes in try await body(client.planet, client, nodes) }
     }
 
     static func limit(_ offered: [String: Any]) -> OrderLimit? {

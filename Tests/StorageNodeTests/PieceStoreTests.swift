@@ -90,6 +90,28 @@ struct PieceStoreTests {
         #expect(files(under: directory + "/temp").isEmpty, "leftover uploads are deleted at start-up")
     }
 
+    @Test("a rescan puts a drifted count right: a blob removed by hand frees its space")
+    func rescan() throws {
+        try withStore(allocated: 1 << 20) { directory, store in
+            var pieces: [PieceID] = []
+            for index in 0..<3 {
+                let piece = PieceID.random()
+                let writer = try store.writer(for: piece, satellite: satellite)
+                try writer.write(bytes(1000 * (index + 1)))
+                try writer.commit(header: PieceHeader(hash: Data(), storedAt: 0))
+                pieces.append(piece)
+            }
+            let counted = store.usedSpace
+            #expect(store.rescan() == (before: counted, after: counted), "a true count stays")
+            let removed = try #require(files(under: directory + "/blobs").first)
+            unlink(directory + "/blobs/" + removed.key)
+            #expect(store.usedSpace == counted, "the count has drifted")
+            let (before, after) = store.rescan()
+            #expect(before == counted && after == counted - removed.value)
+            #expect(store.usedSpace == files(under: directory + "/blobs").values.reduce(0, +))
+        }
+    }
+
     @Test("an upload past the allocation is refused as it writes, and the space comes back when cancelled")
     func allocation() throws {
         try withStore(allocated: 10_000) { directory, store in

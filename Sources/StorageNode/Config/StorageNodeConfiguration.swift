@@ -49,6 +49,8 @@ public struct StorageConfig: ConfigSection, Equatable {
     public var trashGrace: Duration = .seconds(7 * 86400)
     /// Time between emptyings of the trash.
     public var trashInterval: Duration? = .seconds(86400)
+    /// Time between counts of the space the pieces take on disk.
+    public var usedSpaceInterval: Duration? = .seconds(3600)
 
     public init() {}
 
@@ -56,5 +58,9 @@ public struct StorageConfig: ConfigSection, Equatable {
         .size("allocated", \.allocated, help: "space the node offers for pieces", range: 0 ... Int64.max),
         .duration("trash-grace", \.trashGrace, help: "how long a deleted piece stays in the trash before it is gone", range: .zero ... .seconds(365 * 86400)),
         .interval("trash-interval", \.trashInterval, help: "time between emptyings of the trash; 0s empties it only when triggered"),
+        .interval(
+            "used-space-interval", \.usedSpaceInterval,
+            help: "time between counts of the space the pieces take on disk (also counted at start); 0s counts only when triggered"
+        ),
     ]
 }

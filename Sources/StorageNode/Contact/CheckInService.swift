@@ -6,10 +6,6 @@ import Metrics
 import NodeProtocol
 import PeerRuntime
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// The node's check-ins: on a `Cycle`, it tells the satellite where it is, how much space it
 /// offers and its version, signed with its key (``SignedCheckIn``).
 public final class CheckInService: Sendable {
@@ -20,7 +16,7 @@ public final class CheckInService: Sendable {
     private let address: @Sendable () async -> String
     private let log: Logger
     private let durations: @Sendable (Duration) -> Void
-    private let session: URLSession
+    private let client: SatelliteClient
 
     /// `address` is where the node says it is reached, asked at each check-in.
     public init(
@@ -34,10 +30,7 @@ public final class CheckInService: Sendable {
         self.freeSpace = freeSpace
         self.log = log
         durations = ChoreMetrics(namespace: "storagenode").recorder("contact:checkin", factory: metrics)
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = config.timeout.timeInterval
-        configuration.timeoutIntervalForResource = config.timeout.timeInterval
-        session = URLSession(configuration: configuration)
+        client = SatelliteClient(satelliteURL: config.satelliteURL, timeout: config.timeout)
     }
 
     /// Checks in at once, then every interval, until the cycle is closed or cancelled; a check-in
@@ -47,38 +40,18 @@ public final class CheckInService: Sendable {
     }
 
     /// One check-in.
-    /// - Throws: ``CheckInFailure`` with the satellite's answer, or the transport's error.
+    /// - Throws: ``SatelliteRequestFailure`` with the satellite's answer, or the transport's error.
     public func checkIn() async throws {
-        guard let url = URL(string: config.satelliteURL + "/v1/contact/checkin") else {
-            throw CheckInFailure(url: config.satelliteURL, status: nil, message: "not a URL")
-        }
-        var request = URLRequest(url: url)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         let free = max(0, freeSpace())
         let address = await self.address()
-        request.httpBody = SignedCheckIn(identity: identity, address: address, freeDisk: free, version: StorageNodeVersion.current).json
-        let (body, response) = try await session.data(for: request)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        guard status == 200 else {
-            throw CheckInFailure(url: url.absoluteString, status: status, message: String(decoding: body.prefix(1000), as: UTF8.self))
-        }
+        _ = try await client.post(
+            "/v1/contact/checkin", SignedCheckIn(identity: identity, address: address, freeDisk: free, version: StorageNodeVersion.current).json, what: "check-in"
+        )
         log.info("checked in", metadata: ["satellite": "\(config.satelliteURL)", "address": "\(address)", "free": "\(free)"])
     }
 
     public func close() async {
         await cycle.close()
-        session.invalidateAndCancel()
-    }
-}
-
-/// A check-in the satellite refused or did not answer, with its answer.
-public struct CheckInFailure: Error, CustomStringConvertible {
-    public let url: String
-    public let status: Int?
-    public let message: String
-
-    public var description: String {
-        "check-in at \(url): " + (status.map { "answered \($0): \(message)" } ?? message)
+        client.close()
     }
 }

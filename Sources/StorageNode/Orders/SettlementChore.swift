@@ -7,10 +7,6 @@ import NodeProtocol
 import PeerRuntime
 import SatelliteConfig
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// The `orders` section of the node: how often it settles what it served.
 public struct NodeOrdersConfig: ConfigSection, Equatable {
     /// Time between settlements; nil settles only when triggered.
@@ -43,11 +39,10 @@ public final class SettlementChore: Sendable {
     public let cycle: Cycle<ContinuousClock>
     private let store: OrderStore
     private let identity: PeerIdentity
-    private let satelliteURL: String
+    private let client: SatelliteClient
     private let threads: BlockingThreads
     private let log: Logger
     private let durations: @Sendable (Duration) -> Void
-    private let session: URLSession
 
     public init(
         store: OrderStore, identity: PeerIdentity, satelliteURL: String, interval: Duration?, timeout: Duration, threads: BlockingThreads, log: Logger,
@@ -56,14 +51,10 @@ public final class SettlementChore: Sendable {
         cycle = Cycle(interval: interval, delayStart: true)
         self.store = store
         self.identity = identity
-        self.satelliteURL = satelliteURL
+        client = SatelliteClient(satelliteURL: satelliteURL, timeout: timeout)
         self.threads = threads
         self.log = log
         durations = ChoreMetrics(namespace: "storagenode").recorder("orders:settlement", factory: metrics)
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout.timeInterval
-        configuration.timeoutIntervalForResource = timeout.timeInterval
-        session = URLSession(configuration: configuration)
     }
 
     /// Settles every interval until the cycle is closed or cancelled; a settlement that fails is
@@ -73,8 +64,8 @@ public final class SettlementChore: Sendable {
     }
 
     /// One settlement of everything served so far.
-    /// - Throws: ``SettlementFailure`` with the satellite's answer, the transport's error, or the
-    ///   order store's; the orders not answered stay for the next settlement.
+    /// - Throws: ``SatelliteRequestFailure`` with the satellite's answer, the transport's error, or
+    ///   the order store's; the orders not answered stay for the next settlement.
     public func settle() async throws -> SettlementSummary {
         let store = self.store
         let files = try await threads.run { try store.takeForSending() }
@@ -101,32 +92,17 @@ public final class SettlementChore: Sendable {
     }
 
     private func send(_ orders: [ServedOrder]) async throws -> SettlementResult {
-        guard let url = URL(string: satelliteURL + "/v1/orders/settle") else { throw SettlementFailure(url: satelliteURL, status: nil, message: "not a URL") }
-        var request = URLRequest(url: url)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = SettlementRequest(identity: identity, orders: orders).json
-        let (body, response) = try await session.data(for: request)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        guard status == 200, let result = try? JSONDecoder().decode(SettlementResult.self, from: body) else {
-            throw SettlementFailure(url: url.absoluteString, status: status, message: String(decoding: body.prefix(1000), as: UTF8.self))
+        let answer = try await client.post("/v1/orders/settle", SettlementRequest(identity: identity, orders: orders).json, what: "settlement")
+        guard let result = try? JSONDecoder().decode(SettlementResult.self, from: answer) else {
+            throw SatelliteRequestFailure(
+                what: "settlement", url: client.satelliteURL, status: 200, message: "not a settlement result: \(String(decoding: answer.prefix(1000), as: UTF8.self))"
+            )
         }
         return result
     }
 
     public func close() async {
         await cycle.close()
-        session.invalidateAndCancel()
-    }
-}
-
-/// A settlement the satellite refused or did not answer, with its answer.
-public struct SettlementFailure: Error, CustomStringConvertible {
-    public let url: String
-    public let status: Int?
-    public let message: String
-
-    public var description: String {
-        "settlement at \(url): " + (status.map { "answered \($0): \(message)" } ?? message)
+        client.close()
     }
 }

@@ -19,6 +19,7 @@ public final class StorageNodePeer: Peer {
     public let debug: DebugServer?
     public let pieces: PieceStore
     public let trash: TrashChore
+    public let usedSpace: UsedSpaceChore
     public let orders: OrderStore
     public let server: HTTPListener
     public let contact: CheckInService
@@ -43,6 +44,14 @@ public final class StorageNodePeer: Peer {
                 )
                 basis.group.add(PeerItem(name: "pieces:trash", run: { try await trash.run() }, close: { await trash.cycle.close() }))
                 return trash
+            }
+            usedSpace = try basis.group.wiring("pieces:used-space") {
+                let chore = UsedSpaceChore(
+                    store: pieces, interval: config.storage.usedSpaceInterval, threads: basis.blockingThreads, log: basis.log.named("pieces:used-space"),
+                    metrics: PrometheusMetricsFactory(registry: basis.metrics)
+                )
+                basis.group.add(PeerItem(name: "pieces:used-space", run: { try await chore.run() }, close: { await chore.cycle.close() }))
+                return chore
             }
             let orders = try basis.group.wiring("orders") {
                 try OrderStore(directory: config.ordersPath)

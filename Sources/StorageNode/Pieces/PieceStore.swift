@@ -54,6 +54,23 @@ public final class PieceStore: Sendable {
     /// Bytes still free for pieces: the allocation less what is used and what uploads in flight hold.
     public var freeSpace: Int64 { space.withLock { max(0, allocated - $0.used - $0.reserved) } }
 
+    /// Counts the pieces' bytes on disk again and takes that as the space used, so that a count
+    /// that drifted (a file removed by hand, a failure between a write and its count) is put
+    /// right. What was stored or deleted while the walk ran is added on top; a piece stored
+    /// behind the walk's back and also seen by it counts twice until the next rescan, which errs
+    /// towards refusing an upload, never towards filling the disk.
+    /// - Returns: the space used before and after.
+    @discardableResult
+    public func rescan() -> (before: Int64, after: Int64) {
+        let atStart = usedSpace
+        let scanned = Self.sizeOfFiles(under: directory + "/blobs")
+        return space.withLock { space in
+            let before = space.used
+            space.used = scanned + (space.used - atStart)
+            return (before, space.used)
+        }
+    }
+
     func path(of piece: PieceID, satellite: NodeID, in folder: String = "blobs") -> String {
         let hex = piece.hex
         return "\(directory)/\(folder)/\(satellite.hex)/\(hex.prefix(2))/\(hex.dropFirst(2))"

@@ -31,3 +31,29 @@ public final class TrashChore: Sendable {
         }
     }
 }
+
+/// Counts the space the pieces take again, on a `Cycle` (Storj's used-space filewalker), so that
+/// the free space the node reports and admits uploads by stays true to the disk.
+public final class UsedSpaceChore: Sendable {
+    public let cycle: Cycle<ContinuousClock>
+    private let store: PieceStore
+    private let threads: BlockingThreads
+    private let log: Logger
+    private let durations: @Sendable (Duration) -> Void
+
+    public init(store: PieceStore, interval: Duration?, threads: BlockingThreads, log: Logger, metrics: any MetricsFactory) {
+        cycle = Cycle(interval: interval, delayStart: true)
+        self.store = store
+        self.threads = threads
+        self.log = log
+        durations = ChoreMetrics(namespace: "storagenode").recorder("pieces:used-space", factory: metrics)
+    }
+
+    public func run() async throws {
+        try await cycle.runLoggingFailures(log, what: "counting used space", finished: durations) {
+            let store = self.store
+            let (before, after) = try await self.threads.run { store.rescan() }
+            if before != after { self.log.notice("the used space had drifted from the disk", metadata: ["counted": "\(before)", "on_disk": "\(after)"]) }
+        }
+    }
+}

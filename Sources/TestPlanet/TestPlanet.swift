@@ -94,6 +94,7 @@ public final class TestPlanet: Sendable {
         // Simulated nodes live on private addresses, and all check in from loopback.
         apiConfig.contact.allowPrivateAddresses = true
         apiConfig.contact.maxNodesPerSource = 0
+        apiConfig.contact.maxNodesPerSourceNetwork = 0
         reconfigure.api(&apiConfig)
         var repairerConfig = Repairer.Config()
         repairerConfig.debug.address = "127.0.0.1:0"

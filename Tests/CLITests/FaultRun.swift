@@ -77,7 +77,7 @@ final class FaultRun {
         flags = [
             "--api.address=127.0.0.1:\(port)", "--supervisor.heartbeat-interval=100ms", "--supervisor.heartbeat-timeout=3s",
             "--supervisor.stop-timeout=1s", "--supervisor.restart-backoff-initial=50ms", "--supervisor.restart-limit=100000",
-            "--contact.checkin-interval=0s", "--contact.allow-private-addresses=true", "--contact.max-nodes-per-source=0", "--metainfo.redundancy=2/3/4/5", "--database.busy-timeout=\(Self.busyTimeout)",
+            "--contact.checkin-interval=0s", "--contact.allow-private-addresses=true", "--contact.max-nodes-per-source=0", "--contact.max-nodes-per-source-network=0", "--metainfo.redundancy=2/3/4/5", "--database.busy-timeout=\(Self.busyTimeout)",
             "--log.level=debug", "--log.max-size=128KiB", "--log.max-files=20",
         ]
         let directory = try temporaryDirectory()

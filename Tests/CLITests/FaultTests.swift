@@ -33,7 +33,7 @@ struct FaultTests {
     func aPeerWaitingOnALockedDatabaseIsNotHung() async throws {
         let port = try freePort()
         let satellite = try LaunchedSatellite(flags: [
-            "--api.address=127.0.0.1:\(port)", "--contact.checkin-interval=0s", "--contact.allow-private-addresses=true", "--contact.max-nodes-per-source=0", "--supervisor.heartbeat-interval=100ms",
+            "--api.address=127.0.0.1:\(port)", "--contact.checkin-interval=0s", "--contact.allow-private-addresses=true", "--contact.max-nodes-per-source=0", "--contact.max-nodes-per-source-network=0", "--supervisor.heartbeat-interval=100ms",
             "--supervisor.heartbeat-timeout=1s", "--database.busy-timeout=3s",
         ])
         try await satellite.until("the API ready") { satellite.count("ready", of: "api") == 1 }

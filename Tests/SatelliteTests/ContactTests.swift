@@ -184,6 +184,30 @@ struct ContactTests {
         }
     }
 
+    /// A block of addresses is not a block of bounds: the addresses of one /24 (or /64) share one.
+    @Test func oneNetworksAddressesCheckInAtMostSoManyDifferentNodesBetweenThem() async throws {
+        #expect(NodeAddress.network(ofSource: "203.0.113.9") == "203.0.113.0/24")
+        #expect(NodeAddress.network(ofSource: "2001:DB8::1") == NodeAddress.network(ofSource: "2001:db8::ffff:1"))
+        #expect(NodeAddress.network(ofSource: "2001:db8:0:1::1") != NodeAddress.network(ofSource: "2001:db8::1"))
+        let limiter = CheckInSourceLimiter(limit: 2, window: .seconds(600))
+        let ids = (0..<4).map { Data(repeating: UInt8($0), count: 32) }
+        #expect(limiter.admit(ids[0], from: NodeAddress.network(ofSource: "10.0.0.1")) == nil)
+        #expect(limiter.admit(ids[1], from: NodeAddress.network(ofSource: "10.0.0.2")) == nil)
+        #expect(limiter.admit(ids[2], from: NodeAddress.network(ofSource: "10.0.0.3")) != nil, "a third address of the /24")
+        #expect(limiter.admit(ids[2], from: NodeAddress.network(ofSource: "10.0.1.3")) == nil, "another /24")
+
+        var reconfigure = Self.planet()
+        reconfigure.api = { $0.contact.checkInInterval = .zero; $0.contact.maxNodesPerSourceNetwork = 2; $0.contact.sourceWindow = .seconds(600) }
+        try await TestPlanet.run(reconfigure: reconfigure) { planet in
+            let nodes = (0..<3).map { SimulatedNode.make(index: $0) }
+            for node in nodes.prefix(2) { #expect(try await planet.checkIn(node).status == 200) }
+            let refused = try await planet.checkIn(nodes[2])
+            #expect(refused.status == 429, "\(refused.text)")
+            #expect(refused.error?.message.contains("addresses of 127.0.0.0/24 checked in 2 different nodes") == true, "\(refused.text)")
+            #expect(try planet.database.nodeCount() == 2)
+        }
+    }
+
     @Test func oneAddressChecksInAtMostSoManyDifferentNodesWithinTheWindow() async throws {
         var reconfigure = Self.planet()
         reconfigure.api = { $0.contact.checkInInterval = .zero; $0.contact.maxNodesPerSource = 3; $0.contact.sourceWindow = .seconds(600) }

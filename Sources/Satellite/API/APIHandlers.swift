@@ -13,6 +13,8 @@ struct APIHandlers: APIProtocol {
     let overlay: Overlay
     let limiter: CheckInLimiter
     let sourceLimiter: CheckInSourceLimiter
+    /// The same bound for the source's network.
+    let networkLimiter: CheckInSourceLimiter
     let contact: ContactConfig
     let database: SatelliteDatabase
     let reads: DirectReads
@@ -180,6 +182,16 @@ struct APIHandlers: APIProtocol {
                 headers: .init(retryAfter: seconds),
                 body: .json(ErrorBody(.tooManyRequests, "\(source) checked in \(sourceLimiter.limit) different nodes within \(sourceLimiter.window) (contact.max-nodes-per-source); retry after \(seconds) s"))
             ))
+        }
+        if let source = RequestSource.address {
+            let network = NodeAddress.network(ofSource: source)
+            if let wait = networkLimiter.admit(id, from: network) {
+                let seconds = max(1, Int(wait.timeInterval.rounded(.up)))
+                return .tooManyRequests(.init(
+                    headers: .init(retryAfter: seconds),
+                    body: .json(ErrorBody(.tooManyRequests, "addresses of \(network) checked in \(networkLimiter.limit) different nodes within \(networkLimiter.window) (contact.max-nodes-per-source-network); retry after \(seconds) s"))
+                ))
+            }
         }
         if let wait = limiter.admit(id) {
             let seconds = max(1, Int(wait.timeInterval.rounded(.up)))

@@ -82,6 +82,13 @@ public struct NodeAddress: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
+    /// The network a connection's source IP (no port) is counted in, as ``lastNet`` counts a
+    /// node's: its /24 or /64; the IP itself when it is neither form.
+    public static func network(ofSource ip: String) -> String {
+        let text = ip.contains(":") ? "[\(ip.lowercased())]:1" : "\(ip):1"
+        return (try? NodeAddress(text))?.lastNet ?? ip
+    }
+
     private static func scope(ofIPv4 octets: [UInt8]) -> Scope {
         switch (octets[0], octets[1]) {
         case (0, _): .unusable("0.0.0.0/8 is \"this network\", not a host")

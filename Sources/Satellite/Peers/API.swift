@@ -62,10 +62,11 @@ public final class API: SatellitePeer {
             }
             self.overlay = overlay
 
-            let (checkInLimiter, sourceLimiter) = try basis.group.wiring("contact") {
+            let (checkInLimiter, sourceLimiter, networkLimiter) = try basis.group.wiring("contact") {
                 (
                     CheckInLimiter(interval: config.contact.checkInInterval),
-                    CheckInSourceLimiter(limit: config.contact.maxNodesPerSource, window: config.contact.sourceWindow)
+                    CheckInSourceLimiter(limit: config.contact.maxNodesPerSource, window: config.contact.sourceWindow),
+                    CheckInSourceLimiter(limit: config.contact.maxNodesPerSourceNetwork, window: config.contact.sourceWindow)
                 )
             }
             self.checkInLimiter = checkInLimiter
@@ -90,7 +91,7 @@ public final class API: SatellitePeer {
             let server = try basis.group.wiring("api:server") {
                 guard let address = HostPort(config.api.address) else { throw APIConfigError.badAddress(config.api.address) }
                 let handlers = APIHandlers(
-                    overlay: overlay, limiter: checkInLimiter, sourceLimiter: sourceLimiter, contact: config.contact, database: database, reads: reads, keys: APIKeys(
+                    overlay: overlay, limiter: checkInLimiter, sourceLimiter: sourceLimiter, networkLimiter: networkLimiter, contact: config.contact, database: database, reads: reads, keys: APIKeys(
                         db: database, cacheExpiration: config.metainfo.apiKeyCacheExpiration, cacheCapacity: config.metainfo.apiKeyCacheCapacity
                     ),
                     metainfo: config.metainfo,

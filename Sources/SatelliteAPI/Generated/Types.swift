@@ -21,8 +21,9 @@ public protocol APIProtocol: Sendable {
     ///
     /// Creates the node in the overlay or updates it, and records a successful contact. A node
     /// may check in at most once per `contact.checkin-interval` (see `satellite config --defaults`),
-    /// and one address may check in at most `contact.max-nodes-per-source` different nodes within
-    /// `contact.source-window`; more is answered 429 with `Retry-After`.
+    /// one address may check in at most `contact.max-nodes-per-source` different nodes within
+    /// `contact.source-window`, and the addresses of one network (/24 of IPv4, /64 of IPv6) at
+    /// most `contact.max-nodes-per-source-network`; more is answered 429 with `Retry-After`.
     ///
     /// The node proves its id: `node_id` must be the SHA-256 of `public_key` (its Ed25519 key),
     /// and `signature` that key's signature, made at `signed_at` (at most
@@ -150,8 +151,9 @@ extension APIProtocol {
     ///
     /// Creates the node in the overlay or updates it, and records a successful contact. A node
     /// may check in at most once per `contact.checkin-interval` (see `satellite config --defaults`),
-    /// and one address may check in at most `contact.max-nodes-per-source` different nodes within
-    /// `contact.source-window`; more is answered 429 with `Retry-After`.
+    /// one address may check in at most `contact.max-nodes-per-source` different nodes within
+    /// `contact.source-window`, and the addresses of one network (/24 of IPv4, /64 of IPv6) at
+    /// most `contact.max-nodes-per-source-network`; more is answered 429 with `Retry-After`.
     ///
     /// The node proves its id: `node_id` must be the SHA-256 of `public_key` (its Ed25519 key),
     /// and `signature` that key's signature, made at `signed_at` (at most

@@ -73,8 +73,10 @@ public struct PieceEndpoint: Sendable {
                     guard uplinkHash.hash == hash else { throw OrderLimitRefusal.hashMismatch }
                     let now = Int64(Date().timeIntervalSince1970)
                     let header = PieceHeader(hash: hash, storedAt: now, orderLimit: limit.encoded, uplinkSignature: uplinkHash.signature)
-                    try await threads.run { try writer.commit(header: header) }
-                    record(ServedOrder(limit: limit, amount: writer.size))
+                    try await threads.run {
+                        try writer.commit(header: header)
+                        record(ServedOrder(limit: limit, amount: writer.size))
+                    }
                     let stored = PieceHash(pieceID: limit.pieceID, hash: hash, pieceSize: writer.size, timestamp: now).signed(with: identity.sign)
                     log.debug("stored", metadata: ["piece": "\(limit.pieceID)", "bytes": "\(writer.size)"])
                     return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: stored.encoded)))

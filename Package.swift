@@ -196,6 +196,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The client of a satellite and its storage nodes: encryption, erasure coding, transfers.
+        .target(
+            name: "Uplink",
+            dependencies: [
+                "ErasureCoding", "Identity", "NodeProtocol",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "UplinkTests", dependencies: ["Uplink", "Identity", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         // The storage node: a peer kind of its own on PeerRuntime, beside the satellite's.
         .target(
             name: "StorageNode",

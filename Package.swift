@@ -34,6 +34,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-openapi-async-http-client", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
     ],
@@ -200,12 +203,21 @@ let package = Package(
         .target(
             name: "Uplink",
             dependencies: [
-                "ErasureCoding", "Identity", "NodeProtocol",
+                "ErasureCoding", "Identity", "NodeProtocol", "SatelliteAPI",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "UplinkTests", dependencies: ["Uplink", "Identity", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .testTarget(
+            name: "UplinkTests", dependencies: ["Uplink", "Identity", "PeerRuntime", "Satellite", "Supervision", "TestPlanet", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         // The storage node: a peer kind of its own on PeerRuntime, beside the satellite's.
         .target(
             name: "StorageNode",

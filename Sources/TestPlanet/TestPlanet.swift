@@ -175,3 +175,14 @@ public final class TestPlanet: Sendable {
         return value
     }
 }
+
+extension TestPlanet {
+    /// Stops storage node `index` (0-based) and waits until it has: its piece server no longer
+    /// answers, while the satellite still counts it online until its check-ins are missed.
+    public func stopStorageNode(_ index: Int, timeout: Duration = .seconds(15)) async {
+        for service in services.named("node\(index + 1)").services {
+            await service.stop()
+            _ = await service.waitUntilStopped(timeout: timeout)
+        }
+    }
+}

@@ -125,7 +125,14 @@ struct OrderTests {
             let gone = try await client.call("GET", "/v1/buckets/bucket/object?key=paged&version=2")
             #expect(gone.status == 404)
             #expect(gone.error?.message.contains("at version 2") == true, "\(gone.text)")
-            for query in ["count=0", "count=33", "first=10000", "version=0"] {
+            // Nodes a download found down get no limit when it asks again.
+            let ids = ((whole.json?["segments"] as? [[String: Any]])?.first?["pieces"] as? [[String: Any]] ?? []).compactMap { $0["node_id"] as? String }
+            let excluded = Array(ids.prefix(2))
+            let again = try await client.call("GET", "/v1/buckets/bucket/object?key=paged&first=0&count=1&exclude=\(excluded.joined(separator: ","))")
+            let limitedAgain = ((again.json?["segments"] as? [[String: Any]])?.first?["pieces"] as? [[String: Any]] ?? []).compactMap(Self.limit)
+            #expect(limitedAgain.count == 3)
+            #expect(limitedAgain.allSatisfy { !excluded.contains($0.storageNodeID.hex) })
+            for query in ["count=0", "count=33", "first=10000", "version=0", "exclude=abc", "exclude=" + (0..<101).map { String(repeating: "0", count: 61) + String(format: "%03d", $0) }.joined(separator: ",")] {
                 let bad = try await client.call("GET", "/v1/buckets/bucket/object?key=paged&\(query)")
                 #expect(bad.status == 400, "\(query): \(bad.text)")
             }

@@ -287,6 +287,13 @@ extension APIHandlers {
             if let version = input.query.version, version < 1 {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "query \"version\" must be 1 or more"))))
             }
+            var excluded = Set<Data>()
+            for id in (input.query.exclude ?? "").split(separator: ",", omittingEmptySubsequences: false) where input.query.exclude != nil {
+                guard let node = Hex.decode(String(id), count: 32), excluded.count < 100 else {
+                    return .badRequest(.init(body: .json(ErrorBody(.badRequest, "query \"exclude\" must be at most 100 node ids of 64 lowercase hexadecimal digits, comma-separated"))))
+                }
+                excluded.insert(node)
+            }
             let found = try await reading {
                 try $0.object(project: project.id, bucket: input.path.bucket, key: input.query.key, version: input.query.version, positions: first..<(first + count))
             }
@@ -296,23 +303,27 @@ extension APIHandlers {
             }
             let billing = OrderMetadata(project: project.id, bucket: input.path.bucket)
             let now = Date()
+            let exclusions = excluded
             let shown = try await signed(limits: segments.reduce(0) { $0 + min($1.pieces.count, $1.redundancy.downloadNodes) }) {
-                segments.map { downloadable($0, addresses: addresses, billing: billing, now: now) }
+                segments.map { downloadable($0, addresses: addresses, excluded: exclusions, billing: billing, now: now) }
             }
             return .ok(.init(body: .json(.init(
-                key: object.key, version: object.version, segmentCount: segmentCount, createdAt: object.createdAt, expiresAt: object.expiresAt, segments: shown
+                key: object.key, version: object.version, streamId: Hex.encode(object.streamID), segmentCount: segmentCount, createdAt: object.createdAt, expiresAt: object.expiresAt, segments: shown
             ))))
         }
     }
 
     /// A segment as a download sees it: every piece, and GET limits for `downloadNodes` of them
-    /// on nodes with an address, chosen at random so that downloads spread over the pieces.
-    private func downloadable(_ segment: SegmentRecord, addresses: [Data: String], billing: OrderMetadata, now: Date) -> Components.Schemas.Segment {
+    /// on nodes with an address and not `excluded`, chosen at random so that downloads spread
+    /// over the pieces.
+    private func downloadable(
+        _ segment: SegmentRecord, addresses: [Data: String], excluded: Set<Data>, billing: OrderMetadata, now: Date
+    ) -> Components.Schemas.Segment {
         let r = segment.redundancy
         var limits: [Data: OrderLimit] = [:]
         var key: Data?
         if let root = segment.rootPieceID.flatMap(PieceID.init(bytes:)) {
-            let chosen = segment.pieces.filter { !(addresses[$0.node] ?? "").isEmpty }.shuffled().prefix(r.downloadNodes)
+            let chosen = segment.pieces.filter { !(addresses[$0.node] ?? "").isEmpty && !excluded.contains($0.node) }.shuffled().prefix(r.downloadNodes)
             let pieceSize = Int64(Padding.paddedSize(of: Int(segment.encryptedSize), stripeSize: r.k * r.shareSize) / r.k)
             let signed = signer.getLimits(
                 rootPieceID: root, pieces: chosen.map { (number: $0.number, node: NodeID(bytes: $0.node)!) }, pieceSize: pieceSize, billedTo: billing, now: now

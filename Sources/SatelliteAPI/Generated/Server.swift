@@ -1125,6 +1125,13 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         explode: true,
                         name: "count",
                         as: Swift.Int.self
+                    ),
+                    exclude: try converter.getOptionalQueryItemAsURI(
+                        in: request.soar_query,
+                        style: .form,
+                        explode: true,
+                        name: "exclude",
+                        as: Swift.String.self
                     )
                 )
                 let headers: Operations.GetObject.Input.Headers = .init(accept: try converter.extractAcceptHeaderIfPresent(in: request.headerFields))

@@ -521,6 +521,10 @@ extension Components {
             public var key: Swift.String
             /// - Remark: Generated from `#/components/schemas/Object/version`.
             public var version: Swift.Int
+            /// The upload that stored this version (an uplink derives its content keys from it).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Object/stream_id`.
+            public var streamId: Components.Schemas.StreamID
             /// How many segments the object has; `segments` holds those from position `first`, at most `count`.
             ///
             /// - Remark: Generated from `#/components/schemas/Object/segment_count`.
@@ -536,6 +540,7 @@ extension Components {
             /// - Parameters:
             ///   - key:
             ///   - version:
+            ///   - streamId: The upload that stored this version (an uplink derives its content keys from it).
             ///   - segmentCount: How many segments the object has; `segments` holds those from position `first`, at most `count`.
             ///   - createdAt:
             ///   - expiresAt:
@@ -543,6 +548,7 @@ extension Components {
             public init(
                 key: Swift.String,
                 version: Swift.Int,
+                streamId: Components.Schemas.StreamID,
                 segmentCount: Swift.Int,
                 createdAt: Foundation.Date,
                 expiresAt: Foundation.Date? = nil,
@@ -550,6 +556,7 @@ extension Components {
             ) {
                 self.key = key
                 self.version = version
+                self.streamId = streamId
                 self.segmentCount = segmentCount
                 self.createdAt = createdAt
                 self.expiresAt = expiresAt
@@ -558,6 +565,7 @@ extension Components {
             public enum CodingKeys: String, CodingKey {
                 case key
                 case version
+                case streamId = "stream_id"
                 case segmentCount = "segment_count"
                 case createdAt = "created_at"
                 case expiresAt = "expires_at"

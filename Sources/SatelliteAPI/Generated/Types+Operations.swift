@@ -1456,6 +1456,12 @@ public enum Operations {
                 ///
                 /// - Remark: Generated from `#/paths/v1/buckets/{bucket}/object/GET/query/count`.
                 public var count: Swift.Int?
+                /// Node ids, comma-separated (at most 100), that get no GET limit: the nodes a download
+                /// found down, so that asking again gives limits for the others.
+                ///
+                ///
+                /// - Remark: Generated from `#/paths/v1/buckets/{bucket}/object/GET/query/exclude`.
+                public var exclude: Swift.String?
                 /// Creates a new `Query`.
                 ///
                 /// - Parameters:
@@ -1463,16 +1469,19 @@ public enum Operations {
                 ///   - version: This committed version, not the latest; 404 when there is no such version.
                 ///   - first: The first segment position to answer (0 when absent).
                 ///   - count: How many segments at most (1 to 32; 32 when absent).
+                ///   - exclude: Node ids, comma-separated (at most 100), that get no GET limit: the nodes a download
                 public init(
                     key: Components.Parameters.ObjectKey,
                     version: Swift.Int? = nil,
                     first: Swift.Int? = nil,
-                    count: Swift.Int? = nil
+                    count: Swift.Int? = nil,
+                    exclude: Swift.String? = nil
                 ) {
                     self.key = key
                     self.version = version
                     self.first = first
                     self.count = count
+                    self.exclude = exclude
                 }
             }
             public var query: Operations.GetObject.Input.Query

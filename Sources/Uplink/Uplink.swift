@@ -1,0 +1,319 @@
+import AsyncHTTPClient
+import Crypto
+import ErasureCoding
+import Foundation
+import Identity
+import NIOCore
+import NodeProtocol
+import OpenAPIAsyncHTTPClient
+import OpenAPIRuntime
+import SatelliteAPI
+
+/// How an uplink cuts and moves data.
+public struct UplinkConfig: Sendable {
+    /// Sealed bytes a segment holds at most: the satellite's `metainfo.max-segment-size`.
+    public var maxSegmentSize = 64 << 20
+    /// How long one piece transfer may take.
+    public var pieceTimeout: Duration = .seconds(120)
+
+    public init() {}
+}
+
+/// An object as a listing shows it.
+public struct ObjectInfo: Sendable, Equatable {
+    public let key: String
+    public let version: Int
+    public let createdAt: Date
+}
+
+/// A client of one satellite and its storage nodes under one ``Access``: buckets, and objects
+/// encrypted, erasure-coded and moved straight to and from the nodes. The satellite sees neither
+/// plaintext nor keys: object keys go encrypted (``PathCipher``), content sealed
+/// (``ContentCipher``), and it only signs the limits the nodes check.
+public final class Uplink: Sendable {
+    public let access: Access
+    public let config: UplinkConfig
+    let http: HTTPClient
+    let api: Client
+    let pieces: PieceClient
+
+    public init(access: Access, config: UplinkConfig = UplinkConfig()) throws(UplinkError) {
+        guard let url = URL(string: access.satelliteURL) else { throw .badAccess("its satellite address \"\(access.satelliteURL)\" is not a URL") }
+        self.access = access
+        self.config = config
+        http = HTTPClient(eventLoopGroupProvider: .singleton)
+        api = Client(
+            serverURL: url, transport: AsyncHTTPClientTransport(configuration: .init(client: http, timeout: .seconds(60))),
+            middlewares: [SatelliteMiddleware(apiKey: access.apiKey)]
+        )
+        pieces = PieceClient(http: http, timeout: .nanoseconds(Int64(config.pieceTimeout.components.seconds) * 1_000_000_000))
+    }
+
+    /// Closes the connections; later calls fail.
+    public func close() async throws {
+        try await http.shutdown()
+    }
+
+    // MARK: Buckets
+
+    public func createBucket(_ name: String) async throws {
+        _ = try await satellite { try await api.createBucket(body: .json(.init(name: name))).created }
+    }
+
+    public func deleteBucket(_ name: String) async throws {
+        _ = try await satellite { try await api.deleteBucket(path: .init(bucket: name)).noContent }
+    }
+
+    /// Every bucket's name, in order.
+    public func listBuckets() async throws -> [String] {
+        var names: [String] = []
+        var cursor: String?
+        repeat {
+            let page = try await satellite { try await api.listBuckets(query: .init(cursor: cursor)).ok.body.json }
+            names += page.buckets.map(\.name)
+            cursor = page.nextCursor
+        } while cursor != nil
+        return names
+    }
+
+    // MARK: Objects
+
+    /// The objects whose key starts with `prefix`, which is empty or ends at `/` (a prefix inside
+    /// a path component cannot be matched on encrypted keys; ask for its folder and filter).
+    public func listObjects(bucket: String, prefix: String = "") async throws -> [ObjectInfo] {
+        let path = PathCipher(root: access.rootKey, bucket: bucket)
+        let folder = prefix.lastIndex(of: "/").map { String(prefix[...$0]) } ?? ""
+        let encryptedPrefix = path.encryptPrefix(folder) ?? ""
+        var found: [ObjectInfo] = []
+        var cursor: String?
+        repeat {
+            let page = try await satellite {
+                try await api.listObjects(path: .init(bucket: bucket), query: .init(prefix: encryptedPrefix.isEmpty ? nil : encryptedPrefix, cursor: cursor, limit: 1000)).ok.body.json
+            }
+            for object in page.objects {
+                let key = try path.decrypt(object.key)
+                if key.hasPrefix(prefix) { found.append(ObjectInfo(key: key, version: object.version, createdAt: object.createdAt)) }
+            }
+            cursor = page.nextCursor
+        } while cursor != nil
+        return found.sorted { $0.key < $1.key }
+    }
+
+    public func deleteObject(bucket: String, key: String) async throws {
+        let encrypted = try encryptedKey(bucket: bucket, key: key)
+        _ = try await satellite { try await api.deleteObject(path: .init(bucket: bucket), query: .init(key: encrypted)).noContent }
+    }
+
+    /// Stores `data` as `key`: sealed, erasure-coded and sent to the offered nodes segment by
+    /// segment; the object is visible once every segment is committed.
+    /// - Throws: ``UplinkError`` naming the bucket, key, segment and nodes when it cannot be stored.
+    @discardableResult
+    public func upload(bucket: String, key: String, data: [UInt8], expires: Date? = nil) async throws -> ObjectInfo {
+        let encrypted = try encryptedKey(bucket: bucket, key: key)
+        let plainPerSegment = config.maxSegmentSize / ContentCipher.sealedBlockSize * ContentCipher.plainBlockSize
+        let segmentCount = (data.count + plainPerSegment - 1) / plainPerSegment
+        let begun = try await satellite {
+            try await api.beginObject(path: .init(bucket: bucket), body: .json(.init(key: encrypted, segmentCount: segmentCount, expiresAt: expires))).created.body.json
+        }
+        let cipher = ContentCipher(path: PathCipher(root: access.rootKey, bucket: bucket), key: key, streamID: Hex.decode(begun.streamId, count: 16) ?? Data())
+        let scheme = try RedundancyScheme(
+            required: begun.redundancy.k, repair: begun.redundancy.repair, optimal: begun.redundancy.optimal, total: begun.redundancy.total,
+            shareSize: begun.redundancy.shareSize
+        )
+        let code = try ErasureCode(required: scheme.required, total: scheme.total)
+        var offers = begun.segments
+        for position in 0..<segmentCount {
+            if position - (offers.first?.position ?? 0) >= offers.count {
+                let count = min(32, segmentCount - position)
+                offers = try await satellite {
+                    try await api.offerSegments(path: .init(streamId: begun.streamId), body: .json(.init(first: position, count: count))).ok.body.json.segments
+                }
+            }
+            let offer = offers[position - offers[0].position]
+            let plain = data[(position * plainPerSegment)..<min(data.count, (position + 1) * plainPerSegment)]
+            let sealed = cipher.seal(plain, segment: position)
+            var encoder = SegmentEncoder(code: code, shareSize: scheme.shareSize)
+            let body = encoder.append(sealed)
+            let tail = encoder.finish()
+            let stored = try await store(
+                body: body, tail: tail, offer: offer, optimal: scheme.optimal, place: (bucket, key, position)
+            )
+            _ = try await satellite {
+                try await api.commitSegment(
+                    path: .init(streamId: begun.streamId),
+                    body: .json(.init(position: position, encryptedSize: Int64(sealed.count), pieces: stored.map {
+                        Components.Schemas.StoredPiece(number: $0.number, nodeId: $0.node, hash: Base64EncodedData($0.hash))
+                    }))
+                ).noContent
+            }
+        }
+        let committed = try await satellite { try await api.commitObject(path: .init(streamId: begun.streamId)).ok.body.json }
+        return ObjectInfo(key: key, version: committed.version, createdAt: committed.createdAt)
+    }
+
+    /// The bytes of `key`.
+    /// - Throws: ``UplinkError`` naming the bucket, key, segment and nodes when it cannot be read.
+    public func download(bucket: String, key: String) async throws -> [UInt8] {
+        let encrypted = try encryptedKey(bucket: bucket, key: key)
+        var data: [UInt8] = []
+        var first = 0
+        var segmentCount = 0
+        var version: Int?
+        var cipher: ContentCipher?
+        // Pages of 32 segments, every page of the version the first one found.
+        repeat {
+            let page = try await satellite {
+                try await api.getObject(path: .init(bucket: bucket), query: .init(key: encrypted, version: version, first: first, count: 32)).ok.body.json
+            }
+            version = page.version
+            segmentCount = page.segmentCount
+            let contents = cipher ?? ContentCipher(path: PathCipher(root: access.rootKey, bucket: bucket), key: key, streamID: Hex.decode(page.streamId, count: 16) ?? Data())
+            cipher = contents
+            let place = SegmentPlace(bucket: bucket, key: key, encryptedKey: encrypted, version: page.version)
+            for segment in page.segments {
+                let sealed = try await fetch(segment, at: place)
+                data += try contents.open(sealed, segment: segment.position)
+            }
+            guard let last = page.segments.last else { break }
+            first = last.position + 1
+        } while first < segmentCount
+        return data
+    }
+
+    // MARK: Pieces
+
+    private struct StoredPiece: Sendable {
+        let number: Int
+        let node: String
+        let hash: Data
+    }
+
+    /// Sends piece `i` to node `i` of the offer, all at once, and cancels the rest once `optimal`
+    /// have stored theirs (Storj's long-tail cancellation).
+    private func store(body: PieceRuns, tail: PieceRuns, offer: Components.Schemas.SegmentOffer, optimal: Int, place: (String, String, Int)) async throws -> [StoredPiece] {
+        let pieceKey = try Curve25519.Signing.PrivateKey(rawRepresentation: Data(offer.piecePrivateKey.data))
+        return try await withThrowingTaskGroup(of: Result<StoredPiece, UplinkError>.self) { group in
+            for (number, node) in offer.nodes.enumerated() {
+                let piece = Array(body[number]) + Array(tail[number])
+                group.addTask { [pieces] in
+                    do {
+                        let limit = try OrderLimit(decoding: Data(node.orderLimit.data))
+                        let hash = try await pieces.upload(piece[...], to: node.address, limit: limit, pieceKey: pieceKey)
+                        return .success(StoredPiece(number: number, node: node.nodeId, hash: hash))
+                    } catch let error as UplinkError {
+                        return .failure(error)
+                    } catch is CancellationError {
+                        return .failure(.node(address: node.address, what: "an upload", reason: "cancelled: enough nodes had stored theirs"))
+                    } catch {
+                        return .failure(.node(address: node.address, what: "an upload", reason: "\(error)"))
+                    }
+                }
+            }
+            var stored: [StoredPiece] = []
+            var failures: [String] = []
+            for try await outcome in group {
+                switch outcome {
+                case .success(let piece): stored.append(piece)
+                case .failure(let error): failures.append(error.description)
+                }
+                if stored.count >= optimal {
+                    group.cancelAll()
+                    return stored
+                }
+            }
+            throw UplinkError.notEnoughStored(
+                bucket: place.0, key: place.1, segment: place.2, stored: stored.count, needed: optimal, offered: offer.nodes.count, failures: failures
+            )
+        }
+    }
+
+    /// Where a segment is, for asking the satellite for it again.
+    private struct SegmentPlace: Sendable {
+        let bucket: String
+        let key: String
+        let encryptedKey: String
+        let version: Int
+    }
+
+    /// The sealed bytes of a segment, rebuilt from the first `k` pieces its limits fetch. When too
+    /// few nodes answer, it asks the satellite for the segment again without the nodes that
+    /// failed (a node can be down while the satellite still counts it online), twice at most.
+    private func fetch(_ first: Components.Schemas.Segment, at place: SegmentPlace) async throws -> [UInt8] {
+        let r = first.redundancy
+        let position = first.position
+        let pieceSize = Padding.paddedSize(of: Int(first.encryptedSize), stripeSize: r.k * r.shareSize) / r.k
+        var shares: [Int: Share] = [:]
+        var tried = Set<String>()
+        var failures: [String: String] = [:]
+        var segment = first
+        for attempt in 0..<3 {
+            if attempt > 0 {
+                let exclude = failures.keys.sorted().prefix(100).joined(separator: ",")
+                let page = try await satellite {
+                    try await api.getObject(
+                        path: .init(bucket: place.bucket), query: .init(key: place.encryptedKey, version: place.version, first: position, count: 1, exclude: exclude)
+                    ).ok.body.json
+                }
+                guard let again = page.segments.first, again.position == position else { break }
+                segment = again
+            }
+            let limited = segment.pieces.compactMap { piece -> (Components.Schemas.PieceLocation, OrderLimit)? in
+                guard !tried.contains(piece.nodeId), shares[piece.number] == nil, let limit = piece.orderLimit.flatMap({ try? OrderLimit(decoding: Data($0.data)) }) else { return nil }
+                return (piece, limit)
+            }
+            guard !limited.isEmpty else { break }
+            tried.formUnion(limited.map(\.0.nodeId))
+            let needed = r.k - shares.count
+            let fetched = try await withThrowingTaskGroup(of: (String, Result<Share, UplinkError>).self) { group in
+                for (piece, limit) in limited {
+                    group.addTask { [pieces] in
+                        do {
+                            let bytes = try await pieces.download(from: piece.address, limit: limit, offset: 0, count: Int64(pieceSize))
+                            return (piece.nodeId, .success(Share(number: piece.number, bytes: bytes)))
+                        } catch let error as UplinkError {
+                            return (piece.nodeId, .failure(error))
+                        } catch {
+                            return (piece.nodeId, .failure(.node(address: piece.address, what: "a download", reason: "\(error)")))
+                        }
+                    }
+                }
+                var got: [Share] = []
+                var failed: [(String, String)] = []
+                for try await (node, outcome) in group {
+                    switch outcome {
+                    case .success(let share): got.append(share)
+                    case .failure(let error): failed.append((node, error.description))
+                    }
+                    // The rest are the long tail: not waited for.
+                    if got.count >= needed {
+                        group.cancelAll()
+                        break
+                    }
+                }
+                return (got, failed)
+            }
+            for share in fetched.0 { shares[share.number] = share }
+            for (node, reason) in fetched.1 { failures[node] = reason }
+            if shares.count >= r.k { break }
+        }
+        guard shares.count >= r.k else {
+            throw UplinkError.notEnoughServed(
+                bucket: place.bucket, key: place.key, segment: position, served: shares.count, needed: r.k, asked: tried.count,
+                failures: failures.values.sorted()
+            )
+        }
+        do {
+            let code = try ErasureCode(required: r.k, total: r.total)
+            var decoder = try SegmentDecoder(code: code, shareSize: r.shareSize, pieceSize: pieceSize)
+            return try decoder.decode(Array(shares.values.sorted { $0.number < $1.number }.prefix(r.k)))
+        } catch {
+            throw UplinkError.undecodable(bucket: place.bucket, key: place.key, segment: position, reason: "\(error)")
+        }
+    }
+
+    private func encryptedKey(bucket: String, key: String) throws(UplinkError) -> String {
+        let encrypted = PathCipher(root: access.rootKey, bucket: bucket).encrypt(key)
+        guard encrypted.unicodeScalars.count <= 1024 else { throw .keyTooLong(key: key, encryptedLength: encrypted.unicodeScalars.count, limit: 1024) }
+        return encrypted
+    }
+}

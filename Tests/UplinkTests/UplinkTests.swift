@@ -1,0 +1,110 @@
+import Crypto
+import Foundation
+import Identity
+import PeerRuntime
+import Supervision
+import Satellite
+import TestPlanet
+import Testing
+import Uplink
+
+/// The uplink against a planet with real storage nodes: files in and out, encrypted and
+/// erasure-coded across the nodes. The planet's code is 2/3/4/5 with 1 MiB segments.
+@Suite(.timeLimit(.minutes(2)))
+struct UplinkTests {
+    static func withUplink(nodes: Int = 5, _ body: @escaping @Sendable (TestPlanet, Uplink) async throws -> Void) async throws {
+        var reconfigure = TestPlanet.Reconfigure()
+        reconfigure.storageNodeCount = nodes
+        // Every node of a planet is on loopback, one network.
+        reconfigure.api = { $0.overlay.distinctNetworks = false }
+        try await TestPlanet.run(reconfigure: reconfigure) { planet in
+            let apiKey = try planet.makeProject("project")
+            let access = try Access.derive(
+                satelliteURL: try await planet.apiURL().absoluteString, satelliteID: planet.satelliteIdentity.id, apiKey: apiKey, passphrase: "test passphrase"
+            )
+            var config = UplinkConfig()
+            config.maxSegmentSize = 1 << 20
+            let uplink = try Uplink(access: access, config: config)
+            do {
+                try await body(planet, uplink)
+            } catch {
+                try? await uplink.close()
+                throw error
+            }
+            try await uplink.close()
+        }
+    }
+
+    static func bytes(_ count: Int, seed: UInt64) -> [UInt8] {
+        var state = seed &+ 0x9E37_79B9_7F4A_7C15
+        return (0..<count).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(truncatingIfNeeded: state >> 33)
+        }
+    }
+
+    @Test func filesOfEverySizeComeBackByteForByte() async throws {
+        try await Self.withUplink { _, uplink in
+            try await uplink.createBucket("files")
+            // Around the block (65,520), the 1 MiB segment's plaintext (16 blocks) and several segments.
+            let perSegment = 16 * 65_520
+            for (index, size) in [0, 1, 4096, 65_520, 65_521, perSegment - 1, perSegment, perSegment + 1, 3 * perSegment + 12_345].enumerated() {
+                let data = Self.bytes(size, seed: UInt64(index))
+                try await uplink.upload(bucket: "files", key: "sizes/\(size)", data: data)
+                let back = try await uplink.download(bucket: "files", key: "sizes/\(size)")
+                #expect(back.count == size)
+                #expect(Data(SHA256.hash(data: back)) == Data(SHA256.hash(data: data)), "\(size) bytes")
+            }
+            #expect(try await uplink.listObjects(bucket: "files", prefix: "sizes/").count == 9)
+        }
+    }
+
+    @Test func keysListByPrefixAndNeitherKeysNorContentReachTheSatellite() async throws {
+        try await Self.withUplink { planet, uplink in
+            try await uplink.createBucket("photos")
+            let marker = "a-secret-content-marker-" + String(repeating: "x", count: 40)
+            for key in ["2026/cats/tom.jpg", "2026/cats/felix.jpg", "2026/dogs/rex.jpg", "2025/cats/tom.jpg", "readme-secretname.txt"] {
+                try await uplink.upload(bucket: "photos", key: key, data: Array((marker + key).utf8))
+            }
+            #expect(try await uplink.listObjects(bucket: "photos", prefix: "2026/cats/").map(\.key) == ["2026/cats/felix.jpg", "2026/cats/tom.jpg"])
+            #expect(try await uplink.listObjects(bucket: "photos", prefix: "2026/").count == 3)
+            #expect(try await uplink.listObjects(bucket: "photos", prefix: "2026/c").map(\.key) == ["2026/cats/felix.jpg", "2026/cats/tom.jpg"])
+            #expect(try await uplink.listObjects(bucket: "photos").count == 5)
+            #expect(try await uplink.download(bucket: "photos", key: "2026/dogs/rex.jpg") == Array((marker + "2026/dogs/rex.jpg").utf8))
+            // What the satellite holds: its database and everything beside it.
+            for file in try FileManager.default.contentsOfDirectory(atPath: planet.directory.path) where file.hasPrefix("satellite.db") {
+                let bytes = try Data(contentsOf: planet.directory.appendingPathComponent(file))
+                for secret in ["secretname", "felix", "a-secret-content-marker"] {
+                    #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(file) holds \(secret)")
+                }
+            }
+            try await uplink.deleteObject(bucket: "photos", key: "2026/cats/tom.jpg")
+            #expect(try await uplink.listObjects(bucket: "photos", prefix: "2026/cats/").map(\.key) == ["2026/cats/felix.jpg"])
+        }
+    }
+
+    @Test func aNodeDownStillStoresAndServesAndTooManyDownIsAClearError() async throws {
+        try await Self.withUplink { planet, uplink in
+            try await uplink.createBucket("down")
+            let data = Self.bytes(300_000, seed: 7)
+            try await uplink.upload(bucket: "down", key: "before", data: data)
+            // One of five down: optimal is 4, k is 2.
+            await planet.stopStorageNode(0)
+            try await uplink.upload(bucket: "down", key: "after", data: data)
+            #expect(try await uplink.download(bucket: "down", key: "after") == data)
+            #expect(try await uplink.download(bucket: "down", key: "before") == data)
+            // Two of five down: the offer still holds them (they checked in), but only three store.
+            await planet.stopStorageNode(1)
+            do {
+                try await uplink.upload(bucket: "down", key: "refused", data: data)
+                Issue.record("an upload to 3 live nodes of 5 offered succeeded with optimal 4")
+            } catch let error as UplinkError {
+                guard case .notEnoughStored(_, _, let segment, let stored, let needed, let offered, let failures) = error else { throw error }
+                #expect((segment, stored, needed, offered) == (0, 3, 4, 5))
+                #expect(failures.count == 2)
+                #expect(error.description.contains("stored on 3 of the 5 nodes offered; 4 are needed"), "\(error)")
+            }
+            #expect(try await uplink.download(bucket: "down", key: "before") == data, "k = 2 of the 3 left")
+        }
+    }
+}

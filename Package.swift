@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "satellite", targets: ["satellite-cli"]),
         .executable(name: "satellite-exec", targets: ["satellite-exec"]),
         .executable(name: "storagenode", targets: ["storagenode-cli"]),
+        .executable(name: "uplink", targets: ["uplink-cli"]),
         .executable(name: "satellite-launcher", targets: ["satellite-launcher"]),
         .library(name: "Lifecycle", targets: ["Lifecycle"]),
         .library(name: "ErasureCoding", targets: ["ErasureCoding"]),
@@ -212,6 +213,11 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "uplink-cli",
+            dependencies: ["Uplink", "Identity", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .testTarget(

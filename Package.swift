@@ -251,6 +251,8 @@ let package = Package(
             name: "satellite-cli",
             dependencies: [
                 "Identity",
+                "StorageNode",
+                "Uplink",
                 "PeerCommandLine",
                 "Satellite",
                 "Launch",

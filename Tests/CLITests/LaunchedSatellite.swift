@@ -12,7 +12,8 @@ final class LaunchedSatellite {
     private let ownsDirectory: Bool
     let process = Process()
     var pid: Int32 { process.processIdentifier }
-    var dataDir: String { directory.appendingPathComponent("data").path }
+    /// The satellite's data directory: `directory/data`, or where the config file puts it.
+    let dataDir: String
     var logDir: String { dataDir + "/log" }
 
     /// Starts the launcher with `config` as its file (if given), `flags` and `environment`.
@@ -31,11 +32,21 @@ final class LaunchedSatellite {
         try self.init(directory: directory, config: nil, flags: flags, environment: [:], ownsDirectory: false)
     }
 
-    private init(directory: URL, config: String?, flags: [String], environment: [String: String], ownsDirectory: Bool = true) throws {
+    /// Launches `satellite run --config CONFIG` as it is, its data wherever the file says, in
+    /// `directory`, which is removed when this is released.
+    convenience init(configFile: String, dataDir: String, in directory: URL) throws {
+        try self.init(directory: directory, config: nil, flags: [], environment: [:], arguments: ["run", "--config", configFile], dataDir: dataDir)
+    }
+
+    private init(
+        directory: URL, config: String?, flags: [String], environment: [String: String], ownsDirectory: Bool = true, arguments given: [String]? = nil,
+        dataDir: String? = nil
+    ) throws {
         _ = Self.sweptLeftovers
         self.directory = directory
+        self.dataDir = dataDir ?? directory.appendingPathComponent("data").path
         self.ownsDirectory = ownsDirectory
-        var arguments = ["run", "--data-dir", dataDir]
+        var arguments = given ?? ["run", "--data-dir", self.dataDir]
         if let config {
             let path = directory.appendingPathComponent("satellite.yaml")
             try config.write(to: path, atomically: true, encoding: .utf8)

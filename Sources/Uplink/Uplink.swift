@@ -109,9 +109,23 @@ public final class Uplink: Sendable {
     /// - Throws: ``UplinkError`` naming the bucket, key, segment and nodes when it cannot be stored.
     @discardableResult
     public func upload(bucket: String, key: String, data: [UInt8], expires: Date? = nil) async throws -> ObjectInfo {
+        var offset = 0
+        return try await upload(bucket: bucket, key: key, size: data.count, expires: expires) { count in
+            defer { offset += count }
+            return Array(data[offset..<offset + count])
+        }
+    }
+
+    /// Stores `size` bytes as `key`, asking `read` for them a segment at a time (`read(n)` gives
+    /// the next `n` bytes), so that no more than a segment is in memory: a file of any size
+    /// uploads in the memory of one segment and its pieces.
+    /// - Throws: ``UplinkError`` naming the bucket, key, segment and nodes when it cannot be
+    ///   stored; what `read` throws.
+    @discardableResult
+    public func upload(bucket: String, key: String, size: Int, expires: Date? = nil, read: (Int) throws -> [UInt8]) async throws -> ObjectInfo {
         let encrypted = try encryptedKey(bucket: bucket, key: key)
         let plainPerSegment = config.maxSegmentSize / ContentCipher.sealedBlockSize * ContentCipher.plainBlockSize
-        let segmentCount = (data.count + plainPerSegment - 1) / plainPerSegment
+        let segmentCount = (size + plainPerSegment - 1) / plainPerSegment
         let begun = try await satellite {
             try await api.beginObject(path: .init(bucket: bucket), body: .json(.init(key: encrypted, segmentCount: segmentCount, expiresAt: expires))).created.body.json
         }
@@ -130,7 +144,9 @@ public final class Uplink: Sendable {
                 }
             }
             let offer = offers[position - offers[0].position]
-            let plain = data[(position * plainPerSegment)..<min(data.count, (position + 1) * plainPerSegment)]
+            let wanted = min(size, (position + 1) * plainPerSegment) - position * plainPerSegment
+            let plain = try read(wanted)
+            guard plain.count == wanted else { throw UplinkError.sourceShort(key: key, expected: size, got: position * plainPerSegment + plain.count) }
             let sealed = cipher.seal(plain, segment: position)
             var encoder = SegmentEncoder(code: code, shareSize: scheme.shareSize)
             let body = encoder.append(sealed)
@@ -154,8 +170,19 @@ public final class Uplink: Sendable {
     /// The bytes of `key`.
     /// - Throws: ``UplinkError`` naming the bucket, key, segment and nodes when it cannot be read.
     public func download(bucket: String, key: String) async throws -> [UInt8] {
-        let encrypted = try encryptedKey(bucket: bucket, key: key)
         var data: [UInt8] = []
+        try await download(bucket: bucket, key: key) { data += $0 }
+        return data
+    }
+
+    /// Reads `key`, handing each segment's plaintext to `write` as soon as it is decoded, in
+    /// order; returns the bytes written. No more than a segment is in memory.
+    /// - Throws: ``UplinkError`` naming the bucket, key, segment and nodes when it cannot be
+    ///   read; what `write` throws.
+    @discardableResult
+    public func download(bucket: String, key: String, write: ([UInt8]) throws -> Void) async throws -> Int {
+        let encrypted = try encryptedKey(bucket: bucket, key: key)
+        var written = 0
         var first = 0
         var segmentCount = 0
         var version: Int?
@@ -172,12 +199,14 @@ public final class Uplink: Sendable {
             let place = SegmentPlace(bucket: bucket, key: key, encryptedKey: encrypted, version: page.version)
             for segment in page.segments {
                 let sealed = try await fetch(segment, at: place)
-                data += try contents.open(sealed, segment: segment.position)
+                let plain = try contents.open(sealed, segment: segment.position)
+                try write(plain)
+                written += plain.count
             }
             guard let last = page.segments.last else { break }
             first = last.position + 1
         } while first < segmentCount
-        return data
+        return written
     }
 
     // MARK: Pieces

@@ -18,6 +18,8 @@ public enum UplinkError: Error, Equatable, Sendable, CustomStringConvertible {
     case notEnoughStored(bucket: String, key: String, segment: Int, stored: Int, needed: Int, offered: Int, failures: [String])
     /// Too few nodes served a piece of a segment for it to be rebuilt.
     case notEnoughServed(bucket: String, key: String, segment: Int, served: Int, needed: Int, asked: Int, failures: [String])
+    /// The data to upload ended before the size given.
+    case sourceShort(key: String, expected: Int, got: Int)
     /// A segment that does not decode: its pieces do not agree.
     case undecodable(bucket: String, key: String, segment: Int, reason: String)
 
@@ -39,6 +41,7 @@ public enum UplinkError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notEnoughServed(let bucket, let key, let segment, let served, let needed, let asked, let failures):
             "sj://\(bucket)/\(key): segment \(segment) was served by \(served) of the \(asked) nodes asked; \(needed) are needed"
                 + (failures.isEmpty ? "" : " (" + failures.prefix(5).joined(separator: "; ") + (failures.count > 5 ? "; and \(failures.count - 5) more" : "") + ")")
+        case .sourceShort(let key, let expected, let got): "the data for \(key) ended after \(got) of \(expected) bytes"
         case .undecodable(let bucket, let key, let segment, let reason): "sj://\(bucket)/\(key): segment \(segment) does not decode: \(reason)"
         }
     }

@@ -201,29 +201,55 @@ struct Copy: AsyncParsableCommand {
         case (nil, let to?):
             guard !to.key.isEmpty else { throw ValidationError("\(destination) names no key: sj://BUCKET/KEY") }
             guard range == nil else { throw ValidationError("--range is for downloads") }
-            let data: [UInt8]
             if source == "-" {
-                data = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+                // Standard input's length is unknown until its end: it is read whole.
+                let data = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+                _ = try await access.withUplink { try await $0.upload(bucket: to.bucket, key: to.key, data: data) }
+                moved = data.count
             } else {
-                guard let contents = FileManager.default.contents(atPath: source) else { fail("cannot read \(source)", code: 1) }
-                data = [UInt8](contents)
+                guard let file = FileHandle(forReadingAtPath: source),
+                    let size = (try? FileManager.default.attributesOfItem(atPath: source)[.size] as? NSNumber)?.intValue
+                else { fail("cannot read \(source)", code: 1) }
+                defer { try? file.close() }
+                _ = try await access.withUplink { uplink in
+                    try await uplink.upload(bucket: to.bucket, key: to.key, size: size) { count in
+                        [UInt8](try file.read(upToCount: count) ?? Data())
+                    }
+                }
+                moved = size
             }
-            _ = try await access.withUplink { try await $0.upload(bucket: to.bucket, key: to.key, data: data) }
-            moved = data.count
         case (let from?, nil):
             guard !from.key.isEmpty else { throw ValidationError("\(source) names no key: sj://BUCKET/KEY") }
-            var data = try await access.withUplink { try await $0.download(bucket: from.bucket, key: from.key) }
+            var window = 0..<Int.max
             if let range {
                 let parts = range.split(separator: ":").compactMap { Int($0) }
                 guard parts.count == 2, parts[0] >= 0, parts[1] >= 0 else { throw ValidationError("--range must be OFFSET:LENGTH") }
-                data = Array(data.dropFirst(parts[0]).prefix(parts[1]))
+                window = parts[0]..<(parts[0] + parts[1])
             }
+            let output: FileHandle
             if destination == "-" {
-                FileHandle.standardOutput.write(Data(data))
+                output = FileHandle.standardOutput
             } else {
-                guard FileManager.default.createFile(atPath: destination, contents: Data(data)) else { fail("cannot write \(destination)", code: 1) }
+                guard FileManager.default.createFile(atPath: destination, contents: nil), let file = FileHandle(forWritingAtPath: destination) else {
+                    fail("cannot write \(destination)", code: 1)
+                }
+                output = file
             }
-            moved = data.count
+            // Segments are written as they come; a range keeps what falls in it.
+            var position = 0
+            var kept = 0
+            _ = try await access.withUplink { uplink in
+                try await uplink.download(bucket: from.bucket, key: from.key) { plain in
+                    let start = max(window.lowerBound, position), end = min(window.upperBound, position + plain.count)
+                    if start < end {
+                        try output.write(contentsOf: plain[(start - position)..<(end - position)])
+                        kept += end - start
+                    }
+                    position += plain.count
+                }
+            }
+            if destination != "-" { try output.close() }
+            moved = kept
         default:
             throw ValidationError("copy a file to sj://BUCKET/KEY or sj://BUCKET/KEY to a file")
         }
@@ -254,7 +280,8 @@ struct Cat: AsyncParsableCommand {
 
     func run() async throws {
         guard !location.key.isEmpty else { throw ValidationError("\(location) names no key") }
-        let data = try await access.withUplink { try await $0.download(bucket: location.bucket, key: location.key) }
-        FileHandle.standardOutput.write(Data(data))
+        _ = try await access.withUplink { uplink in
+            try await uplink.download(bucket: location.bucket, key: location.key) { try FileHandle.standardOutput.write(contentsOf: $0) }
+        }
     }
 }

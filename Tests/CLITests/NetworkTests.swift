@@ -60,6 +60,11 @@ struct NetworkTests {
         let down = try await uplink("cp", "sj://files/holidays/secret-island.jpg", back.path)
         #expect(down.status == 0, "\(down.stderr)")
         #expect(FileManager.default.contents(atPath: back.path) == content)
+        // A range keeps just its bytes (here across the sealed 64 KiB blocks of one segment).
+        let part = directory.appendingPathComponent("part")
+        let ranged = try await uplink("cp", "--range", "65000:100000", "sj://files/holidays/secret-island.jpg", part.path)
+        #expect(ranged.status == 0, "\(ranged.stderr)")
+        #expect(FileManager.default.contents(atPath: part.path) == content[65_000..<165_000])
         let listed = try await uplink("ls", "sj://files/holidays/")
         #expect(listed.stdout.contains("sj://files/holidays/secret-island.jpg"), "\(listed.stdout)")
         let missing = try await uplink("cp", "sj://files/nothing-here", back.path)

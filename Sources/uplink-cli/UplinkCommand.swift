@@ -213,7 +213,10 @@ struct Copy: AsyncParsableCommand {
                 defer { try? file.close() }
                 _ = try await access.withUplink { uplink in
                     try await uplink.upload(bucket: to.bucket, key: to.key, size: size) { count in
-                        [UInt8](try file.read(upToCount: count) ?? Data())
+                        // A read may return less than asked before the end; ask until it is all in.
+                        var bytes: [UInt8] = []
+                        while bytes.count < count, let chunk = try file.read(upToCount: count - bytes.count), !chunk.isEmpty { bytes += chunk }
+                        return bytes
                     }
                 }
                 moved = size

@@ -1,5 +1,4 @@
 import Crypto
-import ErasureCoding
 import Foundation
 import Identity
 import NodeProtocol
@@ -199,7 +198,7 @@ extension APIHandlers {
             }
             let stored = pieces
             let signedHashes = hashes
-            let expectedSize = Int64(Padding.paddedSize(of: Int(body.encryptedSize), stripeSize: scheme.k * scheme.shareSize) / scheme.k)
+            let expectedSize = scheme.pieceSize(ofSegment: body.encryptedSize)
             do {
                 let offered = try await reading { try $0.offeredSegment(project: project.id, streamID: streamID, position: body.position) }
                 guard let offer = offered.offer, let root = PieceID(bytes: offer.rootPieceID) else {
@@ -324,7 +323,7 @@ extension APIHandlers {
         var key: Data?
         if let root = segment.rootPieceID.flatMap(PieceID.init(bytes:)) {
             let chosen = segment.pieces.filter { !(addresses[$0.node] ?? "").isEmpty && !excluded.contains($0.node) }.shuffled().prefix(r.downloadNodes)
-            let pieceSize = Int64(Padding.paddedSize(of: Int(segment.encryptedSize), stripeSize: r.k * r.shareSize) / r.k)
+            let pieceSize = r.pieceSize(ofSegment: segment.encryptedSize)
             let signed = signer.getLimits(
                 rootPieceID: root, pieces: chosen.map { (number: $0.number, node: NodeID(bytes: $0.node)!) }, pieceSize: pieceSize, billedTo: billing, now: now
             )

@@ -1,4 +1,3 @@
-import ErasureCoding
 import SatelliteConfig
 import SatelliteDB
 
@@ -28,7 +27,7 @@ public struct MetainfoConfig: ConfigSection, Equatable {
     /// The largest piece of a segment of ``maxSegmentSize``, padded to whole stripes: the byte
     /// limit of an upload's orders and the free disk a node needs.
     public var maxPieceSize: Int64 {
-        Int64(Padding.paddedSize(of: Int(maxSegmentSize), stripeSize: scheme.k * Int(shareSize)) / scheme.k)
+        scheme.pieceSize(ofSegment: maxSegmentSize)
     }
 
     public static let fields: [ConfigField<Self>] = [

@@ -117,15 +117,23 @@ public struct PieceEndpoint: Sendable {
         let threads = self.threads
         return Response(status: .ok, headers: [.contentType: "application/octet-stream", .contentLength: "\(count)"], body: ResponseBody { writer in
             var sent: Int64 = 0
-            // What went out is served, also when the client went away before the end.
-            defer { record(ServedOrder(limit: limit, amount: sent)) }
-            while sent < count {
-                let chunk = Int(min(Int64(256 << 10), count - sent))
-                let at = offset + sent
-                let bytes = try await threads.run { try reader.read(offset: at, count: chunk) }
-                try await writer.write(ByteBuffer(bytes: bytes))
-                sent += Int64(chunk)
+            do {
+                while sent < count {
+                    let chunk = Int(min(Int64(256 << 10), count - sent))
+                    let at = offset + sent
+                    let bytes = try await threads.run { try reader.read(offset: at, count: chunk) }
+                    try await writer.write(ByteBuffer(bytes: bytes))
+                    sent += Int64(chunk)
+                }
+            } catch {
+                // What went out is served, also when the client went away before the end.
+                let served = ServedOrder(limit: limit, amount: sent)
+                try? await threads.run { record(served) }
+                throw error
             }
+            let served = ServedOrder(limit: limit, amount: sent)
+            // Kept on the piece store's threads, as the upload's is: it appends to a file.
+            try await threads.run { record(served) }
             try await writer.finish(nil)
         })
     }

@@ -193,7 +193,9 @@ public protocol ObjectsDB: Sendable {
     /// Records a segment of a pending upload: its position within the declared count, its pieces
     /// on nodes the satellite knows that were offered for that position, under the offer's root
     /// piece id (``ObjectConflict/offerReplaced(position:)`` when the position was offered anew).
-    func commitSegment(project: Data, _ segment: SegmentRecord, at: Date) throws
+    /// Each commit moves the upload's zombie deadline to `zombieDeadline`, so that an upload
+    /// still moving segments is never taken for abandoned, however long it runs.
+    func commitSegment(project: Data, _ segment: SegmentRecord, zombieDeadline: Date, at: Date) throws
     /// Commits the pending object and deletes the older versions of its key, in one transaction.
     func commitObject(project: Data, streamID: Data) throws -> ObjectRecord
     /// The latest committed version of `key` (or committed `version`), how many segments it has,
@@ -245,7 +247,7 @@ extension SatelliteDatabase: ObjectsDB {
         }
     }
 
-    public func commitSegment(project: Data, _ segment: SegmentRecord, at: Date) throws {
+    public func commitSegment(project: Data, _ segment: SegmentRecord, zombieDeadline: Date, at: Date) throws {
         try pool.write { db in
             let segmentCount = try Self.pendingUpload(db, project: project, streamID: segment.streamID)
             if let segmentCount, segment.position >= segmentCount {
@@ -280,6 +282,8 @@ extension SatelliteDatabase: ObjectsDB {
                     segment.rootPieceID, at,
                 ]
             )
+            try db.cachedStatement(sql: "UPDATE objects SET zombie_deadline = ? WHERE stream_id = ? AND status = 'pending'")
+                .execute(arguments: [zombieDeadline, segment.streamID])
         }
     }
 

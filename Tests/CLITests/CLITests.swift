@@ -25,7 +25,7 @@ struct SatelliteProcess {
     /// prints more than a pipe holds is not stalled, and by threads of their own, so no thread of
     /// the shared pool waits on a pipe.
     static func run(
-        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], program: URL = executable
+        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], program: URL = executable, timeout: Int = 30
     ) async throws -> Self {
         let process = Process()
         process.executableURL = program
@@ -37,11 +37,11 @@ struct SatelliteProcess {
         process.standardError = err
         try process.run()
         let stdout = PipeDrain(out), stderr = PipeDrain(err)
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = ContinuousClock.now + .seconds(timeout)
         while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
-            Issue.record("\(program.lastPathComponent) \(arguments) did not finish within 30 s")
+            Issue.record("\(program.lastPathComponent) \(arguments) did not finish within \(timeout) s")
         }
         while process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
         return Self(

@@ -214,7 +214,7 @@ extension APIHandlers {
                         streamID: streamID, position: body.position, redundancy: scheme, encryptedSize: body.encryptedSize, pieces: stored,
                         rootPieceID: root.bytes
                     ),
-                    at: Date()
+                    zombieDeadline: Date() + metainfo.zombieDeadline.timeInterval, at: Date()
                 ) }
                 return .noContent(.init())
             } catch ObjectConflict.noSuchStream {

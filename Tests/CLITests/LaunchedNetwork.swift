@@ -1,0 +1,96 @@
+import Crypto
+import Foundation
+import SatelliteDB
+import Testing
+
+/// `satellite network setup` and `satellite run` on what it wrote, as a newcomer runs them, with
+/// the `uplink` command pointed at the network by the access setup printed. Released, it kills
+/// everything it launched and removes its directory.
+final class LaunchedNetwork {
+    let directory: URL
+    /// The `--dir` of the setup.
+    let root: String
+    let access: String
+    let nodeCount: Int
+    let launched: LaunchedSatellite
+    let database: SatelliteDatabase
+
+    static var uplink: URL { SatelliteProcess.executable.deletingLastPathComponent().appendingPathComponent("uplink") }
+
+    /// Sets up a network of `nodes` nodes, lets `configure` change the satellite's config file
+    /// (its text in, the text to write out), launches it and waits until every node has checked in.
+    init(nodes: Int, configure: (String) -> String = { $0 }) async throws {
+        directory = try temporaryDirectory()
+        root = directory.appendingPathComponent("net").path
+        nodeCount = nodes
+        let base = try NetworkTests.freePorts(nodes + 1)
+        let setup = try await SatelliteProcess.run(["network", "setup", "--dir", root, "--nodes", "\(nodes)", "--base-port", "\(base)"])
+        try #require(setup.status == 0, "\(setup.stderr)")
+        access = String(setup.stdout.split(separator: "\n").last ?? "")
+        let configFile = root + "/satellite.yaml"
+        try configure(try String(contentsOfFile: configFile, encoding: .utf8)).write(toFile: configFile, atomically: true, encoding: .utf8)
+
+        let launched = try LaunchedSatellite(configFile: configFile, dataDir: root + "/satellite", in: directory)
+        try await launched.until("the network ready", timeout: 120) { launched.count("ready", of: "launcher") >= 1 }
+        let database = try SatelliteDatabase(path: root + "/satellite/satellite.db", busyTimeout: .seconds(5))
+        try await launched.until("\(nodes) nodes checked in", timeout: 120) { ((try? database.nodeCount()) ?? 0) >= nodes }
+        self.launched = launched
+        self.database = database
+    }
+
+    deinit {
+        try? database.close()
+    }
+
+    /// `uplink ARGUMENTS` under this network's access, in the network's directory.
+    func uplink(_ arguments: String..., timeout: Int = 30) async throws -> SatelliteProcess {
+        try await SatelliteProcess.run(
+            arguments, in: directory, environment: ["UPLINK_ACCESS": access, "HOME": directory.path], program: Self.uplink, timeout: timeout
+        )
+    }
+
+    /// `uplink ARGUMENTS` started and left running.
+    func startUplink(_ arguments: String...) throws -> Process {
+        let process = Process()
+        process.executableURL = Self.uplink
+        process.arguments = arguments
+        process.environment = ["PATH": "/usr/bin:/bin", "UPLINK_ACCESS": access, "HOME": directory.path]
+        process.currentDirectoryURL = directory
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// A file of `size` random bytes in the network's directory, and its SHA-256.
+    func randomFile(_ name: String, size: Int) throws -> (url: URL, sha256: String) {
+        let url = directory.appendingPathComponent(name)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+        let output = try FileHandle(forWritingTo: url)
+        defer { try? output.close() }
+        let random = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/urandom"))
+        defer { try? random.close() }
+        var hasher = SHA256()
+        var left = size
+        while left > 0 {
+            let chunk = try random.read(upToCount: min(left, 4 << 20)) ?? Data()
+            hasher.update(data: chunk)
+            try output.write(contentsOf: chunk)
+            left -= chunk.count
+        }
+        return (url, Self.hex(hasher.finalize()))
+    }
+
+    /// The SHA-256 of the file at `url`, read in chunks.
+    static func sha256(of url: URL) throws -> String {
+        let input = try FileHandle(forReadingFrom: url)
+        defer { try? input.close() }
+        var hasher = SHA256()
+        while let chunk = try input.read(upToCount: 4 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        return hex(hasher.finalize())
+    }
+
+    private static func hex(_ digest: SHA256.Digest) -> String {
+        digest.map { String(format: "%02x", $0) }.joined()
+    }
+}

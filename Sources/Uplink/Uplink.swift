@@ -33,7 +33,12 @@ public struct ObjectInfo: Sendable, Equatable {
 public final class Uplink: Sendable {
     public let access: Access
     public let config: UplinkConfig
+    /// Connections to the satellite, which retry a refused connection until their timeout (an
+    /// API restarting is back within it).
     let http: HTTPClient
+    /// Connections to the nodes, which give up on a refused one at once: a node down is one piece
+    /// fewer for the long tail to cover, not ten seconds of retries.
+    let nodeHTTP: HTTPClient
     let api: Client
     let pieces: PieceClient
 
@@ -42,15 +47,19 @@ public final class Uplink: Sendable {
         self.access = access
         self.config = config
         http = HTTPClient(eventLoopGroupProvider: .singleton)
+        var nodes = HTTPClient.Configuration()
+        nodes.connectionPool.retryConnectionEstablishment = false
+        nodeHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: nodes)
         api = Client(
             serverURL: url, transport: AsyncHTTPClientTransport(configuration: .init(client: http, timeout: .seconds(60))),
             middlewares: [SatelliteMiddleware(apiKey: access.apiKey)]
         )
-        pieces = PieceClient(http: http, timeout: .nanoseconds(Int64(config.pieceTimeout.components.seconds) * 1_000_000_000))
+        pieces = PieceClient(http: nodeHTTP, timeout: .nanoseconds(Int64(config.pieceTimeout.components.seconds) * 1_000_000_000))
     }
 
     /// Closes the connections; later calls fail.
     public func close() async throws {
+        try await nodeHTTP.shutdown()
         try await http.shutdown()
     }
 

@@ -12,11 +12,16 @@ import Uplink
 /// erasure-coded across the nodes. The planet's code is 2/3/4/5 with 1 MiB segments.
 @Suite(.timeLimit(.minutes(2)))
 struct UplinkTests {
-    static func withUplink(nodes: Int = 5, _ body: @escaping @Sendable (TestPlanet, Uplink) async throws -> Void) async throws {
+    static func withUplink(
+        nodes: Int = 5, redundancy: String? = nil, _ body: @escaping @Sendable (TestPlanet, Uplink) async throws -> Void
+    ) async throws {
         var reconfigure = TestPlanet.Reconfigure()
         reconfigure.storageNodeCount = nodes
-        // Every node of a planet is on loopback, one network.
-        reconfigure.api = { $0.overlay.distinctNetworks = false }
+        reconfigure.api = { config in
+            // Every node of a planet is on loopback, one network.
+            config.overlay.distinctNetworks = false
+            if let redundancy { config.metainfo.redundancy = redundancy }
+        }
         try await TestPlanet.run(reconfigure: reconfigure) { planet in
             let apiKey = try planet.makeProject("project")
             let access = try Access.derive(
@@ -105,6 +110,32 @@ struct UplinkTests {
                 #expect(error.description.contains("stored on 3 of the 5 nodes offered; 4 are needed"), "\(error)")
             }
             #expect(try await uplink.download(bucket: "down", key: "before") == data, "k = 2 of the 3 left")
+        }
+    }
+
+    @Test func onTheDevCodeTwoOfTenNodesDownStillStoreAndServeAndFiveDownIsAClearError() async throws {
+        try await Self.withUplink(nodes: 10, redundancy: "4/6/8/10") { planet, uplink in
+            try await uplink.createBucket("dev")
+            let data = Self.bytes(2_500_000, seed: 11)
+            try await uplink.upload(bucket: "dev", key: "before", data: data)
+            await planet.stopStorageNode(3)
+            await planet.stopStorageNode(7)
+            try await uplink.upload(bucket: "dev", key: "after", data: data)
+            #expect(try await uplink.download(bucket: "dev", key: "after") == data)
+            #expect(try await uplink.download(bucket: "dev", key: "before") == data)
+            for node in [0, 1, 2] { await planet.stopStorageNode(node) }
+            do {
+                try await uplink.upload(bucket: "dev", key: "refused", data: data)
+                Issue.record("an upload to 5 live nodes of 10 offered succeeded with optimal 8")
+            } catch let error as UplinkError {
+                guard case .notEnoughStored(_, _, let segment, let stored, let needed, let offered, let failures) = error else { throw error }
+                #expect((segment, stored, needed, offered) == (0, 5, 8, 10))
+                #expect(failures.count == 5)
+                #expect(error.description.contains("stored on 5 of the 10 nodes offered; 8 are needed"), "\(error)")
+            }
+            #expect(try await uplink.listObjects(bucket: "dev").map(\.key) == ["after", "before"], "the refused upload is not listed")
+            // k = 4 of the 5 left still read what was stored before.
+            #expect(try await uplink.download(bucket: "dev", key: "after") == data)
         }
     }
 }

@@ -158,6 +158,32 @@ public final class ErasureCode: Sendable {
         return stripe
     }
 
+    /// Rebuilds the data of consecutive stripes, any stretch of a segment, from runs of at least k
+    /// pieces over those stripes (each run the same whole number of `shareSize` shares): what a
+    /// ranged read decodes. No padding is taken off; the caller knows where the data ends.
+    /// - Throws: ``ErasureCodingError`` for too few runs, a number out of range or twice, runs of
+    ///   unequal lengths or not whole shares.
+    public func rebuildStripes(_ runs: [Share], shareSize: Int) throws(ErasureCodingError) -> [UInt8] {
+        let length = try validate(runs.map { ($0.number, $0.bytes.count) })
+        guard shareSize > 0, length % shareSize == 0 else {
+            throw .shareLength(number: runs[0].number, length: length, expected: (length / max(shareSize, 1) + 1) * shareSize)
+        }
+        let stripes = length / shareSize
+        var data = [UInt8](repeating: 0, count: stripes * required * shareSize)
+        guard stripes > 0 else { return data }
+        let plan = Rebuilder(code: self, numbers: runs.map(\.number))
+        try withViews(runs) { views in
+            data.withUnsafeMutableBytes { out in
+                for stripe in 0..<stripes {
+                    plan.rebuild(shareSize: shareSize, into: out.baseAddress! + stripe * required * shareSize) {
+                        views[$0].bytes.baseAddress! + stripe * shareSize
+                    }
+                }
+            }
+        }
+        return data
+    }
+
     /// Checks numbers and lengths and returns the common share length.
     func validate(_ shares: [(number: Int, length: Int)]) throws(ErasureCodingError) -> Int {
         guard shares.count >= required else { throw .tooFewShares(have: shares.count, need: required) }

@@ -176,28 +176,34 @@ public final class Uplink: Sendable {
         return ObjectInfo(key: key, version: committed.version, createdAt: committed.createdAt)
     }
 
-    /// The bytes of `key`.
+    /// The bytes of `key`, or of `range` of them.
     /// - Throws: ``UplinkError`` naming the bucket, key, segment and nodes when it cannot be read.
-    public func download(bucket: String, key: String) async throws -> [UInt8] {
+    public func download(bucket: String, key: String, range: Range<Int>? = nil) async throws -> [UInt8] {
         var data: [UInt8] = []
-        try await download(bucket: bucket, key: key) { data += $0 }
+        try await download(bucket: bucket, key: key, range: range) { data += $0 }
         return data
     }
 
-    /// Reads `key`, handing each segment's plaintext to `write` as soon as it is decoded, in
-    /// order; returns the bytes written. No more than a segment is in memory.
+    /// Reads `key`, or the bytes of `range` in it (clipped to the object, as HTTP clips a range),
+    /// handing the plaintext to `write` a segment at a time, in order; returns the bytes written.
+    /// A range reads only the segments it touches and, in each, only the stripes under the
+    /// encryption blocks it touches: a few KiB of a large object cost a few KiB from each of k
+    /// nodes. No more than a segment is in memory.
     /// - Throws: ``UplinkError`` naming the bucket, key, segment and nodes when it cannot be
     ///   read; what `write` throws.
     @discardableResult
-    public func download(bucket: String, key: String, write: ([UInt8]) throws -> Void) async throws -> Int {
+    public func download(bucket: String, key: String, range: Range<Int>? = nil, write: ([UInt8]) throws -> Void) async throws -> Int {
         let encrypted = try encryptedKey(bucket: bucket, key: key)
+        let wanted = range ?? 0..<Int.max
         var written = 0
         var first = 0
         var segmentCount = 0
         var version: Int?
         var cipher: ContentCipher?
+        // Where the next segment's plaintext starts in the object.
+        var plainStart = 0
         // Pages of 32 segments, every page of the version the first one found.
-        repeat {
+        pages: repeat {
             let page = try await satellite {
                 try await api.getObject(path: .init(bucket: bucket), query: .init(key: encrypted, version: version, first: first, count: 32)).ok.body.json
             }
@@ -207,8 +213,20 @@ public final class Uplink: Sendable {
             cipher = contents
             let place = SegmentPlace(bucket: bucket, key: key, encryptedKey: encrypted, version: page.version)
             for segment in page.segments {
-                let sealed = try await fetch(segment, at: place)
-                let plain = try contents.open(sealed, segment: segment.position)
+                guard let plainSize = ContentCipher.plainSize(ofSealed: Int(segment.encryptedSize)) else {
+                    throw UplinkError.undecodable(bucket: bucket, key: key, segment: segment.position, reason: "no plaintext seals to \(segment.encryptedSize) bytes")
+                }
+                defer { plainStart += plainSize }
+                if plainStart >= wanted.upperBound { break pages }
+                let lower = max(wanted.lowerBound - plainStart, 0), upper = min(wanted.upperBound - plainStart, plainSize)
+                guard lower < upper else { continue }
+                let inSegment = lower..<upper
+                let plain: [UInt8]
+                if inSegment.count == plainSize {
+                    plain = try contents.open(try await fetch(segment, at: place), segment: segment.position)
+                } else {
+                    plain = try await fetch(inSegment, of: segment, at: place, cipher: contents)
+                }
                 try write(plain)
                 written += plain.count
             }
@@ -273,13 +291,51 @@ public final class Uplink: Sendable {
         let version: Int
     }
 
-    /// The sealed bytes of a segment, rebuilt from the first `k` pieces its limits fetch. When too
-    /// few nodes answer, it asks the satellite for the segment again without the nodes that
+    /// The sealed bytes of a segment, rebuilt from the first `k` pieces its limits fetch.
+    private func fetch(_ segment: Components.Schemas.Segment, at place: SegmentPlace) async throws -> [UInt8] {
+        let r = segment.redundancy
+        let pieceSize = Padding.paddedSize(of: Int(segment.encryptedSize), stripeSize: r.k * r.shareSize) / r.k
+        let shares = try await shares(0..<pieceSize, of: segment, at: place)
+        do {
+            let code = try ErasureCode(required: r.k, total: r.total)
+            var decoder = try SegmentDecoder(code: code, shareSize: r.shareSize, pieceSize: pieceSize)
+            return try decoder.decode(shares)
+        } catch {
+            throw UplinkError.undecodable(bucket: place.bucket, key: place.key, segment: segment.position, reason: "\(error)")
+        }
+    }
+
+    /// The plaintext of `plainRange` of a segment, from the stripes under the encryption blocks
+    /// that hold it, and from no others.
+    private func fetch(
+        _ plainRange: Range<Int>, of segment: Components.Schemas.Segment, at place: SegmentPlace, cipher: ContentCipher
+    ) async throws -> [UInt8] {
+        let r = segment.redundancy
+        let stripeSize = r.k * r.shareSize
+        let encryptedSize = Int(segment.encryptedSize)
+        let firstBlock = plainRange.lowerBound / ContentCipher.plainBlockSize
+        let lastBlock = (plainRange.upperBound - 1) / ContentCipher.plainBlockSize
+        let sealed = firstBlock * ContentCipher.sealedBlockSize..<min((lastBlock + 1) * ContentCipher.sealedBlockSize, encryptedSize)
+        let stripes = sealed.lowerBound / stripeSize..<(sealed.upperBound - 1) / stripeSize + 1
+        let shares = try await shares(stripes.lowerBound * r.shareSize..<stripes.upperBound * r.shareSize, of: segment, at: place)
+        let data: [UInt8]
+        do {
+            data = try ErasureCode(required: r.k, total: r.total).rebuildStripes(shares, shareSize: r.shareSize)
+        } catch {
+            throw UplinkError.undecodable(bucket: place.bucket, key: place.key, segment: segment.position, reason: "\(error)")
+        }
+        let inData = sealed.lowerBound - stripes.lowerBound * stripeSize
+        let plain = try cipher.open(data[inData..<inData + sealed.count], segment: segment.position, firstBlock: firstBlock)
+        let inPlain = plainRange.lowerBound - firstBlock * ContentCipher.plainBlockSize
+        return Array(plain[inPlain..<inPlain + plainRange.count])
+    }
+
+    /// `k` pieces' bytes of `pieceRange`, from the first nodes of the segment's limits to answer.
+    /// When too few do, it asks the satellite for the segment again without the nodes that
     /// failed (a node can be down while the satellite still counts it online), twice at most.
-    private func fetch(_ first: Components.Schemas.Segment, at place: SegmentPlace) async throws -> [UInt8] {
+    private func shares(_ pieceRange: Range<Int>, of first: Components.Schemas.Segment, at place: SegmentPlace) async throws -> [Share] {
         let r = first.redundancy
         let position = first.position
-        let pieceSize = Padding.paddedSize(of: Int(first.encryptedSize), stripeSize: r.k * r.shareSize) / r.k
         var shares: [Int: Share] = [:]
         var tried = Set<String>()
         var failures: [String: String] = [:]
@@ -306,7 +362,9 @@ public final class Uplink: Sendable {
                 for (piece, limit) in limited {
                     group.addTask { [pieces] in
                         do {
-                            let bytes = try await pieces.download(from: piece.address, limit: limit, offset: 0, count: Int64(pieceSize))
+                            let bytes = try await pieces.download(
+                                from: piece.address, limit: limit, offset: Int64(pieceRange.lowerBound), count: Int64(pieceRange.count)
+                            )
                             return (piece.nodeId, .success(Share(number: piece.number, bytes: bytes)))
                         } catch let error as UplinkError {
                             return (piece.nodeId, .failure(error))
@@ -340,13 +398,7 @@ public final class Uplink: Sendable {
                 failures: failures.values.sorted()
             )
         }
-        do {
-            let code = try ErasureCode(required: r.k, total: r.total)
-            var decoder = try SegmentDecoder(code: code, shareSize: r.shareSize, pieceSize: pieceSize)
-            return try decoder.decode(Array(shares.values.sorted { $0.number < $1.number }.prefix(r.k)))
-        } catch {
-            throw UplinkError.undecodable(bucket: place.bucket, key: place.key, segment: position, reason: "\(error)")
-        }
+        return Array(shares.values.sorted { $0.number < $1.number }.prefix(r.k))
     }
 
     private func encryptedKey(bucket: String, key: String) throws(UplinkError) -> String {

@@ -223,36 +223,42 @@ struct Copy: AsyncParsableCommand {
             }
         case (let from?, nil):
             guard !from.key.isEmpty else { throw ValidationError("\(source) names no key: sj://BUCKET/KEY") }
-            var window = 0..<Int.max
+            var window: Range<Int>?
             if let range {
-                let parts = range.split(separator: ":").compactMap { Int($0) }
-                guard parts.count == 2, parts[0] >= 0, parts[1] >= 0 else { throw ValidationError("--range must be OFFSET:LENGTH") }
-                window = parts[0]..<(parts[0] + parts[1])
+                let parts = range.split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
+                guard parts.count == 2, let offset = parts[0], let length = parts[1], offset >= 0, length >= 0, offset <= Int.max - length else {
+                    throw ValidationError("--range must be OFFSET:LENGTH, two whole numbers of bytes, not \"\(range)\"")
+                }
+                window = offset..<offset + length
             }
-            let output: FileHandle
             if destination == "-" {
-                output = FileHandle.standardOutput
+                moved = try await access.withUplink { uplink in
+                    try await uplink.download(bucket: from.bucket, key: from.key, range: window) { try FileHandle.standardOutput.write(contentsOf: $0) }
+                }
             } else {
-                guard FileManager.default.createFile(atPath: destination, contents: nil), let file = FileHandle(forWritingAtPath: destination) else {
-                    fail("cannot write \(destination)", code: 1)
+                // Written beside the destination and renamed over it once all is in: a download
+                // that fails leaves whatever was there before.
+                let partial = destination + ".uplink-\(UInt32.random(in: 0...UInt32.max))"
+                guard FileManager.default.createFile(atPath: partial, contents: nil), let file = FileHandle(forWritingAtPath: partial) else {
+                    fail("cannot write beside \(destination) (\(partial))", code: 1)
                 }
-                output = file
-            }
-            // Segments are written as they come; a range keeps what falls in it.
-            var position = 0
-            var kept = 0
-            _ = try await access.withUplink { uplink in
-                try await uplink.download(bucket: from.bucket, key: from.key) { plain in
-                    let start = max(window.lowerBound, position), end = min(window.upperBound, position + plain.count)
-                    if start < end {
-                        try output.write(contentsOf: plain[(start - position)..<(end - position)])
-                        kept += end - start
+                moved = try await access.withUplink { uplink in
+                    do {
+                        let written = try await uplink.download(bucket: from.bucket, key: from.key, range: window) { try file.write(contentsOf: $0) }
+                        try file.close()
+                        return written
+                    } catch {
+                        try? file.close()
+                        unlink(partial)
+                        throw error
                     }
-                    position += plain.count
+                }
+                guard rename(partial, destination) == 0 else {
+                    let reason = String(cString: strerror(errno))
+                    unlink(partial)
+                    fail("cannot move the download \(partial) to \(destination): \(reason)", code: 1)
                 }
             }
-            if destination != "-" { try output.close() }
-            moved = kept
         default:
             throw ValidationError("copy a file to sj://BUCKET/KEY or sj://BUCKET/KEY to a file")
         }

@@ -73,6 +73,10 @@ struct NetworkTests {
         let missing = try await uplink("cp", "sj://files/nothing-here", back.path)
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("404"), "\(missing.stderr)")
+        #expect(FileManager.default.contents(atPath: back.path) == content, "a failed download leaves the file that was there")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".uplink-") } == [], "and no partial file")
+        let badRange = try await uplink("cp", "--range", "10", "sj://files/holidays/secret-island.jpg", part.path)
+        #expect(badRange.status == 64, "\(badRange.stderr)")
         let noAccess = try await SatelliteProcess.run(["ls"], in: directory, environment: ["HOME": directory.path], program: Self.uplink)
         #expect(noAccess.status == 78)
 

@@ -1,9 +1,12 @@
 import Crypto
 import Foundation
 import Identity
+import Lifecycle
 import PeerRuntime
 import Supervision
 import Satellite
+import SatelliteDB
+import StorageNode
 import TestPlanet
 import Testing
 import Uplink
@@ -136,6 +139,36 @@ struct UplinkTests {
             #expect(try await uplink.listObjects(bucket: "dev").map(\.key) == ["after", "before"], "the refused upload is not listed")
             // k = 4 of the 5 left still read what was stored before.
             #expect(try await uplink.download(bucket: "dev", key: "after") == data)
+        }
+    }
+
+    @Test func aRangeReadsOnlyTheStripesUnderItsBlocks() async throws {
+        try await Self.withUplink { planet, uplink in
+            try await uplink.createBucket("ranges")
+            let perSegment = 16 * 65_520
+            let data = Self.bytes(3 * perSegment + 5_000, seed: 3)
+            try await uplink.upload(bucket: "ranges", key: "big", data: data)
+            let ranges = [
+                0..<1, 100..<200, 65_000..<70_000, perSegment - 10..<perSegment + 10, 2 * perSegment..<3 * perSegment, data.count - 7..<data.count,
+                data.count - 5..<data.count + 100, 0..<data.count, data.count..<data.count + 5, 10..<10,
+            ]
+            for range in ranges {
+                let back = try await uplink.download(bucket: "ranges", key: "big", range: range)
+                #expect(back == Array(data[range.clamped(to: 0..<data.count)]), "\(range)")
+            }
+
+            // What the nodes served, as they settle it: 100 bytes inside one 64 KiB block cost that
+            // block's 128 stripes, 32 KiB of a piece, from each node asked (k = 2 of 3 limits),
+            // where the whole segment is 512 KiB a piece.
+            let project = try #require(try planet.database.project(named: "project"))
+            func served() async throws -> Int64 {
+                for node in planet.storageNodes { await node.settlement.cycle.triggerWait() }
+                return try planet.database.bucketBandwidth(project: project.id).filter { $0.action == "GET" }.map(\.bytes).reduce(0, +)
+            }
+            let before = try await served()
+            #expect(try await uplink.download(bucket: "ranges", key: "big", range: perSegment + 300..<perSegment + 400) == Array(data[perSegment + 300..<perSegment + 400]))
+            let cost = try await served() - before
+            #expect(cost > 0 && cost <= 3 * 32 * 1024, "a 100-byte range cost \(cost) bytes from the nodes")
         }
     }
 }

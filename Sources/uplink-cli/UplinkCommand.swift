@@ -195,8 +195,8 @@ struct Copy: AsyncParsableCommand {
     @Option(help: "download only bytes OFFSET:LENGTH") var range: String?
 
     func run() async throws {
-        let started = ContinuousClock.now
-        var moved = 0
+        var meter: ProgressMeter?
+        defer { meter?.finish() }
         switch (Location(argument: source), Location(argument: destination)) {
         case (nil, let to?):
             guard !to.key.isEmpty else { throw ValidationError("\(destination) names no key: sj://BUCKET/KEY") }
@@ -204,22 +204,31 @@ struct Copy: AsyncParsableCommand {
             if source == "-" {
                 // Standard input's length is unknown until its end: it is read whole.
                 let data = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
-                _ = try await access.withUplink { try await $0.upload(bucket: to.bucket, key: to.key, data: data) }
-                moved = data.count
+                let progress = ProgressMeter(total: data.count)
+                meter = progress
+                var offset = 0
+                _ = try await access.withUplink { uplink in
+                    try await uplink.upload(bucket: to.bucket, key: to.key, size: data.count) { count in
+                        defer { offset += count; progress.add(count) }
+                        return Array(data[offset..<offset + count])
+                    }
+                }
             } else {
                 guard let file = FileHandle(forReadingAtPath: source),
                     let size = (try? FileManager.default.attributesOfItem(atPath: source)[.size] as? NSNumber)?.intValue
                 else { fail("cannot read \(source)", code: 1) }
                 defer { try? file.close() }
+                let progress = ProgressMeter(total: size)
+                meter = progress
                 _ = try await access.withUplink { uplink in
                     try await uplink.upload(bucket: to.bucket, key: to.key, size: size) { count in
                         // A read may return less than asked before the end; ask until it is all in.
                         var bytes: [UInt8] = []
                         while bytes.count < count, let chunk = try file.read(upToCount: count - bytes.count), !chunk.isEmpty { bytes += chunk }
+                        progress.add(bytes.count)
                         return bytes
                     }
                 }
-                moved = size
             }
         case (let from?, nil):
             guard !from.key.isEmpty else { throw ValidationError("\(source) names no key: sj://BUCKET/KEY") }
@@ -231,9 +240,14 @@ struct Copy: AsyncParsableCommand {
                 }
                 window = offset..<offset + length
             }
+            let progress = ProgressMeter(total: window?.count)
+            meter = progress
             if destination == "-" {
-                moved = try await access.withUplink { uplink in
-                    try await uplink.download(bucket: from.bucket, key: from.key, range: window) { try FileHandle.standardOutput.write(contentsOf: $0) }
+                _ = try await access.withUplink { uplink in
+                    try await uplink.download(bucket: from.bucket, key: from.key, range: window) {
+                        try FileHandle.standardOutput.write(contentsOf: $0)
+                        progress.add($0.count)
+                    }
                 }
             } else {
                 // Written beside the destination and renamed over it once all is in: a download
@@ -242,9 +256,12 @@ struct Copy: AsyncParsableCommand {
                 guard FileManager.default.createFile(atPath: partial, contents: nil), let file = FileHandle(forWritingAtPath: partial) else {
                     fail("cannot write beside \(destination) (\(partial))", code: 1)
                 }
-                moved = try await access.withUplink { uplink in
+                _ = try await access.withUplink { uplink in
                     do {
-                        let written = try await uplink.download(bucket: from.bucket, key: from.key, range: window) { try file.write(contentsOf: $0) }
+                        let written = try await uplink.download(bucket: from.bucket, key: from.key, range: window) {
+                            try file.write(contentsOf: $0)
+                            progress.add($0.count)
+                        }
                         try file.close()
                         return written
                     } catch {
@@ -261,11 +278,6 @@ struct Copy: AsyncParsableCommand {
             }
         default:
             throw ValidationError("copy a file to sj://BUCKET/KEY or sj://BUCKET/KEY to a file")
-        }
-        if isatty(STDERR_FILENO) == 1 {
-            let elapsed = ContinuousClock.now - started
-            let seconds = max(0.001, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-            FileHandle.standardError.write(Data(String(format: "%d bytes in %.2f s (%.1f MB/s)\n", moved, seconds, Double(moved) / seconds / 1e6).utf8))
         }
     }
 }

@@ -59,6 +59,7 @@ struct NetworkTests {
         try content.write(to: local)
         let up = try await uplink("cp", local.path, "sj://files/holidays/secret-island.jpg")
         #expect(up.status == 0, "\(up.stderr)")
+        #expect(up.stderr.isEmpty, "no progress bar when standard error is not a terminal: \(up.stderr)")
         let back = directory.appendingPathComponent("back.jpg")
         let down = try await uplink("cp", "sj://files/holidays/secret-island.jpg", back.path)
         #expect(down.status == 0, "\(down.stderr)")

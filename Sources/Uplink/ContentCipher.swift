@@ -36,12 +36,13 @@ public struct ContentCipher: Sendable {
         return plain >= 0 && Self.sealedSize(ofPlain: plain) == sealedSize ? plain : nil
     }
 
-    /// Segment `position`'s plaintext, sealed.
-    public func seal(_ plain: some Collection<UInt8>, segment position: Int) -> [UInt8] {
+    /// Segment `position`'s plaintext, or the stretch of it that starts at block `firstBlock`
+    /// (all blocks but the segment's last are whole), sealed.
+    public func seal(_ plain: some Collection<UInt8>, segment position: Int, firstBlock: Int = 0) -> [UInt8] {
         let segmentKey = self.segmentKey(position)
         var sealed: [UInt8] = []
         sealed.reserveCapacity(Self.sealedSize(ofPlain: plain.count))
-        var block = 0
+        var block = firstBlock
         var start = plain.startIndex
         while start != plain.endIndex {
             let end = plain.index(start, offsetBy: Self.plainBlockSize, limitedBy: plain.endIndex) ?? plain.endIndex

@@ -11,26 +11,22 @@ struct PieceClient: Sendable {
     let http: HTTPClient
     let timeout: TimeAmount
 
-    /// Stores `piece` on the node at `address` under `limit`, signing its hash with the segment's
-    /// key; returns the node's signed hash as it answered it.
+    /// Stores the piece made of `parts` (its runs, in order) on the node at `address` under
+    /// `limit`, signing its hash with the segment's key; returns the node's signed hash as it
+    /// answered it. The body is framed as the connection takes it, so the piece is never copied whole.
     /// - Throws: ``UplinkError/node(address:what:reason:)`` with the node's refusal; what
     ///   AsyncHTTPClient throws for the connection; `CancellationError` when cancelled.
-    func upload(_ piece: ArraySlice<UInt8>, to address: String, limit: OrderLimit, pieceKey: Curve25519.Signing.PrivateKey) async throws -> Data {
-        let hash = PieceHash(pieceID: limit.pieceID, hash: Data(SHA256.hash(data: piece)), pieceSize: Int64(piece.count), timestamp: Int64(Date().timeIntervalSince1970))
+    func upload(_ parts: [ArraySlice<UInt8>], to address: String, limit: OrderLimit, pieceKey: Curve25519.Signing.PrivateKey) async throws -> Data {
+        var digest = SHA256()
+        for part in parts { part.withUnsafeBytes { digest.update(bufferPointer: $0) } }
+        let size = parts.reduce(0) { $0 + $1.count }
+        let hash = PieceHash(pieceID: limit.pieceID, hash: Data(digest.finalize()), pieceSize: Int64(size), timestamp: Int64(Date().timeIntervalSince1970))
             .signed { try! pieceKey.signature(for: $0) }
-        var body = ByteBuffer()
-        body.writeBytes(PieceFrame.limit(limit.encoded).encoded)
-        var start = piece.startIndex
-        repeat {
-            let end = min(start + PieceFrame.maxData, piece.endIndex)
-            body.writeBytes(PieceFrame.data(Data(piece[start..<end])).encoded)
-            start = end
-        } while start < piece.endIndex
-        body.writeBytes(PieceFrame.hash(hash.encoded).encoded)
+        let frames = UploadFrames(limit: limit.encoded, parts: parts, hash: hash.encoded)
         var request = HTTPClientRequest(url: "http://\(address)/v1/pieces/upload")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/octet-stream")
-        request.body = .bytes(body)
+        request.body = .stream(frames, length: .known(Int64(frames.length)))
         let answer = try await send(request, to: address, what: "an upload", atMost: 64 << 10)
         return Data(answer)
     }
@@ -60,5 +56,86 @@ struct PieceClient: Sendable {
             throw UplinkError.node(address: address, what: what, reason: reason)
         }
         return body.readBytes(length: body.readableBytes) ?? []
+    }
+}
+
+/// An upload's body as ``PieceFrame``s: the limit, the piece's bytes in data frames of at most
+/// ``PieceFrame/maxData``, the signed hash; each frame made when the connection asks for it, from
+/// the piece's parts where they lie.
+struct UploadFrames: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+
+    let limit: Data
+    let parts: [ArraySlice<UInt8>]
+    let hash: Data
+
+    private var pieceSize: Int { parts.reduce(0) { $0 + $1.count } }
+    /// Data frames: one at least, as a node expects even for no bytes.
+    private var dataFrames: Int { Swift.max(1, (pieceSize + PieceFrame.maxData - 1) / PieceFrame.maxData) }
+
+    /// The body's bytes.
+    var length: Int { 5 + limit.count + 5 * dataFrames + pieceSize + 5 + hash.count }
+
+    func makeAsyncIterator() -> Iterator {
+        Iterator(frames: self)
+    }
+
+    struct Iterator: AsyncIteratorProtocol {
+        private enum Next {
+            case limit
+            case data(sent: Int)
+            case hash
+            case end
+        }
+
+        let frames: UploadFrames
+        private var next = Next.limit
+        private var part = 0
+        private var offset = 0
+
+        init(frames: UploadFrames) {
+            self.frames = frames
+        }
+
+        mutating func next() async -> ByteBuffer? {
+            switch next {
+            case .limit:
+                next = .data(sent: 0)
+                return Self.frame(UInt8(ascii: "L"), frames.limit)
+            case .data(let sent):
+                let count = Swift.min(PieceFrame.maxData, frames.pieceSize - sent)
+                var buffer = ByteBuffer()
+                buffer.reserveCapacity(5 + count)
+                buffer.writeInteger(UInt8(ascii: "D"))
+                buffer.writeInteger(UInt32(count))
+                var left = count
+                while left > 0 {
+                    let slice = frames.parts[part]
+                    let taken = Swift.min(left, slice.count - offset)
+                    buffer.writeBytes(slice[(slice.startIndex + offset)..<(slice.startIndex + offset + taken)])
+                    offset += taken
+                    left -= taken
+                    if offset == slice.count {
+                        part += 1
+                        offset = 0
+                    }
+                }
+                next = sent + count < frames.pieceSize ? .data(sent: sent + count) : .hash
+                return buffer
+            case .hash:
+                next = .end
+                return Self.frame(UInt8(ascii: "H"), frames.hash)
+            case .end:
+                return nil
+            }
+        }
+
+        private static func frame(_ type: UInt8, _ payload: Data) -> ByteBuffer {
+            var buffer = ByteBuffer()
+            buffer.writeInteger(type)
+            buffer.writeInteger(UInt32(payload.count))
+            buffer.writeBytes(payload)
+            return buffer
+        }
     }
 }

@@ -153,20 +153,30 @@ public final class Uplink: Sendable {
                 }
             }
             let offer = offers[position - offers[0].position]
-            let wanted = min(size, (position + 1) * plainPerSegment) - position * plainPerSegment
-            let plain = try read(wanted)
-            guard plain.count == wanted else { throw UplinkError.sourceShort(key: key, expected: size, got: position * plainPerSegment + plain.count) }
-            let sealed = cipher.seal(plain, segment: position)
+            // Read, sealed and encoded 64 blocks (4 MiB) at a time: what stays is the pieces.
+            var left = min(size, (position + 1) * plainPerSegment) - position * plainPerSegment
             var encoder = SegmentEncoder(code: code, shareSize: scheme.shareSize)
-            let body = encoder.append(sealed)
-            let tail = encoder.finish()
-            let stored = try await store(
-                body: body, tail: tail, offer: offer, optimal: scheme.optimal, place: (bucket, key, position)
-            )
+            var runs: [PieceRuns] = []
+            var encryptedSize = 0
+            var block = 0
+            while left > 0 {
+                let count = min(left, Self.blocksPerRead * ContentCipher.plainBlockSize)
+                let plain = try read(count)
+                guard plain.count == count else {
+                    throw UplinkError.sourceShort(key: key, expected: size, got: size - left + plain.count)
+                }
+                let sealed = cipher.seal(plain, segment: position, firstBlock: block)
+                runs.append(encoder.append(sealed))
+                encryptedSize += sealed.count
+                block += Self.blocksPerRead
+                left -= count
+            }
+            runs.append(encoder.finish())
+            let stored = try await store(runs, offer: offer, optimal: scheme.optimal, place: (bucket, key, position))
             _ = try await satellite {
                 try await api.commitSegment(
                     path: .init(streamId: begun.streamId),
-                    body: .json(.init(position: position, encryptedSize: Int64(sealed.count), pieces: stored.map {
+                    body: .json(.init(position: position, encryptedSize: Int64(encryptedSize), pieces: stored.map {
                         Components.Schemas.StoredPiece(number: $0.number, nodeId: $0.node, hash: Base64EncodedData($0.hash))
                     }))
                 ).noContent
@@ -244,17 +254,21 @@ public final class Uplink: Sendable {
         let hash: Data
     }
 
+    /// Plaintext blocks an upload reads, seals and encodes at once.
+    static let blocksPerRead = 64
+
     /// Sends piece `i` to node `i` of the offer, all at once, and cancels the rest once `optimal`
     /// have stored theirs (Storj's long-tail cancellation).
-    private func store(body: PieceRuns, tail: PieceRuns, offer: Components.Schemas.SegmentOffer, optimal: Int, place: (String, String, Int)) async throws -> [StoredPiece] {
+    private func store(_ runs: [PieceRuns], offer: Components.Schemas.SegmentOffer, optimal: Int, place: (String, String, Int)) async throws -> [StoredPiece] {
         let pieceKey = try Curve25519.Signing.PrivateKey(rawRepresentation: Data(offer.piecePrivateKey.data))
         return try await withThrowingTaskGroup(of: Result<StoredPiece, UplinkError>.self) { group in
             for (number, node) in offer.nodes.enumerated() {
-                let piece = Array(body[number]) + Array(tail[number])
+                // The piece where the encoder left it: no copy until the frames are written.
+                let piece = runs.map { $0[number] }
                 group.addTask { [pieces] in
                     do {
                         let limit = try OrderLimit(decoding: Data(node.orderLimit.data))
-                        let hash = try await pieces.upload(piece[...], to: node.address, limit: limit, pieceKey: pieceKey)
+                        let hash = try await pieces.upload(piece, to: node.address, limit: limit, pieceKey: pieceKey)
                         return .success(StoredPiece(number: number, node: node.nodeId, hash: hash))
                     } catch let error as UplinkError {
                         return .failure(error)

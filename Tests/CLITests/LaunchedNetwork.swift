@@ -23,7 +23,7 @@ final class LaunchedNetwork {
         directory = try temporaryDirectory()
         root = directory.appendingPathComponent("net").path
         nodeCount = nodes
-        let base = try NetworkTests.freePorts(nodes + 1)
+        let base = try Self.freePorts(nodes + 1)
         let setup = try await SatelliteProcess.run(["network", "setup", "--dir", root, "--nodes", "\(nodes)", "--base-port", "\(base)"])
         try #require(setup.status == 0, "\(setup.stderr)")
         access = String(setup.stdout.split(separator: "\n").last ?? "")
@@ -40,6 +40,29 @@ final class LaunchedNetwork {
 
     deinit {
         try? database.close()
+    }
+
+    /// `count` consecutive loopback ports that were free a moment ago, below the range the kernel
+    /// hands out for other tests' ephemeral ports (one of which took a node's port in a full run).
+    static func freePorts(_ count: Int) throws -> Int {
+        let ephemeral = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
+            .split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32_768
+        for _ in 0..<100 {
+            let base = Int.random(in: 10_000...(ephemeral - count - 1))
+            let fds = (0..<count).map { offset -> Int32 in
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = in_port_t(UInt16(base + offset).bigEndian)
+                address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+                if bound != 0 { close(fd); return -1 }
+                return fd
+            }
+            fds.filter { $0 >= 0 }.forEach { close($0) }
+            if fds.allSatisfy({ $0 >= 0 }) { return base }
+        }
+        throw CocoaError(.featureUnsupported)
     }
 
     /// `uplink ARGUMENTS` under this network's access, in the network's directory.

@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""The uplink on a network of storage nodes on this machine, as `satellite network setup` makes it.
+
+Throughput: `uplink cp` of 1 GiB up and back on 10 nodes with the dev code (4/6/8/10), beside dd
+writing the bytes the nodes write (the encoded size, fsynced, as each node fsyncs its pieces) and
+reading them back, in the same run; and the peak resident memory of the uplink and of each node.
+
+Long tail: 64 MiB up and back with every node fast, then with 2 and 3 of the 10 nodes answering
+2 s late (a proxy in front of them holds back every byte they send by 2 s), the median of three
+runs each.
+
+A benchmark, not a test: nothing here asserts a time. Run it through `scripts/bench network`.
+"""
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+GIB = 1 << 30
+MIB = 1 << 20
+PLAIN_BLOCK = 65_536 - 16
+SEGMENT_PLAIN = 1024 * PLAIN_BLOCK
+
+
+def encoded_size(size, k=4, n=10, share=256, segment=SEGMENT_PLAIN):
+    """Bytes the nodes store for `size` bytes: every segment sealed, padded to stripes, and n pieces."""
+    total = 0
+    while size > 0:
+        plain = min(size, segment)
+        sealed = plain + 16 * -(-plain // PLAIN_BLOCK)
+        stripe = k * share
+        padded = -(-(sealed + 4) // stripe) * stripe
+        total += padded // k * n
+        size -= plain
+    return total
+
+
+def free_base(count):
+    """The first of `count` consecutive loopback ports that are free now, below the ephemeral range."""
+    import random
+    import socket
+
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    for _ in range(100):
+        base = random.randint(10_000, low - count - 1)
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket()
+                s.bind(("127.0.0.1", port))
+                sockets.append(s)
+            return base
+        except OSError:
+            pass
+        finally:
+            for s in sockets:
+                s.close()
+    sys.exit("bench: no free ports")
+
+
+class DelayProxy:
+    """Forwards a node's port; what the node sends back reaches the client `delay` seconds late."""
+
+    def __init__(self, loop, port, target):
+        self.delay = 0.0
+        self.port = port
+        self.target = target
+        asyncio.run_coroutine_threadsafe(self._listen(), loop).result()
+
+    async def _listen(self):
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    async def _serve(self, client_reader, client_writer):
+        try:
+            node_reader, node_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        except OSError:
+            client_writer.close()
+            return
+        held = asyncio.Queue()
+
+        async def upstream():
+            while chunk := await client_reader.read(1 << 20):
+                node_writer.write(chunk)
+                await node_writer.drain()
+            node_writer.write_eof() if node_writer.can_write_eof() else None
+
+        async def downstream():
+            while chunk := await node_reader.read(1 << 20):
+                await held.put((time.monotonic() + self.delay, chunk))
+            await held.put((time.monotonic() + self.delay, b""))
+
+        async def release():
+            while True:
+                due, chunk = await held.get()
+                wait = due - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                if not chunk:
+                    break
+                client_writer.write(chunk)
+                await client_writer.drain()
+            client_writer.close()
+
+        tasks = [asyncio.create_task(t()) for t in (upstream, downstream, release)]
+        try:
+            await asyncio.gather(*tasks)
+        except (OSError, ConnectionError):
+            pass
+        finally:
+            for t in tasks:
+                t.cancel()
+            node_writer.close()
+            client_writer.close()
+
+
+class Network:
+    """`satellite network setup` in `work`, run under the launcher until `stop`."""
+
+    def __init__(self, bin_dir, work, nodes, proxied=(), loop=None):
+        self.bin = bin_dir
+        self.root = os.path.join(work, "net")
+        self.nodes = nodes
+        base = free_base(nodes + 1 + len(proxied))
+        out = subprocess.run(
+            [f"{bin_dir}/satellite", "network", "setup", "--dir", self.root, "--nodes", str(nodes), "--base-port", str(base)],
+            check=True, capture_output=True, text=True,
+        ).stdout
+        self.access = out.strip().splitlines()[-1]
+        self.proxies = []
+        for offset, index in enumerate(proxied):
+            port = base + nodes + 1 + offset
+            config = os.path.join(self.root, f"node{index}", "storagenode.yaml")
+            text = open(config).read()
+            text = text.replace('external-address: ""', f'external-address: "127.0.0.1:{port}"')
+            open(config, "w").write(text)
+            self.proxies.append(DelayProxy(loop, port, base + index))
+        self.launcher = subprocess.Popen(
+            [f"{bin_dir}/satellite", "run", "--config", os.path.join(self.root, "satellite.yaml")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        deadline = time.monotonic() + 120
+        database = os.path.join(self.root, "satellite", "satellite.db")
+        while time.monotonic() < deadline:
+            try:
+                with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
+                    if db.execute("SELECT count(*) FROM nodes").fetchone()[0] >= nodes:
+                        return
+            except sqlite3.Error:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        sys.exit("bench: the network's nodes did not check in within 120 s")
+
+    def uplink(self, *arguments, stdout=subprocess.DEVNULL):
+        """Runs `uplink ARGUMENTS`; returns (seconds, peak resident KiB)."""
+        environment = dict(os.environ, UPLINK_ACCESS=self.access, HOME=self.root)
+        started = time.monotonic()
+        process = subprocess.Popen([f"{self.bin}/uplink", *arguments], env=environment, stdout=stdout, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.monotonic() - started
+        if status != 0:
+            sys.exit(f"bench: uplink {' '.join(arguments)} failed: {process.stderr.read().decode()}")
+        return seconds, usage.ru_maxrss
+
+    def node_peaks(self):
+        """Each node's peak resident memory so far, KiB (VmHWM)."""
+        peaks = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                command = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+                status = open(f"/proc/{pid}/status").read()
+            except OSError:
+                continue
+            if command and command[0].endswith(b"/storagenode") and any(self.root.encode() in part for part in command):
+                peaks.append(int(re.search(r"VmHWM:\s+(\d+)", status).group(1)))
+        return peaks
+
+    def stop(self):
+        try:
+            os.kill(self.launcher.pid, signal.SIGTERM)
+            self.launcher.wait(timeout=60)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.launcher.pid, signal.SIGKILL)
+            self.launcher.wait()
+
+
+def dd_seconds(arguments):
+    """dd's own figure of the seconds it took."""
+    text = subprocess.run(["dd", *arguments], check=True, capture_output=True, text=True).stderr
+    return float(re.search(r"copied, ([0-9.]+) s", text).group(1))
+
+
+def throughput(bin_dir, work, size):
+    os.makedirs(work)
+    source = os.path.join(work, "source")
+    with open("/dev/urandom", "rb") as random, open(source, "wb") as out:
+        left = size
+        while left > 0:
+            chunk = random.read(min(left, 16 * MIB))
+            out.write(chunk)
+            left -= len(chunk)
+    network = Network(bin_dir, work, nodes=10)
+    try:
+        subprocess.run([f"{bin_dir}/uplink", "mb", "sj://bench"], env=dict(os.environ, UPLINK_ACCESS=network.access, HOME=network.root), check=True, capture_output=True)
+        up, up_rss = network.uplink("cp", source, "sj://bench/file")
+        down, down_rss = network.uplink("cp", "sj://bench/file", os.path.join(work, "back"))
+        if subprocess.run(["cmp", "-s", source, os.path.join(work, "back")]).returncode != 0:
+            sys.exit("bench: the file came back different")
+        os.remove(os.path.join(work, "back"))
+        down_null, _ = network.uplink("cp", "sj://bench/file", "-")
+        nodes = network.node_peaks()
+    finally:
+        network.stop()
+    encoded = encoded_size(size)
+    dd_file = os.path.join(work, "dd.bin")
+    dd_write = dd_seconds(["if=/dev/zero", f"of={dd_file}", "bs=1M", f"count={encoded // MIB}", "conv=fsync"])
+    dd_read = dd_seconds([f"if={dd_file}", "of=/dev/null", "bs=1M"])
+    os.remove(dd_file)
+    mb = size / 1e6
+    print(f"\n1 GiB through uplink cp, dev code 4/6/8/10 on 10 local nodes (the nodes write {encoded / 1e6:.0f} MB):")
+    print(f"  {'':34} {'seconds':>8} {'MB/s':>8} {'dd':>8} {'ratio':>6}")
+    print(f"  {'upload':34} {up:8.2f} {mb / up:8.1f} {dd_write:8.2f} {up / dd_write:6.2f}")
+    print(f"  {'download to a file':34} {down:8.2f} {mb / down:8.1f} {dd_read:8.2f} {down / dd_read:6.2f}")
+    print(f"  {'download to standard output':34} {down_null:8.2f} {mb / down_null:8.1f} {dd_read:8.2f} {down_null / dd_read:6.2f}")
+    print(f"  dd: writing the {encoded / 1e6:.0f} MB (fsynced) and reading them back; ratio = uplink seconds / dd seconds")
+    print(f"  peak memory: uplink {up_rss / 1024:.0f} MiB up, {down_rss / 1024:.0f} MiB down; "
+          f"nodes {min(nodes) / 1024:.0f} to {max(nodes) / 1024:.0f} MiB (median {statistics.median(nodes) / 1024:.0f})")
+
+
+def long_tail(bin_dir, work, runs):
+    os.makedirs(work)
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    source = os.path.join(work, "tail")
+    with open(source, "wb") as out:
+        out.write(os.urandom(64 * MIB))
+    network = Network(bin_dir, work, nodes=10, proxied=(1, 2, 3), loop=loop)
+    rows = []
+    try:
+        subprocess.run([f"{bin_dir}/uplink", "mb", "sj://tail"], env=dict(os.environ, UPLINK_ACCESS=network.access, HOME=network.root), check=True, capture_output=True)
+        for slow in (0, 2, 3):
+            for index, proxy in enumerate(network.proxies):
+                proxy.delay = 2.0 if index < slow else 0.0
+            ups, downs = [], []
+            for run in range(runs):
+                key = f"sj://tail/{slow}-{run}"
+                ups.append(network.uplink("cp", source, key)[0])
+                downs.append(network.uplink("cp", key, "-")[0])
+            rows.append((slow, statistics.median(ups), statistics.median(downs)))
+    finally:
+        network.stop()
+        loop.call_soon_threadsafe(loop.stop)
+    fast_up, fast_down = rows[0][1], rows[0][2]
+    print(f"\nLong tail: 64 MiB on 10 nodes, dev code 4/6/8/10, median of {runs} runs; slow nodes answer 2 s late:")
+    print(f"  {'slow nodes':>10} {'upload s':>9} {'x fast':>7} {'download s':>11} {'x fast':>7}")
+    for slow, up, down in rows:
+        print(f"  {slow:>10} {up:9.2f} {up / fast_up:7.2f} {down:11.2f} {down / fast_down:7.2f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bin", required=True, help="directory of satellite, storagenode and uplink")
+    parser.add_argument("--size", type=int, default=GIB, help="bytes of the throughput file")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each long-tail case")
+    arguments = parser.parse_args()
+    work = tempfile.mkdtemp(prefix="network-bench-")
+    try:
+        throughput(arguments.bin, os.path.join(work, "throughput"), arguments.size)
+        long_tail(arguments.bin, os.path.join(work, "tail"), arguments.runs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

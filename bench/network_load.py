@@ -72,12 +72,17 @@ class DelayProxy:
 
     def __init__(self, loop, port, target):
         self.delay = 0.0
+        # Bytes the node sent back through this proxy: proof the node was used, not skipped.
+        self.answered = 0
         self.port = port
         self.target = target
         asyncio.run_coroutine_threadsafe(self._listen(), loop).result()
 
     async def _listen(self):
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    def close(self, loop):
+        loop.call_soon_threadsafe(self.server.close)
 
     async def _serve(self, client_reader, client_writer):
         try:
@@ -95,6 +100,7 @@ class DelayProxy:
 
         async def downstream():
             while chunk := await node_reader.read(1 << 20):
+                self.answered += len(chunk)
                 await held.put((time.monotonic() + self.delay, chunk))
             await held.put((time.monotonic() + self.delay, b""))
 
@@ -115,6 +121,8 @@ class DelayProxy:
             await asyncio.gather(*tasks)
         except (OSError, ConnectionError):
             pass
+        except Exception as error:
+            print(f"bench: proxy to {self.target}: {error!r}", file=sys.stderr)
         finally:
             for t in tasks:
                 t.cancel()
@@ -136,6 +144,7 @@ class Network:
         ).stdout
         self.access = out.strip().splitlines()[-1]
         self.proxies = []
+        self.loop = loop
         for offset, index in enumerate(proxied):
             port = base + nodes + 1 + offset
             config = os.path.join(self.root, f"node{index}", "storagenode.yaml")
@@ -161,7 +170,7 @@ class Network:
         sys.exit("bench: the network's nodes did not check in within 120 s")
 
     def uplink(self, *arguments, stdout=subprocess.DEVNULL):
-        """Runs `uplink ARGUMENTS`; returns (seconds, peak resident KiB)."""
+        """Runs `uplink ARGUMENTS`; returns (seconds, peak resident KiB, CPU seconds)."""
         environment = dict(os.environ, UPLINK_ACCESS=self.access, HOME=self.root)
         started = time.monotonic()
         process = subprocess.Popen([f"{self.bin}/uplink", *arguments], env=environment, stdout=stdout, stderr=subprocess.PIPE)
@@ -169,7 +178,32 @@ class Network:
         seconds = time.monotonic() - started
         if status != 0:
             sys.exit(f"bench: uplink {' '.join(arguments)} failed: {process.stderr.read().decode()}")
-        return seconds, usage.ru_maxrss
+        return seconds, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+
+    def node_cpu(self):
+        """CPU seconds the nodes have used so far, all of them together."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.node_pids():
+            try:
+                fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        return total
+
+    def node_pids(self):
+        pids = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                command = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            except OSError:
+                continue
+            if command and command[0].endswith(b"/storagenode") and any(self.root.encode() in part for part in command):
+                pids.append(pid)
+        return pids
 
     def node_peaks(self):
         """Each node's peak resident memory so far, KiB (VmHWM)."""
@@ -187,6 +221,8 @@ class Network:
         return peaks
 
     def stop(self):
+        for proxy in self.proxies:
+            proxy.close(self.loop)
         try:
             os.kill(self.launcher.pid, signal.SIGTERM)
             self.launcher.wait(timeout=60)
@@ -213,12 +249,16 @@ def throughput(bin_dir, work, size):
     network = Network(bin_dir, work, nodes=10)
     try:
         subprocess.run([f"{bin_dir}/uplink", "mb", "sj://bench"], env=dict(os.environ, UPLINK_ACCESS=network.access, HOME=network.root), check=True, capture_output=True)
-        up, up_rss = network.uplink("cp", source, "sj://bench/file")
-        down, down_rss = network.uplink("cp", "sj://bench/file", os.path.join(work, "back"))
+        nodes_before = network.node_cpu()
+        up, up_rss, up_cpu = network.uplink("cp", source, "sj://bench/file")
+        nodes_up = network.node_cpu() - nodes_before
+        down, down_rss, down_cpu = network.uplink("cp", "sj://bench/file", os.path.join(work, "back"))
         if subprocess.run(["cmp", "-s", source, os.path.join(work, "back")]).returncode != 0:
             sys.exit("bench: the file came back different")
         os.remove(os.path.join(work, "back"))
-        down_null, _ = network.uplink("cp", "sj://bench/file", "-")
+        nodes_before = network.node_cpu()
+        down_null, _, down_null_cpu = network.uplink("cp", "sj://bench/file", "-")
+        nodes_down = network.node_cpu() - nodes_before
         nodes = network.node_peaks()
     finally:
         network.stop()
@@ -234,35 +274,39 @@ def throughput(bin_dir, work, size):
     print(f"  {'download to a file':34} {down:8.2f} {mb / down:8.1f} {dd_read:8.2f} {down / dd_read:6.2f}")
     print(f"  {'download to standard output':34} {down_null:8.2f} {mb / down_null:8.1f} {dd_read:8.2f} {down_null / dd_read:6.2f}")
     print(f"  dd: writing the {encoded / 1e6:.0f} MB (fsynced) and reading them back; ratio = uplink seconds / dd seconds")
+    print(f"  CPU seconds (2 cores): upload uplink {up_cpu:.1f} + nodes {nodes_up:.1f}; "
+          f"download to standard output uplink {down_null_cpu:.1f} + nodes {nodes_down:.1f}")
     print(f"  peak memory: uplink {up_rss / 1024:.0f} MiB up, {down_rss / 1024:.0f} MiB down; "
           f"nodes {min(nodes) / 1024:.0f} to {max(nodes) / 1024:.0f} MiB (median {statistics.median(nodes) / 1024:.0f})")
 
 
-def long_tail(bin_dir, work, runs):
+def long_tail(bin_dir, work, runs, nodes, slow_cases, code, loop):
+    """Uploads and downloads of 64 MiB with `slow` of the `nodes` nodes 2 s late, for each case."""
     os.makedirs(work)
-    loop = asyncio.new_event_loop()
-    threading.Thread(target=loop.run_forever, daemon=True).start()
     source = os.path.join(work, "tail")
     with open(source, "wb") as out:
         out.write(os.urandom(64 * MIB))
-    network = Network(bin_dir, work, nodes=10, proxied=(1, 2, 3), loop=loop)
+    network = Network(bin_dir, work, nodes=nodes, proxied=range(1, max(slow_cases) + 1), loop=loop)
     rows = []
     try:
         subprocess.run([f"{bin_dir}/uplink", "mb", "sj://tail"], env=dict(os.environ, UPLINK_ACCESS=network.access, HOME=network.root), check=True, capture_output=True)
-        for slow in (0, 2, 3):
+        for slow in slow_cases:
             for index, proxy in enumerate(network.proxies):
                 proxy.delay = 2.0 if index < slow else 0.0
             ups, downs = [], []
+            answered = sum(proxy.answered for proxy in network.proxies[:slow])
             for run in range(runs):
                 key = f"sj://tail/{slow}-{run}"
                 ups.append(network.uplink("cp", source, key)[0])
                 downs.append(network.uplink("cp", key, "-")[0])
+            answered = sum(proxy.answered for proxy in network.proxies[:slow]) - answered
+            if slow and answered == 0:
+                sys.exit(f"bench: the {slow} slow nodes answered nothing; the proxies are not in the path")
             rows.append((slow, statistics.median(ups), statistics.median(downs)))
     finally:
         network.stop()
-        loop.call_soon_threadsafe(loop.stop)
     fast_up, fast_down = rows[0][1], rows[0][2]
-    print(f"\nLong tail: 64 MiB on 10 nodes, dev code 4/6/8/10, median of {runs} runs; slow nodes answer 2 s late:")
+    print(f"\nLong tail: 64 MiB on {nodes} nodes, code {code}, median of {runs} runs; slow nodes answer 2 s late:")
     print(f"  {'slow nodes':>10} {'upload s':>9} {'x fast':>7} {'download s':>11} {'x fast':>7}")
     for slow, up, down in rows:
         print(f"  {slow:>10} {up:9.2f} {up / fast_up:7.2f} {down:11.2f} {down / fast_down:7.2f}")
@@ -273,13 +317,23 @@ def main():
     parser.add_argument("--bin", required=True, help="directory of satellite, storagenode and uplink")
     parser.add_argument("--size", type=int, default=GIB, help="bytes of the throughput file")
     parser.add_argument("--runs", type=int, default=3, help="runs of each long-tail case")
+    parser.add_argument("--only", choices=["throughput", "tail"], help="one part alone")
     arguments = parser.parse_args()
     work = tempfile.mkdtemp(prefix="network-bench-")
+    # The delaying proxies' loop, on a thread of its own for the whole run.
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
     try:
-        throughput(arguments.bin, os.path.join(work, "throughput"), arguments.size)
-        long_tail(arguments.bin, os.path.join(work, "tail"), arguments.runs)
+        if arguments.only != "tail":
+            throughput(arguments.bin, os.path.join(work, "throughput"), arguments.size)
+        if arguments.only != "throughput":
+            long_tail(arguments.bin, os.path.join(work, "tail-dev"), arguments.runs, 10, (0, 2, 3), "4/6/8/10", loop)
+            long_tail(arguments.bin, os.path.join(work, "tail-release"), arguments.runs, 110, (0, 30), "29/35/80/110", loop)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    sys.stdout.flush()
+    # The proxies' connections may still be closing; nothing of them is worth a traceback.
+    os._exit(0)
 
 
 if __name__ == "__main__":

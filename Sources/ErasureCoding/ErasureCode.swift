@@ -169,19 +169,20 @@ public final class ErasureCode: Sendable {
             throw .shareLength(number: runs[0].number, length: length, expected: (length / max(shareSize, 1) + 1) * shareSize)
         }
         let stripes = length / shareSize
-        var data = [UInt8](repeating: 0, count: stripes * required * shareSize)
-        guard stripes > 0 else { return data }
+        guard stripes > 0 else { return [] }
         let plan = Rebuilder(code: self, numbers: runs.map(\.number))
-        try withViews(runs) { views in
-            data.withUnsafeMutableBytes { out in
+        let stripeSize = required * shareSize
+        // Every byte is written by the rebuild: no zeroing pass over what may be 64 MiB.
+        return try withViews(runs) { views in
+            [UInt8](unsafeUninitializedCapacity: stripes * stripeSize) { out, initialized in
                 for stripe in 0..<stripes {
-                    plan.rebuild(shareSize: shareSize, into: out.baseAddress! + stripe * required * shareSize) {
+                    plan.rebuild(shareSize: shareSize, into: UnsafeMutableRawPointer(out.baseAddress!) + stripe * stripeSize) {
                         views[$0].bytes.baseAddress! + stripe * shareSize
                     }
                 }
+                initialized = stripes * stripeSize
             }
         }
-        return data
     }
 
     /// Checks numbers and lengths and returns the common share length.

@@ -36,6 +36,11 @@ public struct ContentCipher: Sendable {
         return plain >= 0 && Self.sealedSize(ofPlain: plain) == sealedSize ? plain : nil
     }
 
+    /// The plaintext of sealed blocks; see ``open(_:segment:firstBlock:)-(ArraySlice<UInt8>)``.
+    public func open(_ sealed: [UInt8], segment position: Int, firstBlock: Int = 0) throws(UplinkError) -> [UInt8] {
+        try open(sealed[...], segment: position, firstBlock: firstBlock)
+    }
+
     /// Segment `position`'s plaintext, or the stretch of it that starts at block `firstBlock`
     /// (all blocks but the segment's last are whole), sealed.
     public func seal(_ plain: some Collection<UInt8>, segment position: Int, firstBlock: Int = 0) -> [UInt8] {
@@ -60,7 +65,7 @@ public struct ContentCipher: Sendable {
     /// `sealed` holds whole blocks, the last of a segment possibly short.
     /// - Throws: ``UplinkError/undecryptableContent(bucket:key:segment:block:)`` naming the first
     ///   block that does not authenticate.
-    public func open(_ sealed: some Collection<UInt8>, segment position: Int, firstBlock: Int = 0) throws(UplinkError) -> [UInt8] {
+    public func open(_ sealed: ArraySlice<UInt8>, segment position: Int, firstBlock: Int = 0) throws(UplinkError) -> [UInt8] {
         let segmentKey = self.segmentKey(position)
         var plain: [UInt8] = []
         plain.reserveCapacity(sealed.count)
@@ -68,12 +73,12 @@ public struct ContentCipher: Sendable {
         var start = sealed.startIndex
         while start != sealed.endIndex {
             let end = sealed.index(start, offsetBy: Self.sealedBlockSize, limitedBy: sealed.endIndex) ?? sealed.endIndex
-            let bytes = Array(sealed[start..<end])
-            guard bytes.count > 16,
-                let box = try? AES.GCM.SealedBox(nonce: Self.nonce(block), ciphertext: bytes.dropLast(16), tag: bytes.suffix(16)),
+            let tagStart = sealed.index(end, offsetBy: -16, limitedBy: start) ?? start
+            guard tagStart > start,
+                let box = try? AES.GCM.SealedBox(nonce: Self.nonce(block), ciphertext: sealed[start..<tagStart], tag: sealed[tagStart..<end]),
                 let opened = try? AES.GCM.open(box, using: segmentKey)
             else { throw .undecryptableContent(bucket: bucket, key: key, segment: position, block: block) }
-            plain += opened
+            opened.withUnsafeBytes { plain.append(contentsOf: $0) }
             start = end
             block += 1
         }

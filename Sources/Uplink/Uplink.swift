@@ -311,9 +311,14 @@ public final class Uplink: Sendable {
         let pieceSize = Padding.paddedSize(of: Int(segment.encryptedSize), stripeSize: r.k * r.shareSize) / r.k
         let shares = try await shares(0..<pieceSize, of: segment, at: place)
         do {
-            let code = try ErasureCode(required: r.k, total: r.total)
-            var decoder = try SegmentDecoder(code: code, shareSize: r.shareSize, pieceSize: pieceSize)
-            return try decoder.decode(shares)
+            // The satellite says where the data ends; the pad's own length must agree.
+            var data = try ErasureCode(required: r.k, total: r.total).rebuildStripes(shares, shareSize: r.shareSize)
+            let dataEnd = try Padding.unpaddedSize(paddedSize: data.count, trailer: data.suffix(4))
+            guard dataEnd == Int(segment.encryptedSize) else {
+                throw ErasureCodingError.padding(padLength: data.count - dataEnd, paddedSize: data.count)
+            }
+            data.removeLast(data.count - dataEnd)
+            return data
         } catch {
             throw UplinkError.undecodable(bucket: place.bucket, key: place.key, segment: segment.position, reason: "\(error)")
         }

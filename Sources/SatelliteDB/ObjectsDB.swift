@@ -142,11 +142,15 @@ public enum ObjectConflict: Error, Equatable, CustomStringConvertible {
     case offerReplaced(position: Int)
     /// An object committed while positions below its segment count have no segment.
     case missingSegments(positions: [Int], segmentCount: Int)
+    /// A commit naming a segment count other than the one the upload declared.
+    case segmentCountMismatch(declared: Int, given: Int)
+    /// A commit naming fewer segments than the upload committed.
+    case segmentsBeyond(segmentCount: Int, positions: [Int])
 
     /// Whether the request itself is wrong (400), rather than at odds with what exists (409).
     public var isBadRequest: Bool {
         switch self {
-        case .positionOutOfRange, .notOffered: true
+        case .positionOutOfRange, .notOffered, .segmentCountMismatch: true
         default: false
         }
     }
@@ -169,6 +173,12 @@ public enum ObjectConflict: Error, Equatable, CustomStringConvertible {
             "the upload declared \(count) segments and segment\(positions.count == 1 ? "" : "s") "
                 + positions.prefix(10).map(String.init).joined(separator: ", ") + (positions.count > 10 ? " and \(positions.count - 10) more" : "")
                 + " \(positions.count == 1 ? "is" : "are") not committed"
+        case .segmentCountMismatch(let declared, let given):
+            "the upload declared \(declared) segments at its beginning; its commit names \(given)"
+        case .segmentsBeyond(let count, let positions):
+            "the commit names \(count) segments, but segment\(positions.count == 1 ? "" : "s") "
+                + positions.prefix(10).map(String.init).joined(separator: ", ") + (positions.count > 10 ? " and \(positions.count - 10) more" : "")
+                + " past them \(positions.count == 1 ? "is" : "are") committed"
         }
     }
 }
@@ -178,7 +188,7 @@ public protocol ObjectsDB: Sendable {
     /// A pending object with the next version of `key`, of `segmentCount` segments, with the
     /// nodes offered for its first positions (`offers[i]` for position i).
     func beginObject(
-        project: Data, bucket: String, key: String, streamID: Data, segmentCount: Int, offers: [SegmentOfferRecord], expiresAt: Date?,
+        project: Data, bucket: String, key: String, streamID: Data, segmentCount: Int?, offers: [SegmentOfferRecord], expiresAt: Date?,
         zombieDeadline: Date, at: Date
     ) throws -> ObjectRecord
     /// Records the nodes offered for positions `first`, `first + 1`, ... of a pending upload,
@@ -197,7 +207,9 @@ public protocol ObjectsDB: Sendable {
     /// still moving segments is never taken for abandoned, however long it runs.
     func commitSegment(project: Data, _ segment: SegmentRecord, zombieDeadline: Date, at: Date) throws
     /// Commits the pending object and deletes the older versions of its key, in one transaction.
-    func commitObject(project: Data, streamID: Data) throws -> ObjectRecord
+    /// An upload begun without a segment count is given `segmentCount` here; one that declared
+    /// its count may name it again, and must name the same.
+    func commitObject(project: Data, streamID: Data, segmentCount: Int?) throws -> ObjectRecord
     /// The latest committed version of `key` (or committed `version`), how many segments it has,
     /// those at `positions` in order, and the addresses of the nodes their pieces are on, from one
     /// snapshot.
@@ -213,8 +225,11 @@ public protocol ObjectsDB: Sendable {
 }
 
 extension SatelliteDatabase: ObjectsDB {
+    /// The most segments an object may have.
+    public static let maxSegments = 10_000
+
     public func beginObject(
-        project: Data, bucket: String, key: String, streamID: Data, segmentCount: Int, offers: [SegmentOfferRecord], expiresAt: Date?,
+        project: Data, bucket: String, key: String, streamID: Data, segmentCount: Int?, offers: [SegmentOfferRecord], expiresAt: Date?,
         zombieDeadline: Date, at: Date
     ) throws -> ObjectRecord {
         try pool.write { db in
@@ -239,8 +254,9 @@ extension SatelliteDatabase: ObjectsDB {
 
     public func offerSegments(project: Data, streamID: Data, first: Int, offers: [SegmentOfferRecord], at: Date) throws {
         try pool.write { db in
-            let segmentCount = try Self.pendingUpload(db, project: project, streamID: streamID)
-            if let segmentCount, first + offers.count > segmentCount {
+            // An upload of unknown length may have as many segments as any object.
+            let segmentCount = try Self.pendingUpload(db, project: project, streamID: streamID) ?? Self.maxSegments
+            if first + offers.count > segmentCount {
                 throw ObjectConflict.positionOutOfRange(position: max(first, segmentCount), segmentCount: segmentCount)
             }
             try Self.recordOffers(db, streamID: streamID, first: first, offers: offers, at: at)
@@ -259,11 +275,12 @@ extension SatelliteDatabase: ObjectsDB {
             let nodes = Set(segment.pieces.map(\.node))
             let known = try nodes.filter { try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM nodes WHERE id = ?"), arguments: [$0]) != nil }
             guard known.count == nodes.count else { throw ObjectConflict.unknownNodes(nodes.count - known.count) }
-            if segmentCount != nil {
-                let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT nodes, root_piece_id FROM segment_offers WHERE stream_id = ? AND position = ?"),
-                    arguments: [segment.streamID, segment.position]
-                )
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT nodes, root_piece_id FROM segment_offers WHERE stream_id = ? AND position = ?"),
+                arguments: [segment.streamID, segment.position]
+            )
+            // Uploads begun before offers were recorded had none; every other is held to its offer.
+            if segmentCount != nil || row != nil {
                 let offered = (row?[0] as Data?).map(Self.nodeIDs) ?? []
                 let strangers = nodes.subtracting(offered)
                 guard strangers.isEmpty else { throw ObjectConflict.notOffered(position: segment.position, nodes: strangers.count) }
@@ -319,21 +336,24 @@ extension SatelliteDatabase: ObjectsDB {
         }
     }
 
-    public func commitObject(project: Data, streamID: Data) throws -> ObjectRecord {
+    public func commitObject(project: Data, streamID: Data, segmentCount given: Int?) throws -> ObjectRecord {
         try pool.write { db in
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM objects WHERE project_id = ? AND stream_id = ?"), arguments: [project, streamID]) else {
                 throw ObjectConflict.noSuchStream
             }
             guard row["status"] as String == "pending" else { throw ObjectConflict.alreadyCommitted }
-            if let segmentCount = row["segment_count"] as Int? {
-                let committed = Set(try Int.fetchAll(
-                    db.cachedStatement(sql: "SELECT position FROM segments WHERE stream_id = ? AND position < ?"), arguments: [streamID, segmentCount]
-                ))
-                if committed.count < segmentCount {
-                    let missing = (0..<segmentCount).filter { !committed.contains($0) }
-                    throw ObjectConflict.missingSegments(positions: missing, segmentCount: segmentCount)
-                }
+            let declared = row["segment_count"] as Int?
+            if let declared, let given, declared != given { throw ObjectConflict.segmentCountMismatch(declared: declared, given: given) }
+            let committed = try Int.fetchAll(db.cachedStatement(sql: "SELECT position FROM segments WHERE stream_id = ? ORDER BY position"), arguments: [streamID])
+            // Neither declared nor named (an upload begun before counts were): what was committed.
+            let segmentCount = declared ?? given ?? committed.count
+            let positions = Set(committed)
+            if positions.filter({ $0 < segmentCount }).count < segmentCount {
+                let missing = (0..<segmentCount).filter { !positions.contains($0) }
+                throw ObjectConflict.missingSegments(positions: missing, segmentCount: segmentCount)
             }
+            let beyond = committed.filter { $0 >= segmentCount }
+            if !beyond.isEmpty { throw ObjectConflict.segmentsBeyond(segmentCount: segmentCount, positions: beyond) }
             try db.cachedStatement(sql: "DELETE FROM segment_offers WHERE stream_id = ?").execute(arguments: [streamID])
             let bucket: String = row["bucket"], key: String = row["key"], version: Int = row["version"]
             try db.cachedStatement(
@@ -341,7 +361,8 @@ extension SatelliteDatabase: ObjectsDB {
             ).execute(
                 arguments: [project, bucket, key, version]
             )
-            try db.cachedStatement(sql: "UPDATE objects SET status = 'committed', zombie_deadline = NULL WHERE stream_id = ?").execute(arguments: [streamID])
+            try db.cachedStatement(sql: "UPDATE objects SET status = 'committed', zombie_deadline = NULL, segment_count = ? WHERE stream_id = ?")
+                .execute(arguments: [segmentCount, streamID])
             return ObjectRecord(bucket: bucket, key: key, version: version, streamID: streamID, committed: true, createdAt: row["created_at"], expiresAt: row["expires_at"])
         }
     }

@@ -125,16 +125,17 @@ public final class Uplink: Sendable {
         }
     }
 
-    /// Stores `size` bytes as `key`, asking `read` for them a segment at a time (`read(n)` gives
-    /// the next `n` bytes), so that no more than a segment is in memory: a file of any size
-    /// uploads in the memory of one segment and its pieces.
+    /// Stores `size` bytes as `key`, or a stream of unknown length when `size` is nil, asking
+    /// `read` for them 4 MiB at a time (`read(n)` gives the next `n` bytes; fewer, or none, only
+    /// at the end of a stream of unknown length), so that no more than a segment's pieces are in
+    /// memory: a file or a pipe of any size uploads in the memory of one segment.
     /// - Throws: ``UplinkError`` naming the bucket, key, segment and nodes when it cannot be
     ///   stored; what `read` throws.
     @discardableResult
-    public func upload(bucket: String, key: String, size: Int, expires: Date? = nil, read: (Int) throws -> [UInt8]) async throws -> ObjectInfo {
+    public func upload(bucket: String, key: String, size: Int?, expires: Date? = nil, read: (Int) throws -> [UInt8]) async throws -> ObjectInfo {
         let encrypted = try encryptedKey(bucket: bucket, key: key)
         let plainPerSegment = config.maxSegmentSize / ContentCipher.sealedBlockSize * ContentCipher.plainBlockSize
-        let segmentCount = (size + plainPerSegment - 1) / plainPerSegment
+        let segmentCount = size.map { ($0 + plainPerSegment - 1) / plainPerSegment }
         let begun = try await satellite {
             try await api.beginObject(path: .init(bucket: bucket), body: .json(.init(key: encrypted, segmentCount: segmentCount, expiresAt: expires))).created.body.json
         }
@@ -145,34 +146,46 @@ public final class Uplink: Sendable {
         )
         let code = try ErasureCode(required: scheme.required, total: scheme.total)
         var offers = begun.segments
-        for position in 0..<segmentCount {
-            if position - (offers.first?.position ?? 0) >= offers.count {
-                let count = min(32, segmentCount - position)
+        var position = 0
+        var consumed = 0
+        var ended = false
+        while !ended, position < segmentCount ?? Int.max {
+            // Read, sealed and encoded 64 blocks (4 MiB) at a time: what stays is the pieces.
+            let wanted = size.map { min($0, (position + 1) * plainPerSegment) - position * plainPerSegment } ?? plainPerSegment
+            var encoder = SegmentEncoder(code: code, shareSize: scheme.shareSize)
+            var runs: [PieceRuns] = []
+            var encryptedSize = 0
+            var block = 0
+            var taken = 0
+            while taken < wanted {
+                let count = min(wanted - taken, Self.blocksPerRead * ContentCipher.plainBlockSize)
+                let plain = try read(count)
+                if let size, plain.count != count {
+                    throw UplinkError.sourceShort(key: key, expected: size, got: consumed + plain.count)
+                }
+                consumed += plain.count
+                if plain.count < count { ended = true }
+                if plain.isEmpty { break }
+                let sealed = cipher.seal(plain, segment: position, firstBlock: block)
+                runs.append(encoder.append(sealed))
+                encryptedSize += sealed.count
+                block += Self.blocksPerRead
+                taken += plain.count
+                if ended { break }
+            }
+            // A stream that ended at a segment's edge has no more segments.
+            if taken == 0 && segmentCount == nil { break }
+            runs.append(encoder.finish())
+            if position - (offers.first?.position ?? 0) >= offers.count || position < (offers.first?.position ?? 0) {
+                // A stream of unknown length asks for each segment's nodes once it has its bytes.
+                let count = segmentCount.map { min(32, $0 - position) } ?? 1
                 offers = try await satellite {
                     try await api.offerSegments(path: .init(streamId: begun.streamId), body: .json(.init(first: position, count: count))).ok.body.json.segments
                 }
             }
             let offer = offers[position - offers[0].position]
-            // Read, sealed and encoded 64 blocks (4 MiB) at a time: what stays is the pieces.
-            var left = min(size, (position + 1) * plainPerSegment) - position * plainPerSegment
-            var encoder = SegmentEncoder(code: code, shareSize: scheme.shareSize)
-            var runs: [PieceRuns] = []
-            var encryptedSize = 0
-            var block = 0
-            while left > 0 {
-                let count = min(left, Self.blocksPerRead * ContentCipher.plainBlockSize)
-                let plain = try read(count)
-                guard plain.count == count else {
-                    throw UplinkError.sourceShort(key: key, expected: size, got: size - left + plain.count)
-                }
-                let sealed = cipher.seal(plain, segment: position, firstBlock: block)
-                runs.append(encoder.append(sealed))
-                encryptedSize += sealed.count
-                block += Self.blocksPerRead
-                left -= count
-            }
-            runs.append(encoder.finish())
             let stored = try await store(runs, offer: offer, optimal: scheme.optimal, place: (bucket, key, position))
+            runs = []
             _ = try await satellite {
                 try await api.commitSegment(
                     path: .init(streamId: begun.streamId),
@@ -181,8 +194,12 @@ public final class Uplink: Sendable {
                     }))
                 ).noContent
             }
+            position += 1
         }
-        let committed = try await satellite { try await api.commitObject(path: .init(streamId: begun.streamId)).ok.body.json }
+        let segments = position
+        let committed = try await satellite {
+            try await api.commitObject(path: .init(streamId: begun.streamId), body: .json(.init(segmentCount: segments))).ok.body.json
+        }
         return ObjectInfo(key: key, version: committed.version, createdAt: committed.createdAt)
     }
 

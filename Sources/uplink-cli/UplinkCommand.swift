@@ -202,15 +202,14 @@ struct Copy: AsyncParsableCommand {
             guard !to.key.isEmpty else { throw ValidationError("\(destination) names no key: sj://BUCKET/KEY") }
             guard range == nil else { throw ValidationError("--range is for downloads") }
             if source == "-" {
-                // Standard input's length is unknown until its end: it is read whole.
-                let data = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
-                let progress = ProgressMeter(total: data.count)
+                // Standard input's length is unknown until its end: it streams, a segment at a time.
+                let progress = ProgressMeter(total: nil)
                 meter = progress
-                var offset = 0
                 _ = try await access.withUplink { uplink in
-                    try await uplink.upload(bucket: to.bucket, key: to.key, size: data.count) { count in
-                        defer { offset += count; progress.add(count) }
-                        return Array(data[offset..<offset + count])
+                    try await uplink.upload(bucket: to.bucket, key: to.key, size: nil) { count in
+                        let bytes = try Self.read(count, from: FileHandle.standardInput)
+                        progress.add(bytes.count)
+                        return bytes
                     }
                 }
             } else {
@@ -222,9 +221,7 @@ struct Copy: AsyncParsableCommand {
                 meter = progress
                 _ = try await access.withUplink { uplink in
                     try await uplink.upload(bucket: to.bucket, key: to.key, size: size) { count in
-                        // A read may return less than asked before the end; ask until it is all in.
-                        var bytes: [UInt8] = []
-                        while bytes.count < count, let chunk = try file.read(upToCount: count - bytes.count), !chunk.isEmpty { bytes += chunk }
+                        let bytes = try Self.read(count, from: file)
                         progress.add(bytes.count)
                         return bytes
                     }
@@ -279,6 +276,15 @@ struct Copy: AsyncParsableCommand {
         default:
             throw ValidationError("copy a file to sj://BUCKET/KEY or sj://BUCKET/KEY to a file")
         }
+    }
+
+    /// `count` bytes of `file`, fewer only at its end: a pipe's read returns what is there, so
+    /// it is asked until all is in.
+    static func read(_ count: Int, from file: FileHandle) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count)
+        while bytes.count < count, let chunk = try file.read(upToCount: count - bytes.count), !chunk.isEmpty { bytes += chunk }
+        return bytes
     }
 }
 

@@ -25,9 +25,11 @@ struct SatelliteProcess {
     /// prints more than a pipe holds is not stalled, and by threads of their own, so no thread of
     /// the shared pool waits on a pipe.
     static func run(
-        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], program: URL = executable, timeout: Int = 30
+        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], program: URL = executable, timeout: Int = 30,
+        input: URL? = nil
     ) async throws -> Self {
         let process = Process()
+        if let input { process.standardInput = try FileHandle(forReadingFrom: input) }
         process.executableURL = program
         process.arguments = arguments
         process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }

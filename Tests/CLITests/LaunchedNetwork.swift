@@ -65,10 +65,11 @@ final class LaunchedNetwork {
         throw CocoaError(.featureUnsupported)
     }
 
-    /// `uplink ARGUMENTS` under this network's access, in the network's directory.
-    func uplink(_ arguments: String..., timeout: Int = 30) async throws -> SatelliteProcess {
+    /// `uplink ARGUMENTS` under this network's access, in the network's directory, its standard
+    /// input read from `input` when given.
+    func uplink(_ arguments: String..., timeout: Int = 30, input: URL? = nil) async throws -> SatelliteProcess {
         try await SatelliteProcess.run(
-            arguments, in: directory, environment: ["UPLINK_ACCESS": access, "HOME": directory.path], program: Self.uplink, timeout: timeout
+            arguments, in: directory, environment: ["UPLINK_ACCESS": access, "HOME": directory.path], program: Self.uplink, timeout: timeout, input: input
         )
     }
 

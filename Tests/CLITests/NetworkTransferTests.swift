@@ -19,7 +19,9 @@ struct NetworkTransferTests {
         let sizes = [0, 1, 4096, (64 << 20) - 1, (64 << 20) + 1, Self.plainPerSegment, 300 << 20]
         for size in sizes {
             let (file, sha256) = try network.randomFile("up", size: size)
-            let up = try await network.uplink("cp", file.path, "sj://sizes/files/\(size).bin", timeout: 180)
+            // Odd sizes come through standard input, a stream whose length is known only at its end.
+            let piped = size % 2 == 1 || size == Self.plainPerSegment
+            let up = try await network.uplink("cp", piped ? "-" : file.path, "sj://sizes/files/\(size).bin", timeout: 180, input: piped ? file : nil)
             #expect(up.status == 0, "\(size) bytes up: \(up.stderr)")
             let back = network.directory.appendingPathComponent("back")
             let down = try await network.uplink("cp", "sj://sizes/files/\(size).bin", back.path, timeout: 180)

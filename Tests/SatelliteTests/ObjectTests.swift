@@ -178,6 +178,48 @@ struct ObjectTests {
         }
     }
 
+    @Test func anUploadOfUnknownLengthIsOfferedASegmentAtATimeAndNamesItsCountAtCommit() async throws {
+        try await withClient(nodes: 10) { client, nodes in
+            let begun = try await client.call("POST", "/v1/buckets/bucket/objects", ["key": "stream"])
+            #expect(begun.status == 201, "\(begun.text)")
+            let stream = begun.json?["stream_id"] as? String ?? ""
+            let redundancy = begun.json?["redundancy"] as? [String: Any] ?? [:]
+            #expect((begun.json?["segments"] as? [[String: Any]])?.compactMap { $0["position"] as? Int } == [0], "position 0 alone")
+            func commit(_ position: Int, offer: [String: Any]) async throws -> HTTPAnswer {
+                let ids = (offer["nodes"] as? [[String: Any]] ?? []).prefix(4).compactMap { $0["node_id"] as? String }
+                return try await client.call("POST", "/v1/streams/\(stream)/segments", [
+                    "position": position, "encrypted_size": 10,
+                    "pieces": client.pieces(ids.enumerated().map { ($0.offset, $0.element) }, offer: offer, redundancy: redundancy, encryptedSize: 10),
+                ])
+            }
+            #expect(try await commit(0, offer: (begun.json?["segments"] as? [[String: Any]])?.first ?? [:]).status == 204)
+            // Each next position is asked for once its bytes are in; none is beyond the most an object may have.
+            let next = try await client.call("POST", "/v1/streams/\(stream)/offers", ["first": 1, "count": 1])
+            #expect(next.status == 200, "\(next.text)")
+            #expect(try await commit(1, offer: (next.json?["segments"] as? [[String: Any]])?.first ?? [:]).status == 204)
+            #expect(try await client.call("POST", "/v1/streams/\(stream)/offers", ["first": 9_999, "count": 2]).status == 400)
+
+            let tooFew = try await client.call("POST", "/v1/streams/\(stream)/commit", ["segment_count": 1])
+            #expect(tooFew.status == 409, "\(tooFew.text)")
+            #expect(tooFew.error?.message.contains("segment 1 past them is committed") == true, "\(tooFew.text)")
+            let tooMany = try await client.call("POST", "/v1/streams/\(stream)/commit", ["segment_count": 3])
+            #expect(tooMany.status == 409, "\(tooMany.text)")
+            #expect(tooMany.error?.message.contains("segment 2 is not committed") == true, "\(tooMany.text)")
+            #expect(try await client.call("POST", "/v1/streams/\(stream)/commit", ["segment_count": 10_001]).status == 400)
+            #expect(try await client.call("POST", "/v1/streams/\(stream)/commit", ["segment_count": 2]).status == 200)
+            let read = try await client.call("GET", "/v1/buckets/bucket/object?key=stream")
+            #expect(read.json?["segment_count"] as? Int == 2)
+
+            // An upload that declared its count may name it again, and only the same.
+            let declared = try await client.begin("declared", segments: 0)
+            let declaredStream = declared.json?["stream_id"] as? String ?? ""
+            let other = try await client.call("POST", "/v1/streams/\(declaredStream)/commit", ["segment_count": 2])
+            #expect(other.status == 400, "\(other.text)")
+            #expect(other.error?.message.contains("declared 0 segments at its beginning; its commit names 2") == true, "\(other.text)")
+            #expect(try await client.call("POST", "/v1/streams/\(declaredStream)/commit", ["segment_count": 0]).status == 200)
+        }
+    }
+
     @Test func nodesOnOneNetworkAreOfferedOnce() async throws {
         var reconfigure = TestPlanet.Reconfigure()
         reconfigure.api = { $0.contact.checkInInterval = .zero }
@@ -200,7 +242,7 @@ struct ObjectTests {
         (#"{"key":"","segment_count":1}"#, "key"),
         (#"{"key":"a","segment_count":-1}"#, "segment_count"),
         (#"{"key":"a","segment_count":10001}"#, "segment_count"),
-        (#"{"key":"a"}"#, "segment_count"),
+        (#"{"segment_count":1}"#, "key"),
         (#"{"key":"a","segment_count":1,"expires_at":"2001-01-01T00:00:00Z"}"#, "expires_at"),
         (#"{"key":"a","segment_count":1,"expires_at":"soon"}"#, "ISO 8601"),
         (#"{"key":"a\u0001b","segment_count":1}"#, "control"),

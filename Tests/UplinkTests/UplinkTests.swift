@@ -67,6 +67,25 @@ struct UplinkTests {
         }
     }
 
+    @Test func streamsOfUnknownLengthComeBackByteForByte() async throws {
+        try await Self.withUplink { planet, uplink in
+            try await uplink.createBucket("streams")
+            let perSegment = 16 * 65_520
+            for (index, size) in [0, 1, 65_521, perSegment, perSegment + 1, 2 * perSegment, 2 * perSegment + 7].enumerated() {
+                let data = Self.bytes(size, seed: UInt64(100 + index))
+                var offset = 0
+                // A pipe's reads: whatever is asked, fewer only at the end.
+                try await uplink.upload(bucket: "streams", key: "s/\(size)", size: nil) { count in
+                    defer { offset = min(offset + count, size) }
+                    return Array(data[offset..<min(offset + count, size)])
+                }
+                #expect(try await uplink.download(bucket: "streams", key: "s/\(size)") == data, "\(size) bytes")
+            }
+            let counts = try planet.database.segments(after: nil, limit: 100).reduce(into: [:]) { $0[$1.streamID, default: 0] += 1 }
+            #expect(counts.values.sorted() == [1, 1, 1, 2, 2, 3], "no empty segment at a segment's edge: \(counts.values.sorted())")
+        }
+    }
+
     @Test func keysListByPrefixAndNeitherKeysNorContentReachTheSatellite() async throws {
         try await Self.withUplink { planet, uplink in
             try await uplink.createBucket("photos")

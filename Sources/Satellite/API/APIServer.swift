@@ -34,7 +34,11 @@ public final class APIServer: Sendable {
         router.add(middleware: RequestSourceMiddleware<PeerRequestContext>())
         // Compact JSON: the generator's default pretty-prints, and indentation was about a third
         // of a large answer's bytes.
-        try handlers.registerHandlers(on: RecordingTransport(router: router, table: routes), configuration: OpenAPIRuntime.Configuration(dateTranscoder: RFC3339Dates(), jsonEncodingOptions: [.sortedKeys]))
+        try handlers.registerHandlers(
+            on: RecordingTransport(router: router, table: routes),
+            configuration: OpenAPIRuntime.Configuration(dateTranscoder: RFC3339Dates(), jsonEncodingOptions: [.sortedKeys]),
+            middlewares: [EmptyBodyMiddleware()]
+        )
         if let inherited {
             listening = .inherited(InheritedSocketServer(descriptor: inherited, router: router, limits: limits, log: log))
         } else {

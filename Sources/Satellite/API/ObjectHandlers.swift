@@ -20,7 +20,7 @@ extension APIHandlers {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "bucket name must be \(BucketName.rule)"))))
             }
             if let problem = Self.keyProblem(body.key) { return .badRequest(.init(body: .json(ErrorBody(.badRequest, problem)))) }
-            guard (0...10_000).contains(body.segmentCount) else {
+            guard body.segmentCount.map({ (0...SatelliteDatabase.maxSegments).contains($0) }) ?? true else {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"segment_count\" must be from 0 to 10000"))))
             }
             let now = Date()
@@ -33,7 +33,8 @@ extension APIHandlers {
             // the database threads and, with no selection cache, a read of the nodes table) kept
             // a client waiting for many seconds.
             let streamID = APIKeys.randomBytes(16)
-            let roots = (0..<min(body.segmentCount, Self.offerBatch)).map { _ in PieceID.random() }
+            // A stream of unknown length gets position 0's nodes, and asks for each next.
+            let roots = (0..<min(body.segmentCount ?? 1, Self.offerBatch)).map { _ in PieceID.random() }
             // The choice and the insert in one trip to the writing thread.
             let begun = try await writing { () throws -> Begun in
                 let choices = try overlay.selection.select(segments: roots.count, count: scheme.total, minFreeDisk: pieceSize, now: now)
@@ -258,11 +259,20 @@ extension APIHandlers {
             guard let streamID = Hex.decode(input.path.streamId, count: 16) else {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "stream id must be 32 lowercase hexadecimal digits"))))
             }
+            let segmentCount: Int? = switch input.body {
+            case .json(let body)?: body.segmentCount
+            case nil: nil
+            }
+            guard segmentCount.map({ (0...SatelliteDatabase.maxSegments).contains($0) }) ?? true else {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"segment_count\" must be from 0 to 10000"))))
+            }
             do {
-                let object = try await writing { try database.commitObject(project: project.id, streamID: streamID) }
+                let object = try await writing { try database.commitObject(project: project.id, streamID: streamID, segmentCount: segmentCount) }
                 return .ok(.init(body: .json(.init(key: object.key, version: object.version, createdAt: object.createdAt, expiresAt: object.expiresAt))))
             } catch ObjectConflict.noSuchStream {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchStream.description))))
+            } catch let conflict as ObjectConflict where conflict.isBadRequest {
+                return .badRequest(.init(body: .json(ErrorBody(.badRequest, conflict.description))))
             } catch let conflict as ObjectConflict {
                 return .conflict(.init(body: .json(ErrorBody(.conflict, conflict.description))))
             }

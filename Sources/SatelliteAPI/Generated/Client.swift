@@ -1723,7 +1723,11 @@ public struct Client: APIProtocol {
     }
     /// Makes the pending object visible, replacing older versions of its key.
     ///
-    /// Refused with 409 while any position below the upload's `segment_count` has no committed segment.
+    /// Refused with 409 while any position below the object's segment count has no committed
+    /// segment, or a position at or past it has one. The count is the one the upload declared at
+    /// its beginning; an upload begun without one names it here (400 when it names another
+    /// than the one declared).
+    ///
     ///
     /// - Remark: HTTP `POST /v1/streams/{stream_id}/commit`.
     /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/commit/post(commitObject)`.
@@ -1747,7 +1751,18 @@ public struct Client: APIProtocol {
                     in: &request.headerFields,
                     contentTypes: input.headers.accept
                 )
-                return (request, nil)
+                let body: OpenAPIRuntime.HTTPBody?
+                switch input.body {
+                case .none:
+                    body = nil
+                case let .json(value):
+                    body = try converter.setOptionalRequestBodyAsJSON(
+                        value,
+                        headerFields: &request.headerFields,
+                        contentType: "application/json; charset=utf-8"
+                    )
+                }
+                return (request, body)
             },
             deserializer: { response, responseBody in
                 switch response.status.code {

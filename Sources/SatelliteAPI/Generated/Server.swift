@@ -1711,7 +1711,11 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
     }
     /// Makes the pending object visible, replacing older versions of its key.
     ///
-    /// Refused with 409 while any position below the upload's `segment_count` has no committed segment.
+    /// Refused with 409 while any position below the object's segment count has no committed
+    /// segment, or a position at or past it has one. The count is the one the upload declared at
+    /// its beginning; an upload begun without one names it here (400 when it names another
+    /// than the one declared).
+    ///
     ///
     /// - Remark: HTTP `POST /v1/streams/{stream_id}/commit`.
     /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/commit/post(commitObject)`.
@@ -1735,9 +1739,30 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                     as: Components.Parameters.StreamID.self
                 ))
                 let headers: Operations.CommitObject.Input.Headers = .init(accept: try converter.extractAcceptHeaderIfPresent(in: request.headerFields))
+                let contentType = converter.extractContentTypeIfPresent(in: request.headerFields)
+                let body: Operations.CommitObject.Input.Body?
+                let chosenContentType = try converter.bestContentType(
+                    received: contentType,
+                    options: [
+                        "application/json"
+                    ]
+                )
+                switch chosenContentType {
+                case "application/json":
+                    body = try await converter.getOptionalRequestBodyAsJSON(
+                        Components.Schemas.CommitObject.self,
+                        from: requestBody,
+                        transforming: { value in
+                            .json(value)
+                        }
+                    )
+                default:
+                    preconditionFailure("bestContentType chose an invalid content type.")
+                }
                 return Operations.CommitObject.Input(
                     path: path,
-                    headers: headers
+                    headers: headers,
+                    body: body
                 )
             },
             serializer: { output, request in

@@ -86,10 +86,13 @@ extension Components {
         public struct BeginObject: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/BeginObject/key`.
             public var key: Components.Schemas.ObjectKey
-            /// How many segments the object will have (0 to 10000).
+            /// How many segments the object will have (0 to 10000). Absent for a stream whose length
+            /// is not known until its end: the answer then offers nodes for position 0 alone, the
+            /// others come from `/offers`, and the commit names the count.
+            ///
             ///
             /// - Remark: Generated from `#/components/schemas/BeginObject/segment_count`.
-            public var segmentCount: Swift.Int
+            public var segmentCount: Swift.Int?
             /// When the object is deleted by itself; absent or null for never.
             ///
             /// - Remark: Generated from `#/components/schemas/BeginObject/expires_at`.
@@ -98,11 +101,11 @@ extension Components {
             ///
             /// - Parameters:
             ///   - key:
-            ///   - segmentCount: How many segments the object will have (0 to 10000).
+            ///   - segmentCount: How many segments the object will have (0 to 10000). Absent for a stream whose length
             ///   - expiresAt: When the object is deleted by itself; absent or null for never.
             public init(
                 key: Components.Schemas.ObjectKey,
-                segmentCount: Swift.Int,
+                segmentCount: Swift.Int? = nil,
                 expiresAt: Foundation.Date? = nil
             ) {
                 self.key = key
@@ -120,7 +123,7 @@ extension Components {
                     Components.Schemas.ObjectKey.self,
                     forKey: .key
                 )
-                self.segmentCount = try container.decode(
+                self.segmentCount = try container.decodeIfPresent(
                     Swift.Int.self,
                     forKey: .segmentCount
                 )
@@ -132,6 +135,33 @@ extension Components {
                     "key",
                     "segment_count",
                     "expires_at"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CommitObject`.
+        public struct CommitObject: Codable, Hashable, Sendable {
+            /// How many segments the object has (0 to 10000); required of an upload begun without one.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CommitObject/segment_count`.
+            public var segmentCount: Swift.Int?
+            /// Creates a new `CommitObject`.
+            ///
+            /// - Parameters:
+            ///   - segmentCount: How many segments the object has (0 to 10000); required of an upload begun without one.
+            public init(segmentCount: Swift.Int? = nil) {
+                self.segmentCount = segmentCount
+            }
+            public enum CodingKeys: String, CodingKey {
+                case segmentCount = "segment_count"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.segmentCount = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .segmentCount
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "segment_count"
                 ])
             }
         }

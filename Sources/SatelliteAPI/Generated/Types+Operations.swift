@@ -2434,7 +2434,11 @@ public enum Operations {
     }
     /// Makes the pending object visible, replacing older versions of its key.
     ///
-    /// Refused with 409 while any position below the upload's `segment_count` has no committed segment.
+    /// Refused with 409 while any position below the object's segment count has no committed
+    /// segment, or a position at or past it has one. The count is the one the upload declared at
+    /// its beginning; an upload begun without one names it here (400 when it names another
+    /// than the one declared).
+    ///
     ///
     /// - Remark: HTTP `POST /v1/streams/{stream_id}/commit`.
     /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/commit/post(commitObject)`.
@@ -2466,17 +2470,26 @@ public enum Operations {
                 }
             }
             public var headers: Operations.CommitObject.Input.Headers
+            /// - Remark: Generated from `#/paths/v1/streams/{stream_id}/commit/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/streams/{stream_id}/commit/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.CommitObject)
+            }
+            public var body: Operations.CommitObject.Input.Body?
             /// Creates a new `Input`.
             ///
             /// - Parameters:
             ///   - path:
             ///   - headers:
+            ///   - body:
             public init(
                 path: Operations.CommitObject.Input.Path,
-                headers: Operations.CommitObject.Input.Headers = .init()
+                headers: Operations.CommitObject.Input.Headers = .init(),
+                body: Operations.CommitObject.Input.Body? = nil
             ) {
                 self.path = path
                 self.headers = headers
+                self.body = body
             }
         }
         @frozen public enum Output: Sendable, Hashable {

@@ -109,7 +109,11 @@ public protocol APIProtocol: Sendable {
     func commitSegment(_ input: Operations.CommitSegment.Input) async throws -> Operations.CommitSegment.Output
     /// Makes the pending object visible, replacing older versions of its key.
     ///
-    /// Refused with 409 while any position below the upload's `segment_count` has no committed segment.
+    /// Refused with 409 while any position below the object's segment count has no committed
+    /// segment, or a position at or past it has one. The count is the one the upload declared at
+    /// its beginning; an upload begun without one names it here (400 when it names another
+    /// than the one declared).
+    ///
     ///
     /// - Remark: HTTP `POST /v1/streams/{stream_id}/commit`.
     /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/commit/post(commitObject)`.
@@ -331,17 +335,23 @@ extension APIProtocol {
     }
     /// Makes the pending object visible, replacing older versions of its key.
     ///
-    /// Refused with 409 while any position below the upload's `segment_count` has no committed segment.
+    /// Refused with 409 while any position below the object's segment count has no committed
+    /// segment, or a position at or past it has one. The count is the one the upload declared at
+    /// its beginning; an upload begun without one names it here (400 when it names another
+    /// than the one declared).
+    ///
     ///
     /// - Remark: HTTP `POST /v1/streams/{stream_id}/commit`.
     /// - Remark: Generated from `#/paths//v1/streams/{stream_id}/commit/post(commitObject)`.
     public func commitObject(
         path: Operations.CommitObject.Input.Path,
-        headers: Operations.CommitObject.Input.Headers = .init()
+        headers: Operations.CommitObject.Input.Headers = .init(),
+        body: Operations.CommitObject.Input.Body? = nil
     ) async throws -> Operations.CommitObject.Output {
         try await commitObject(Operations.CommitObject.Input(
             path: path,
-            headers: headers
+            headers: headers,
+            body: body
         ))
     }
     /// A storage node settles the orders it served; each serial is paid once.

@@ -36,7 +36,7 @@ public struct MetainfoConfig: ConfigSection, Equatable {
         },
         .size("share-size", \.shareSize, help: "bytes each piece gets of every stripe of a segment (the erasure share size)", range: 1 ... 1 << 16),
         .size("max-segment-size", \.maxSegmentSize, help: "largest segment a client uploads; a node needs free disk for one piece of it", range: 1 ... 1 << 34),
-        .duration("zombie-deadline", \.zombieDeadline, help: "how long an object may stay pending before it is deleted", range: .seconds(1) ... .seconds(86400 * 30)),
+        .duration("zombie-deadline", \.zombieDeadline, help: "how long an upload may stay pending after its beginning or its last committed segment before it is deleted", range: .seconds(1) ... .seconds(86400 * 30)),
         .duration(
             "api-key-cache-expiration", \.apiKeyCacheExpiration,
             help: "how long the API believes an API key that opened its project without asking the database again; 0s asks on every request",

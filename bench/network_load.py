@@ -79,10 +79,22 @@ class DelayProxy:
         asyncio.run_coroutine_threadsafe(self._listen(), loop).result()
 
     async def _listen(self):
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.connections = set()
+        self.server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+
+    def _accept(self, reader, writer):
+        # Held here until done: the loop keeps only weak references to tasks.
+        task = asyncio.get_running_loop().create_task(self._serve(reader, writer))
+        self.connections.add(task)
+        task.add_done_callback(self.connections.discard)
 
     def close(self, loop):
-        loop.call_soon_threadsafe(self.server.close)
+        def stop():
+            self.server.close()
+            for task in self.connections:
+                task.cancel()
+
+        loop.call_soon_threadsafe(stop)
 
     async def _serve(self, client_reader, client_writer):
         try:
@@ -119,7 +131,7 @@ class DelayProxy:
         tasks = [asyncio.create_task(t()) for t in (upstream, downstream, release)]
         try:
             await asyncio.gather(*tasks)
-        except (OSError, ConnectionError):
+        except (OSError, ConnectionError, asyncio.CancelledError):
             pass
         except Exception as error:
             print(f"bench: proxy to {self.target}: {error!r}", file=sys.stderr)

@@ -200,11 +200,23 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The piece protocol's client, for uplinks and the satellite's repairer.
+        .target(
+            name: "PieceTransfer",
+            dependencies: [
+                "NodeProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         // The client of a satellite and its storage nodes: encryption, erasure coding, transfers.
         .target(
             name: "Uplink",
             dependencies: [
-                "ErasureCoding", "Identity", "NodeProtocol", "SatelliteAPI",
+                "ErasureCoding", "Identity", "NodeProtocol", "PieceTransfer", "SatelliteAPI",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),

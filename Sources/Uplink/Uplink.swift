@@ -7,6 +7,7 @@ import NIOCore
 import NodeProtocol
 import OpenAPIAsyncHTTPClient
 import OpenAPIRuntime
+import PieceTransfer
 import SatelliteAPI
 
 /// How an uplink cuts and moves data.
@@ -287,8 +288,8 @@ public final class Uplink: Sendable {
                         let limit = try OrderLimit(decoding: Data(node.orderLimit.data))
                         let hash = try await pieces.upload(piece, to: node.address, limit: limit, pieceKey: pieceKey)
                         return .success(StoredPiece(number: number, node: node.nodeId, hash: hash))
-                    } catch let error as UplinkError {
-                        return .failure(error)
+                    } catch let error as PieceTransferError {
+                        return .failure(.node(address: error.address, what: error.what, reason: error.reason))
                     } catch is CancellationError {
                         return .failure(.node(address: node.address, what: "an upload", reason: "cancelled: enough nodes had stored theirs"))
                     } catch {
@@ -402,8 +403,8 @@ public final class Uplink: Sendable {
                                 from: piece.address, limit: limit, offset: Int64(pieceRange.lowerBound), count: Int64(pieceRange.count)
                             )
                             return (piece.nodeId, .success(Share(number: piece.number, bytes: bytes)))
-                        } catch let error as UplinkError {
-                            return (piece.nodeId, .failure(error))
+                        } catch let error as PieceTransferError {
+                            return (piece.nodeId, .failure(.node(address: error.address, what: error.what, reason: error.reason)))
                         } catch {
                             return (piece.nodeId, .failure(.node(address: piece.address, what: "a download", reason: "\(error)")))
                         }

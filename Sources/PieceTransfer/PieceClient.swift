@@ -5,18 +5,26 @@ import NIOCore
 import NIOHTTP1
 import NodeProtocol
 
-/// The piece protocol from the uplink's side: an upload under a PUT limit, answered by the node's
-/// signed hash; a download of a range under a GET limit.
-struct PieceClient: Sendable {
+/// The piece protocol from the client's side, an uplink's or the satellite's repairer's: an
+/// upload under a PUT (or PUT_REPAIR) limit, answered by the node's signed hash; a download of a
+/// range under a GET (GET_REPAIR, GET_AUDIT) limit.
+public struct PieceClient: Sendable {
     let http: HTTPClient
     let timeout: TimeAmount
+
+    /// A client on `http`, each transfer bounded by `timeout`. Give it a client whose connection
+    /// pool does not retry refused connections: a node that is down should fail at once.
+    public init(http: HTTPClient, timeout: TimeAmount) {
+        self.http = http
+        self.timeout = timeout
+    }
 
     /// Stores the piece made of `parts` (its runs, in order) on the node at `address` under
     /// `limit`, signing its hash with the segment's key; returns the node's signed hash as it
     /// answered it. The body is framed as the connection takes it, so the piece is never copied whole.
-    /// - Throws: ``UplinkError/node(address:what:reason:)`` with the node's refusal; what
+    /// - Throws: ``PieceTransferError`` with the node's refusal; what
     ///   AsyncHTTPClient throws for the connection; `CancellationError` when cancelled.
-    func upload(_ parts: [ArraySlice<UInt8>], to address: String, limit: OrderLimit, pieceKey: Curve25519.Signing.PrivateKey) async throws -> Data {
+    public func upload(_ parts: [ArraySlice<UInt8>], to address: String, limit: OrderLimit, pieceKey: Curve25519.Signing.PrivateKey) async throws -> Data {
         var digest = SHA256()
         for part in parts { part.withUnsafeBytes { digest.update(bufferPointer: $0) } }
         let size = parts.reduce(0) { $0 + $1.count }
@@ -32,7 +40,7 @@ struct PieceClient: Sendable {
     }
 
     /// `count` bytes of the piece `limit` names from `offset`, from the node at `address`.
-    func download(from address: String, limit: OrderLimit, offset: Int64, count: Int64) async throws -> [UInt8] {
+    public func download(from address: String, limit: OrderLimit, offset: Int64, count: Int64) async throws -> [UInt8] {
         var body = ByteBuffer()
         body.writeBytes(limit.encoded)
         body.writeInteger(offset)
@@ -42,7 +50,7 @@ struct PieceClient: Sendable {
         request.headers.add(name: "Content-Type", value: "application/octet-stream")
         request.body = .bytes(body)
         let bytes = try await send(request, to: address, what: "a download", atMost: Int(count) + 1)
-        guard bytes.count == count else { throw UplinkError.node(address: address, what: "a download", reason: "it sent \(bytes.count) bytes of \(count)") }
+        guard bytes.count == count else { throw PieceTransferError(address: address, what: "a download", reason: "it sent \(bytes.count) bytes of \(count)") }
         return bytes
     }
 
@@ -53,7 +61,7 @@ struct PieceClient: Sendable {
             let text = body.readString(length: body.readableBytes) ?? ""
             let error = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["error"] as? [String: Any]
             let reason = error.map { "\($0["code"] ?? "") \($0["message"] ?? "")" } ?? "answered \(response.status.code): \(text.prefix(200))"
-            throw UplinkError.node(address: address, what: what, reason: reason)
+            throw PieceTransferError(address: address, what: what, reason: reason)
         }
         return body.readBytes(length: body.readableBytes) ?? []
     }

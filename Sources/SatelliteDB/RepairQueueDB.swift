@@ -51,6 +51,20 @@ public protocol RepairQueueDB: Sendable {
     func repairQueue() throws -> [RepairEntry]
     /// One segment, if it still exists.
     func segment(streamID: Data, position: Int) throws -> SegmentRecord?
+    /// Whose segment it is (the object's project and bucket) and when it expires, if it exists.
+    func owner(ofStream streamID: Data) throws -> SegmentOwner?
+    /// Replaces the segment's pieces with `pieces` if they are still `expected`, in one write
+    /// transaction: a repair that raced a delete, an overwrite or another repair changes nothing
+    /// and learns so (false).
+    func replacePieces(streamID: Data, position: Int, expected: [Piece], with pieces: [Piece]) throws -> Bool
+}
+
+/// The object a segment belongs to, as a repair needs it: whom its traffic is billed to, and when
+/// its pieces may expire.
+public struct SegmentOwner: Sendable, Equatable {
+    public let project: Data
+    public let bucket: String
+    public let expiresAt: Date?
 }
 
 extension SatelliteDatabase: RepairQueueDB {
@@ -153,6 +167,21 @@ extension SatelliteDatabase: RepairQueueDB {
             try Row.fetchAll(db.cachedStatement(sql: "SELECT stream_id, position, segment_health, attempts FROM repair_queue ORDER BY segment_health, inserted_at")).map {
                 RepairEntry(streamID: $0["stream_id"], position: $0["position"], health: $0["segment_health"], attempts: $0["attempts"])
             }
+        }
+    }
+
+    public func owner(ofStream streamID: Data) throws -> SegmentOwner? {
+        try pool.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT project_id, bucket, expires_at FROM objects WHERE stream_id = ?"), arguments: [streamID])
+                .map { SegmentOwner(project: $0[0], bucket: $0[1], expiresAt: $0[2]) }
+        }
+    }
+
+    public func replacePieces(streamID: Data, position: Int, expected: [Piece], with pieces: [Piece]) throws -> Bool {
+        try pool.write { db in
+            try db.cachedStatement(sql: "UPDATE segments SET pieces = ? WHERE stream_id = ? AND position = ? AND pieces = ?")
+                .execute(arguments: [Piece.encode(pieces), streamID, position, Piece.encode(expected)])
+            return db.changesCount == 1
         }
     }
 

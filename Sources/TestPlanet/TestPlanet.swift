@@ -115,7 +115,7 @@ public final class TestPlanet: Sendable {
             peers.add(PeerItem(name: Core.name, close: { try await core.close() }))
             api = try await API(log: log, database: database, identity: satelliteIdentity, config: apiConfig)
             peers.add(PeerItem(name: API.name, close: { try await api.close() }))
-            repairer = try await Repairer(log: log, database: database, config: repairerConfig)
+            repairer = try await Repairer(log: log, database: database, identity: satelliteIdentity, config: repairerConfig)
             peers.add(PeerItem(name: Repairer.name, close: { try await repairer.close() }))
         } catch {
             _ = await peers.close()
@@ -184,5 +184,14 @@ extension TestPlanet {
             await service.stop()
             _ = await service.waitUntilStopped(timeout: timeout)
         }
+    }
+
+    /// Stops storage node `index` and makes the satellite count it offline at once, as it would
+    /// once the node's check-ins had been missed for the online window.
+    public func takeStorageNodeDown(_ index: Int) async throws {
+        await stopStorageNode(index)
+        try database.recordContactSuccess(
+            id: storageNodes[index].identity.id.bytes, at: Date(timeIntervalSinceNow: -Double(core.checker.onlineWindowSeconds) - 60)
+        )
     }
 }

@@ -58,7 +58,8 @@ struct Run: AsyncParsableCommand {
                 let identity = try IdentityFile.load(from: config.identityPath)
                 try await runUntilSignalled(API(log: log, database: database, identity: identity, config: apiConfig), log: log, heartbeatInterval: heartbeat, level: level)
             case .repairer:
-                try await runUntilSignalled(Repairer(log: log, database: database, config: config.repairerPeer), log: log, heartbeatInterval: heartbeat, level: level)
+                let identity = try IdentityFile.load(from: config.identityPath)
+                try await runUntilSignalled(Repairer(log: log, database: database, identity: identity, config: config.repairerPeer), log: log, heartbeatInterval: heartbeat, level: level)
             }
         } catch let error as IdentityFileError {
             // The identity is configuration the operator has to fix: restarting will not help.

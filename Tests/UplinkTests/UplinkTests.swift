@@ -25,6 +25,8 @@ struct UplinkTests {
             config.overlay.distinctNetworks = false
             if let redundancy { config.metainfo.redundancy = redundancy }
         }
+        reconfigure.core = { $0.overlay.distinctNetworks = false }
+        reconfigure.repairer = { $0.overlay.distinctNetworks = false }
         try await TestPlanet.run(reconfigure: reconfigure) { planet in
             let apiKey = try planet.makeProject("project")
             let access = try Access.derive(

@@ -100,6 +100,7 @@ extension SatelliteConfiguration {
         config.overlay = overlay
         config.metainfo = metainfo
         config.repairer = repairer
+        config.orders = orders
         config.shutdownTimeout = peerShutdownTimeout
         return config
     }

@@ -45,6 +45,17 @@ public struct OrderSigner: Sendable {
         sign(action: .get, pieces: pieces, rootPieceID: rootPieceID, limit: pieceSize, pieceExpiration: nil, metadata: metadata, now: now)
     }
 
+    /// Limits for the satellite's own transfers of one segment's pieces (GET_REPAIR to read the
+    /// ones left, PUT_REPAIR to store new ones): `pieces` (number, node), each of at most
+    /// `pieceSize` bytes, under a fresh key the repairer signs its piece hashes with.
+    public func repairLimits(
+        _ action: OrderLimit.Action, rootPieceID: PieceID, pieces: [(number: Int, node: NodeID)], pieceSize: Int64, pieceExpiration: Date?,
+        billedTo metadata: OrderMetadata, now: Date
+    ) -> SegmentLimits {
+        precondition(action == .getRepair || action == .putRepair, "repair limits are GET_REPAIR or PUT_REPAIR")
+        return sign(action: action, pieces: pieces, rootPieceID: rootPieceID, limit: pieceSize, pieceExpiration: pieceExpiration, metadata: metadata, now: now)
+    }
+
     private func sign(
         action: OrderLimit.Action, pieces: [(number: Int, node: NodeID)], rootPieceID: PieceID, limit: Int64, pieceExpiration: Date?,
         metadata: OrderMetadata, now: Date

@@ -48,7 +48,8 @@ public final class Core: SatellitePeer {
 
             checker = try basis.group.wiring("repair:checker") {
                 let checker = RepairChecker(
-                    config: config.checker, onlineWindow: config.overlay.onlineWindow, db: database, threads: basis.blockingThreads,
+                    config: config.checker, onlineWindow: config.overlay.onlineWindow, distinctNetworks: config.overlay.distinctNetworks, db: database,
+                    threads: basis.blockingThreads,
                     log: basis.log.named("repair:checker"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )
                 basis.group.add(PeerItem(name: "repair:checker", run: { try await checker.run() }, close: { await checker.cycle.close() }))

@@ -1,11 +1,16 @@
+import AsyncHTTPClient
+import Identity
 import Lifecycle
+import NIOCore
 import Logging
 import PeerRuntime
+import PieceTransfer
 import Prometheus
 import SatelliteDB
 import StructuredLogging
 
-/// The peer that drains the repair queue (its worker comes with the satellite-work issue).
+/// The peer that drains the repair queue: it reads the pieces a segment has left from the nodes,
+/// rebuilds the ones it lacks and stores them on new nodes, under limits it signs itself.
 ///
 /// Shaped as Storj's peers: the initializer wires subsystems one block at a time, in creation
 /// order, and closes what it had made if one fails; `run`, `shutdown` and `close` come from
@@ -19,6 +24,7 @@ public final class Repairer: SatellitePeer {
         public var overlay = OverlayConfig()
         public var metainfo = MetainfoConfig()
         public var repairer = RepairerConfig()
+        public var orders = OrdersConfig()
         /// How long a graceful shutdown may take before the subsystems still running are
         /// cancelled (in-flight work abandoned); nil waits for them.
         public var shutdownTimeout: Duration?
@@ -31,28 +37,39 @@ public final class Repairer: SatellitePeer {
     /// Health and metrics; `nil` when `debug.address` is empty.
     public let debug: DebugServer?
     public let worker: RepairWorker
+    /// The satellite's identity: it signs the repair's order limits.
+    public let identity: PeerIdentity
 
     /// Wires the peer.
     /// - Throws: `PeerInitError` naming the subsystem that failed, after closing the ones made.
-    public init(log: Logger, database: SatelliteDatabase, config: Config) async throws {
+    public init(log: Logger, database: SatelliteDatabase, identity: PeerIdentity, config: Config) async throws {
         let basis = PeerBasis(satellitePeer: Self.name, log: log, shutdownTimeout: config.shutdownTimeout)
         self.basis = basis
         self.database = database
+        self.identity = identity
         do {
             // debug, then schema
             debug = try basis.wireDebugAndSchema(config.debug, database: database)
 
             worker = try basis.group.wiring("repair:worker") {
+                // A node that refuses a connection is down: no retries until the connect timeout.
+                var nodes = HTTPClient.Configuration()
+                nodes.connectionPool.retryConnectionEstablishment = false
+                let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: nodes)
                 let worker = RepairWorker(
-                    config: config.repairer, onlineWindow: config.overlay.onlineWindow, maxSegmentSize: config.metainfo.maxSegmentSize,
-                    db: database, threads: basis.blockingThreads,
+                    config: config.repairer, onlineWindow: config.overlay.onlineWindow, distinctNetworks: config.overlay.distinctNetworks, db: database, threads: basis.blockingThreads,
                     selection: NodeSelectionCache(
                         staleness: config.overlay.selectionCacheStaleness, onlineWindow: config.overlay.onlineWindow,
                         distinctNetworks: config.overlay.distinctNetworks, db: database
                     ),
+                    signer: OrderSigner(identity: identity, config: config.orders),
+                    pieces: PieceClient(http: http, timeout: .seconds(Int64(config.repairer.timeout.components.seconds))),
                     log: basis.log.named("repair:worker"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )
-                basis.group.add(PeerItem(name: "repair:worker", run: { try await worker.run() }, close: { await worker.cycle.close() }))
+                basis.group.add(PeerItem(name: "repair:worker", run: { try await worker.run() }, close: {
+                    await worker.cycle.close()
+                    try? await http.shutdown()
+                }))
                 return worker
             }
         } catch {

@@ -19,6 +19,8 @@ public final class RepairChecker: Sendable {
     }
 
     public let cycle: Cycle<ContinuousClock>
+    /// The overlay's rule: pieces on one network count once.
+    private let distinctNetworks: Bool
     /// The overlay's online window, in whole seconds.
     public var onlineWindowSeconds: Int64 { onlineWindow.components.seconds }
     private let config: CheckerConfig
@@ -30,7 +32,11 @@ public final class RepairChecker: Sendable {
     private let irreparable: Gauge
     private let durations: @Sendable (Duration) -> Void
 
-    public init(config: CheckerConfig, onlineWindow: Duration, db: any RepairQueueDB, threads: BlockingThreads, log: Logger, metrics: any MetricsFactory) {
+    public init(
+        config: CheckerConfig, onlineWindow: Duration, distinctNetworks: Bool = true, db: any RepairQueueDB, threads: BlockingThreads, log: Logger,
+        metrics: any MetricsFactory
+    ) {
+        self.distinctNetworks = distinctNetworks
         self.config = config
         self.threads = threads
         self.onlineWindow = onlineWindow
@@ -75,7 +81,7 @@ public final class RepairChecker: Sendable {
             var candidates: [RepairCandidate] = []
             for segment in batch {
                 report.segments += 1
-                let healthy = SegmentHealth.healthyPieces(segment, standings: standings, onlineSince: onlineSince)
+                let healthy = SegmentHealth.healthyPieces(segment, standings: standings, onlineSince: onlineSince, distinctNetworks: distinctNetworks)
                 guard SegmentHealth.needsRepair(healthy: healthy, redundancy: segment.redundancy) else { continue }
                 if healthy < segment.redundancy.k {
                     report.irreparable += 1

@@ -21,6 +21,8 @@ public struct RepairerConfig: ConfigSection, Equatable {
     public var maxConcurrent = 5
     /// A claim older than this may be claimed again: a repairer killed mid-repair loses nothing.
     public var lease: Duration = .seconds(30 * 60)
+    /// How long one piece transfer of a repair may take (Storj: 5 minutes).
+    public var timeout: Duration = .seconds(5 * 60)
 
     public init() {}
 
@@ -28,5 +30,6 @@ public struct RepairerConfig: ConfigSection, Equatable {
         .interval("interval", \.interval, help: "time between claims of queued segments; 0s claims only when triggered"),
         .int("max-concurrent", \.maxConcurrent, help: "segments repaired at once", range: 1 ... 1000),
         .duration("lease", \.lease, help: "a claim older than this may be claimed again, so a repairer that died loses nothing", range: .seconds(1) ... .seconds(86400)),
+        .duration("timeout", \.timeout, help: "how long one piece download or upload of a repair may take", range: .seconds(1) ... .seconds(3600)),
     ]
 }

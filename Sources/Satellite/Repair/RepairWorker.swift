@@ -3,47 +3,56 @@ import Lifecycle
 import Logging
 import Metrics
 import PeerRuntime
+import PieceTransfer
 import SatelliteDB
 
 /// The Repairer peer's worker: on each tick it claims up to `max-concurrent` queued segments,
-/// most urgent first, under a lease, and works on them concurrently.
-///
-/// Moving pieces needs the storage-node protocol, which is not built yet; until it is, a segment
-/// that truly needs repair has its attempt and the reason recorded and its claim released: no
-/// repair is pretended. A segment that is gone or healthy again leaves the queue.
+/// most urgent first, under a lease, and repairs them concurrently (``SegmentRepairer``). A
+/// segment that is gone or healthy again leaves the queue; one repaired leaves it too; one that
+/// could not be repaired this time has the reason recorded and its claim released. A repairer
+/// killed mid-repair changes nothing: the piece list is swapped in one transaction at the end, and
+/// the claim's lease runs out for the next.
 public final class RepairWorker: Sendable {
     public enum Outcome: Sendable, Equatable {
         case gone
         case healthy
         case irreparable(healthy: Int)
-        case awaitingDataMovement(replacements: Int)
+        /// The segment holds `pieces` pieces now, `added` of them new.
+        case repaired(pieces: Int, added: Int)
+        /// The segment changed while it was repaired; the repair was dropped.
+        case changed
+        case failed(String)
     }
 
     public let cycle: Cycle<ContinuousClock>
     private let config: RepairerConfig
     private let onlineWindow: Duration
-    private let maxSegmentSize: Int64
+    private let distinctNetworks: Bool
     private let db: any RepairQueueDB & ObjectsDB
     private let threads: BlockingThreads
-    private let selection: NodeSelectionCache
+    private let repairer: SegmentRepairer
     private let log: Logger
     private let irreparable: Counter
     private let attempts: Counter
+    private let repaired: Counter
+    private let piecesAdded: Counter
     private let durations: @Sendable (Duration) -> Void
 
     public init(
-        config: RepairerConfig, onlineWindow: Duration, maxSegmentSize: Int64, db: any RepairQueueDB & ObjectsDB, threads: BlockingThreads, selection: NodeSelectionCache, log: Logger,
-        metrics: any MetricsFactory
+        config: RepairerConfig, onlineWindow: Duration, distinctNetworks: Bool, db: any RepairQueueDB & ObjectsDB, threads: BlockingThreads, selection: NodeSelectionCache,
+        signer: OrderSigner, pieces: PieceClient, log: Logger, metrics: any MetricsFactory
     ) {
         self.irreparable = Counter(label: "satellite_repair_irreparable_total", dimensions: [], factory: metrics)
         self.attempts = Counter(label: "satellite_repair_attempts_total", dimensions: [], factory: metrics)
+        self.repaired = Counter(label: "satellite_repair_succeeded_total", dimensions: [], factory: metrics)
+        self.piecesAdded = Counter(label: "satellite_repair_pieces_added_total", dimensions: [], factory: metrics)
         self.durations = SatelliteMetrics.chores.recorder("repair:worker", factory: metrics)
         self.config = config
         self.onlineWindow = onlineWindow
-        self.maxSegmentSize = maxSegmentSize
+        self.distinctNetworks = distinctNetworks
         self.db = db
         self.threads = threads
-        self.selection = selection
+        self.repairer = SegmentRepairer(signer: signer, pieces: pieces, db: db, threads: threads, selection: selection)
         self.log = log
         self.cycle = Cycle(interval: config.interval)
     }
@@ -59,7 +68,7 @@ public final class RepairWorker: Sendable {
         let claims = try await threads.run { try self.db.claimRepairs(limit: self.config.maxConcurrent, leaseCutoff: now - self.config.lease.timeInterval, at: now) }
         return try await withThrowingTaskGroup(of: Outcome.self) { group in
             for claim in claims {
-                group.addTask { try await self.threads.run { try self.work(on: claim, at: now) } }
+                group.addTask { try await self.work(on: claim, at: now) }
             }
             var outcomes: [Outcome] = []
             for try await outcome in group { outcomes.append(outcome) }
@@ -67,32 +76,43 @@ public final class RepairWorker: Sendable {
         }
     }
 
-    private func work(on claim: RepairEntry, at now: Date) throws -> Outcome {
-        guard let segment = try db.segment(streamID: claim.streamID, position: claim.position) else {
-            try db.removeFromQueue(streamID: claim.streamID, position: claim.position)
+    private func work(on claim: RepairEntry, at now: Date) async throws -> Outcome {
+        let db = self.db
+        guard let segment = try await threads.run({ try db.segment(streamID: claim.streamID, position: claim.position) }) else {
+            try await threads.run { try db.removeFromQueue(streamID: claim.streamID, position: claim.position) }
             return .gone
         }
         let onlineSince = now - onlineWindow.timeInterval
-        let standings = try db.standings(of: Set(segment.pieces.map(\.node)))
-        let healthy = SegmentHealth.healthyPieces(segment, standings: standings, onlineSince: onlineSince)
-        guard SegmentHealth.needsRepair(healthy: healthy, redundancy: segment.redundancy) else {
-            try db.removeFromQueue(streamID: claim.streamID, position: claim.position)
+        let standings = try await threads.run { try db.standings(of: Set(segment.pieces.map(\.node))) }
+        let healthy = SegmentHealth.healthy(segment, standings: standings, onlineSince: onlineSince, distinctNetworks: distinctNetworks)
+        guard SegmentHealth.needsRepair(healthy: healthy.count, redundancy: segment.redundancy) else {
+            try await threads.run { try db.removeFromQueue(streamID: claim.streamID, position: claim.position) }
             return .healthy
         }
         attempts.increment()
-        guard healthy >= segment.redundancy.k else {
+        guard healthy.count >= segment.redundancy.k else {
             irreparable.increment()
-            try db.releaseRepair(streamID: claim.streamID, position: claim.position, error: "irreparable: \(healthy) healthy pieces, \(segment.redundancy.k) needed")
-            return .irreparable(healthy: healthy)
+            let reason = "irreparable: \(healthy.count) healthy pieces, \(segment.redundancy.k) needed"
+            try await threads.run { try db.releaseRepair(streamID: claim.streamID, position: claim.position, error: reason) }
+            log.warning("segment irreparable", metadata: ["position": "\(claim.position)", "healthy": "\(healthy.count)", "k": "\(segment.redundancy.k)"])
+            return .irreparable(healthy: healthy.count)
         }
-        let usedNetworks = Set(standings.values.map(\.lastNet))
-        let holders = Set(segment.pieces.map(\.node))
-        let pieceSize = (maxSegmentSize + Int64(segment.redundancy.k) - 1) / Int64(segment.redundancy.k)
-        let needed = segment.redundancy.optimal - healthy
-        let candidates = try selection.select(count: needed, minFreeDisk: pieceSize, excluded: holders, excludedNetworks: usedNetworks, now: now)
-        let reason = "needs \(needed) new pieces; \(candidates.count) replacement nodes are available, but moving pieces needs the storage-node protocol, which is not built yet"
-        try db.releaseRepair(streamID: claim.streamID, position: claim.position, error: reason)
-        log.info("repair attempted", metadata: ["position": "\(claim.position)", "healthy": "\(healthy)", "reason": .string(reason)])
-        return .awaitingDataMovement(replacements: min(candidates.count, needed))
+        let usedNetworks = distinctNetworks ? Set(healthy.compactMap { standings[$0.node]?.lastNet }) : []
+        switch try await repairer.repair(segment, healthy: healthy, usedNetworks: usedNetworks, now: now) {
+        case .repaired(let pieces, let added):
+            repaired.increment()
+            piecesAdded.increment(by: added)
+            try await threads.run { try db.removeFromQueue(streamID: claim.streamID, position: claim.position) }
+            log.info("segment repaired", metadata: ["position": "\(claim.position)", "healthy": "\(healthy.count)", "pieces": "\(pieces)", "added": "\(added)"])
+            return .repaired(pieces: pieces, added: added)
+        case .segmentChanged:
+            try await threads.run { try db.removeFromQueue(streamID: claim.streamID, position: claim.position) }
+            log.info("repair dropped: the segment changed meanwhile", metadata: ["position": "\(claim.position)"])
+            return .changed
+        case .failed(let reason):
+            try await threads.run { try db.releaseRepair(streamID: claim.streamID, position: claim.position, error: reason) }
+            log.info("repair failed", metadata: ["position": "\(claim.position)", "healthy": "\(healthy.count)", "reason": .string(reason)])
+            return .failed(reason)
+        }
     }
 }

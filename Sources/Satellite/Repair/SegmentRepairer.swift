@@ -1,0 +1,143 @@
+import Crypto
+import ErasureCoding
+import Foundation
+import Identity
+import NodeProtocol
+import PeerRuntime
+import PieceTransfer
+import SatelliteDB
+
+/// Rebuilds one segment's lost pieces, as Storj's repairer does: reads `k` of the pieces left under
+/// GET_REPAIR limits (the next ones when some fail), rebuilds the segment, encodes the pieces it
+/// lacks, stores them on new nodes (none that holds a piece of it, none on a network of one that
+/// does) under PUT_REPAIR limits, and swaps the segment's piece list only if it is still the one
+/// it read. Every limit is signed with the satellite's own key: the repairer needs no uplink.
+struct SegmentRepairer: Sendable {
+    /// How a repair of one segment ended.
+    enum Result: Sendable, Equatable {
+        /// The segment holds `pieces` pieces now, `added` of them new.
+        case repaired(pieces: Int, added: Int)
+        /// The segment changed (deleted, overwritten, repaired by another) while it was being
+        /// repaired; nothing was changed, and the new pieces are left to garbage collection.
+        case segmentChanged
+        /// Why it could not be repaired this time.
+        case failed(String)
+    }
+
+    let signer: OrderSigner
+    let pieces: PieceClient
+    let db: any RepairQueueDB & ObjectsDB
+    let threads: BlockingThreads
+    let selection: NodeSelectionCache
+
+    /// Repairs `segment`, of whose pieces `healthy` can be counted on.
+    /// - Throws: database errors; transfer failures are answered as ``Result/failed(_:)``.
+    func repair(_ segment: SegmentRecord, healthy: [Piece], usedNetworks: Set<String>, now: Date) async throws -> Result {
+        let r = segment.redundancy
+        guard let rootBytes = segment.rootPieceID, let root = PieceID(bytes: rootBytes) else {
+            return .failed("the segment was stored before order limits: its pieces' ids are unknown")
+        }
+        guard let owner = try await threads.run({ try db.owner(ofStream: segment.streamID) }) else { return .segmentChanged }
+        let billing = OrderMetadata(project: owner.project, bucket: owner.bucket)
+        let pieceSize = r.pieceSize(ofSegment: segment.encryptedSize)
+        let addresses = try await threads.run { try db.addresses(of: healthy.map(\.node)) }
+
+        // Read k of the pieces left, the next when one fails.
+        let readable = healthy.compactMap { piece -> (Piece, NodeID, String)? in
+            guard let id = NodeID(bytes: piece.node), let address = addresses[piece.node] else { return nil }
+            return (piece, id, address)
+        }.shuffled()
+        let reads = signer.repairLimits(
+            .getRepair, rootPieceID: root, pieces: readable.map { ($0.0.number, $0.1) }, pieceSize: pieceSize, pieceExpiration: nil, billedTo: billing, now: now
+        )
+        let (shares, readFailures) = await read(k: r.k, from: readable.map(\.2), numbers: readable.map(\.0.number), limits: reads.limits, count: pieceSize)
+        guard shares.count >= r.k else {
+            return .failed("read \(shares.count) of the \(r.k) pieces needed from \(readable.count) nodes: " + readFailures.prefix(3).joined(separator: "; "))
+        }
+
+        // Rebuild the padded segment and encode every piece of it; keep the ones to store.
+        let runs: PieceRuns
+        do {
+            let code = try ErasureCode(required: r.k, total: r.total)
+            let data = try code.rebuildStripes(shares, shareSize: r.shareSize)
+            var encoder = SegmentEncoder(code: code, shareSize: r.shareSize)
+            runs = encoder.append(data)
+        } catch {
+            return .failed("the pieces read do not rebuild the segment: \(error)")
+        }
+
+        // New pieces on new nodes, up to optimal and 5 % more (Storj's margin), never past total.
+        let held = Set(healthy.map(\.number))
+        let free = (0..<r.total).filter { !held.contains($0) }
+        let wanted = min(free.count, Int((Double(r.optimal) * 1.05).rounded(.up)) - healthy.count)
+        let chosen = try await threads.run {
+            try selection.select(count: wanted, minFreeDisk: pieceSize, excluded: Set(segment.pieces.map(\.node)), excludedNetworks: usedNetworks, now: now)
+        }
+        guard healthy.count + chosen.count > r.repair else {
+            return .failed("only \(chosen.count) new nodes on new networks are available; \(r.optimal - healthy.count) are needed")
+        }
+        let targets = zip(free, chosen).compactMap { number, node in NodeID(bytes: node.id).map { (number, $0, node.address) } }
+        let writes = signer.repairLimits(
+            .putRepair, rootPieceID: root, pieces: targets.map { ($0.0, $0.1) }, pieceSize: pieceSize, pieceExpiration: owner.expiresAt, billedTo: billing, now: now
+        )
+        let stored = await store(runs, to: targets.map { ($0.0, $0.2) }, limits: writes.limits, key: writes.piecePrivateKey)
+        guard healthy.count + stored.count > r.repair else {
+            return .failed("stored \(stored.count) of \(targets.count) new pieces; the segment would still need repair")
+        }
+        let pieces = (healthy + stored).sorted { $0.number < $1.number }
+        guard try await threads.run({ try db.replacePieces(streamID: segment.streamID, position: segment.position, expected: segment.pieces, with: pieces) }) else {
+            return .segmentChanged
+        }
+        return .repaired(pieces: pieces.count, added: stored.count)
+    }
+
+    /// `k` whole pieces, from the first nodes to serve them; a node that fails is replaced by the
+    /// next, so that no more than `k` are read at once.
+    private func read(k: Int, from addresses: [String], numbers: [Int], limits: [OrderLimit], count: Int64) async -> ([Share], [String]) {
+        await withTaskGroup(of: (Int, Swift.Result<[UInt8], any Error>).self) { group in
+            var next = 0
+            func start() {
+                guard next < limits.count else { return }
+                let index = next
+                next += 1
+                group.addTask { [pieces] in
+                    do {
+                        return (index, .success(try await pieces.download(from: addresses[index], limit: limits[index], offset: 0, count: count)))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            for _ in 0..<k { start() }
+            var shares: [Share] = []
+            var failures: [String] = []
+            for await (index, outcome) in group {
+                switch outcome {
+                case .success(let bytes): shares.append(Share(number: numbers[index], bytes: bytes))
+                case .failure(let error): failures.append("\(error)"); start()
+                }
+                if shares.count == k {
+                    group.cancelAll()
+                    break
+                }
+            }
+            return (shares, failures)
+        }
+    }
+
+    /// Stores piece `number` on each target under its limit; the pieces the nodes took.
+    private func store(_ runs: PieceRuns, to targets: [(number: Int, address: String)], limits: [OrderLimit], key: Curve25519.Signing.PrivateKey) async -> [Piece] {
+        await withTaskGroup(of: Piece?.self) { group in
+            for (index, target) in targets.enumerated() {
+                group.addTask { [pieces] in
+                    let limit = limits[index]
+                    guard (try? await pieces.upload([runs[target.number]], to: target.address, limit: limit, pieceKey: key)) != nil else { return nil }
+                    return Piece(number: target.number, node: limit.storageNodeID.bytes)
+                }
+            }
+            var stored: [Piece] = []
+            for await piece in group { if let piece { stored.append(piece) } }
+            return stored
+        }
+    }
+}

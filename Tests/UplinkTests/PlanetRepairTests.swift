@@ -1,0 +1,62 @@
+import Foundation
+import Identity
+import Satellite
+import SatelliteDB
+import StorageNode
+import TestPlanet
+import Testing
+import Uplink
+
+/// Repair against real storage nodes: pieces lost with their nodes are rebuilt from the ones left
+/// and stored on others, and the object reads the same with the lost nodes still down.
+@Suite(.timeLimit(.minutes(2)))
+struct PlanetRepairTests {
+    @Test func segmentsAtTheRepairThresholdAreRebuiltOnOtherNodesAndReadTheSame() async throws {
+        try await UplinkTests.withUplink(nodes: 14, redundancy: "4/6/8/10") { planet, uplink in
+            try await uplink.createBucket("heal")
+            let data = UplinkTests.bytes(2_500_000, seed: 21)
+            try await uplink.upload(bucket: "heal", key: "photo", data: data)
+            let before = try planet.database.segments(after: nil, limit: 10)
+            #expect(before.count == 3)
+
+            // Nodes down, greedily, until every segment is at or below its repair threshold (6)
+            // and none below k (4).
+            var down: [Int] = []
+            func healthy(_ segment: SegmentRecord, without ids: Set<Data>) -> Int { segment.pieces.filter { !ids.contains($0.node) }.count }
+            var ids: Set<Data> { Set(down.map { planet.storageNodes[$0].identity.id.bytes }) }
+            while before.contains(where: { healthy($0, without: ids) > 6 }) {
+                let candidates = planet.storageNodes.indices.filter { !down.contains($0) }.map { index -> (Int, Int) in
+                    let id = planet.storageNodes[index].identity.id.bytes
+                    let held = before.filter { $0.pieces.contains { $0.node == id } }
+                    let safe = held.allSatisfy { healthy($0, without: ids) > 4 }
+                    return (index, safe ? held.filter { healthy($0, without: ids) > 6 }.count : 0)
+                }
+                let best = try #require(candidates.max { $0.1 < $1.1 })
+                try #require(best.1 > 0, "no node can go down without taking a segment below k")
+                try await planet.takeStorageNodeDown(best.0)
+                down.append(best.0)
+            }
+            let downIDs = Set(down.map { planet.storageNodes[$0].identity.id.bytes })
+            let healthyBefore = before.map { $0.pieces.filter { !downIDs.contains($0.node) }.count }
+            #expect(healthyBefore.allSatisfy { (4...6).contains($0) }, "healthy pieces before: \(healthyBefore)")
+
+            let pass = try planet.core.checker.pass()
+            #expect(pass.queued == 3, "\(pass)")
+            let outcomes = try await planet.repairer.worker.claimAndWork()
+            #expect(outcomes.count == 3)
+            #expect(outcomes.allSatisfy { if case .repaired(let pieces, _) = $0 { pieces >= 8 } else { false } }, "\(outcomes)")
+            #expect(try planet.database.repairQueue().isEmpty)
+
+            let after = try planet.database.segments(after: nil, limit: 10)
+            for segment in after {
+                let healthy = segment.pieces.filter { !downIDs.contains($0.node) }
+                #expect(healthy.count >= 8, "segment \(segment.position) has \(healthy.count) healthy pieces")
+                #expect(Set(segment.pieces.map(\.number)).count == segment.pieces.count, "a piece number twice")
+                #expect(Set(segment.pieces.map(\.node)).count == segment.pieces.count, "a node twice")
+            }
+            // The stopped nodes stay down: the object is read from the pieces left and the new ones.
+            #expect(try await uplink.download(bucket: "heal", key: "photo") == data)
+            #expect(try planet.core.checker.pass().queued == 0)
+        }
+    }
+}

@@ -8,6 +8,7 @@ import Satellite
 import SatelliteConfig
 import SatelliteDB
 import StorageNode
+import Supervision
 import Uplink
 
 /// `satellite network`: a whole network on one machine, as Storj's storj-sim makes one.
@@ -67,6 +68,10 @@ struct Network: AsyncParsableCommand {
                 entry.arguments = ["run", "--config", nodeDirs[index - 1] + "/storagenode.yaml"]
                 entry.notify = true
                 entry.after = ["api"]
+                // A node stopped on purpose (SIGTERM, exit 0) stays down, as a node that leaves a
+                // network does, so that what the network does without it can be watched; one
+                // that crashes comes back.
+                entry.restart = .onFailure
                 return entry
             }
             let access: Access

@@ -18,8 +18,9 @@ final class LaunchedNetwork {
     static var uplink: URL { SatelliteProcess.executable.deletingLastPathComponent().appendingPathComponent("uplink") }
 
     /// Sets up a network of `nodes` nodes, lets `configure` change the satellite's config file
-    /// (its text in, the text to write out), launches it and waits until every node has checked in.
-    init(nodes: Int, configure: (String) -> String = { $0 }) async throws {
+    /// and `configureNode` each node's (their text in, the text to write out), launches it and
+    /// waits until every node has checked in.
+    init(nodes: Int, configure: (String) -> String = { $0 }, configureNode: (String) -> String = { $0 }) async throws {
         directory = try temporaryDirectory()
         root = directory.appendingPathComponent("net").path
         nodeCount = nodes
@@ -29,6 +30,10 @@ final class LaunchedNetwork {
         access = String(setup.stdout.split(separator: "\n").last ?? "")
         let configFile = root + "/satellite.yaml"
         try configure(try String(contentsOfFile: configFile, encoding: .utf8)).write(toFile: configFile, atomically: true, encoding: .utf8)
+        for index in 1...nodes {
+            let nodeFile = root + "/node\(index)/storagenode.yaml"
+            try configureNode(try String(contentsOfFile: nodeFile, encoding: .utf8)).write(toFile: nodeFile, atomically: true, encoding: .utf8)
+        }
 
         let launched = try LaunchedSatellite(configFile: configFile, dataDir: root + "/satellite", in: directory)
         try await launched.until("the network ready", timeout: 120) { launched.count("ready", of: "launcher") >= 1 }
@@ -116,5 +121,12 @@ final class LaunchedNetwork {
 
     private static func hex(_ digest: SHA256.Digest) -> String {
         digest.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The pid of process `name` of the launcher, as `satellite status` shows it; nil when down.
+    func pid(of name: String) async throws -> Int32? {
+        let status = try await SatelliteProcess.run(["status", "--config", root + "/satellite.yaml"])
+        let row = status.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }.first { $0.first.map(String.init) == name }
+        return row.flatMap { $0.count > 1 ? Int32($0[1]) : nil }
     }
 }

@@ -1,0 +1,54 @@
+import Foundation
+import Identity
+import SatelliteDB
+import Testing
+
+/// Repair on a launched network: nodes stopped as an operator stops them (SIGTERM) stay down, the
+/// satellite sees them offline, and the checker and the repairer bring the segment back to
+/// `optimal` on the nodes still up.
+@Suite(.timeLimit(.minutes(3)))
+struct NetworkRepairTests {
+    @Test func aSegmentAtItsRepairThresholdIsRepairedOnTheNodesStillUp() async throws {
+        // Nodes check in every second; a node is offline 6 s after its last check-in; the checker
+        // passes every 2 s and the repairer claims every 2 s.
+        let network = try await LaunchedNetwork(nodes: 14, configure: { config in
+            config.replacingOccurrences(of: "online-window: 4h0m0s", with: "online-window: 6s")
+                .replacingOccurrences(of: "checkin-interval: 5s", with: "checkin-interval: 0s")
+                .replacingOccurrences(of: "# time between passes over every segment; 0s runs passes only when triggered\n  interval: 30s", with: "interval: 2s")
+                .replacingOccurrences(of: "# time between claims of queued segments; 0s claims only when triggered\n  interval: 10s", with: "interval: 2s")
+        }, configureNode: { $0.replacingOccurrences(of: "  interval: 1h0m0s", with: "  interval: 1s") })
+        #expect(try await network.uplink("mb", "sj://heal").status == 0)
+        let (file, sha256) = try network.randomFile("photo", size: 3_000_000)
+        #expect(try await network.uplink("cp", file.path, "sj://heal/photo.bin").status == 0)
+        let segment = try #require(try network.database.segments(after: nil, limit: 10).first)
+        #expect((segment.redundancy.repair, segment.redundancy.optimal) == (6, 8))
+
+        // Stop holders until 6 pieces, the repair threshold, are left on nodes that are up.
+        var names: [Data: String] = [:]
+        for index in 1...network.nodeCount {
+            names[try IdentityFile.load(from: network.root + "/node\(index)/identity.key").id.bytes] = "node\(index)"
+        }
+        let stopped = Array(segment.pieces.map(\.node).prefix(segment.pieces.count - 6))
+        for node in stopped {
+            let name = try #require(names[node])
+            let pid = try #require(try await network.pid(of: name), "\(name) is running")
+            kill(pid, SIGTERM)
+        }
+        let started = Date()
+        func piecesUp() throws -> Int {
+            try network.database.segments(after: nil, limit: 10).first?.pieces.filter { !stopped.contains($0.node) }.count ?? 0
+        }
+        try await network.launched.until("the segment back at optimal on nodes that are up", timeout: 90) { ((try? piecesUp()) ?? 0) >= 8 }
+        let took = Date().timeIntervalSince(started)
+        // Offline after 6 s, then one checker pass and one repairer round (2 s each), and the repair.
+        #expect(try piecesUp() >= 8, "repaired after \(took) s")
+        for node in stopped {
+            #expect(try await network.pid(of: try #require(names[node])) == nil, "a node stopped with SIGTERM stays down")
+        }
+        let back = network.directory.appendingPathComponent("back")
+        let down = try await network.uplink("cp", "sj://heal/photo.bin", back.path)
+        #expect(down.status == 0, "\(down.stderr)")
+        #expect(try LaunchedNetwork.sha256(of: back) == sha256)
+        #expect(network.launched.logText("repairer").contains("segment repaired"))
+    }
+}

@@ -19,23 +19,7 @@ struct PlanetRepairTests {
             let before = try planet.database.segments(after: nil, limit: 10)
             #expect(before.count == 3)
 
-            // Nodes down, greedily, until every segment is at or below its repair threshold (6)
-            // and none below k (4).
-            var down: [Int] = []
-            func healthy(_ segment: SegmentRecord, without ids: Set<Data>) -> Int { segment.pieces.filter { !ids.contains($0.node) }.count }
-            var ids: Set<Data> { Set(down.map { planet.storageNodes[$0].identity.id.bytes }) }
-            while before.contains(where: { healthy($0, without: ids) > 6 }) {
-                let candidates = planet.storageNodes.indices.filter { !down.contains($0) }.map { index -> (Int, Int) in
-                    let id = planet.storageNodes[index].identity.id.bytes
-                    let held = before.filter { $0.pieces.contains { $0.node == id } }
-                    let safe = held.allSatisfy { healthy($0, without: ids) > 4 }
-                    return (index, safe ? held.filter { healthy($0, without: ids) > 6 }.count : 0)
-                }
-                let best = try #require(candidates.max { $0.1 < $1.1 })
-                try #require(best.1 > 0, "no node can go down without taking a segment below k")
-                try await planet.takeStorageNodeDown(best.0)
-                down.append(best.0)
-            }
+            let down = try await Self.takeDownUntilRepairNeeded(planet, before)
             let downIDs = Set(down.map { planet.storageNodes[$0].identity.id.bytes })
             let healthyBefore = before.map { $0.pieces.filter { !downIDs.contains($0.node) }.count }
             #expect(healthyBefore.allSatisfy { (4...6).contains($0) }, "healthy pieces before: \(healthyBefore)")
@@ -57,6 +41,60 @@ struct PlanetRepairTests {
             // The stopped nodes stay down: the object is read from the pieces left and the new ones.
             #expect(try await uplink.download(bucket: "heal", key: "photo") == data)
             #expect(try planet.core.checker.pass().queued == 0)
+        }
+    }
+
+    /// Takes nodes down, greedily, until every one of `segments` is at or below its repair
+    /// threshold (6) and none below k (4); the indexes of the nodes taken down.
+    static func takeDownUntilRepairNeeded(_ planet: TestPlanet, _ segments: [SegmentRecord]) async throws -> [Int] {
+        var down: [Int] = []
+        func healthy(_ segment: SegmentRecord, without ids: Set<Data>) -> Int { segment.pieces.filter { !ids.contains($0.node) }.count }
+        var ids: Set<Data> { Set(down.map { planet.storageNodes[$0].identity.id.bytes }) }
+        while segments.contains(where: { healthy($0, without: ids) > 6 }) {
+            let candidates = planet.storageNodes.indices.filter { !down.contains($0) }.map { index -> (Int, Int) in
+                let id = planet.storageNodes[index].identity.id.bytes
+                let held = segments.filter { $0.pieces.contains { $0.node == id } }
+                let safe = held.allSatisfy { healthy($0, without: ids) > 4 }
+                return (index, safe ? held.filter { healthy($0, without: ids) > 6 }.count : 0)
+            }
+            let best = try #require(candidates.max { $0.1 < $1.1 })
+            try #require(best.1 > 0, "no node can go down without taking a segment below k")
+            try await planet.takeStorageNodeDown(best.0)
+            down.append(best.0)
+        }
+        return down
+    }
+
+    @Test(arguments: ["deleted", "overwritten"])
+    func aRepairRacingADeleteOrAnOverwriteChangesNothing(_ race: String) async throws {
+        try await UplinkTests.withUplink(nodes: 14, redundancy: "4/6/8/10") { planet, uplink in
+            try await uplink.createBucket("race")
+            let old = UplinkTests.bytes(500_000, seed: 31), new = UplinkTests.bytes(400_000, seed: 32)
+            try await uplink.upload(bucket: "race", key: "doc", data: old)
+            let before = try planet.database.segments(after: nil, limit: 10)
+            _ = try await Self.takeDownUntilRepairNeeded(planet, before)
+            #expect(try planet.core.checker.pass().queued == 1)
+
+            // The object changes after the repair stored its new pieces, before it swaps the list.
+            planet.repairer.worker.testingBeforeSwap {
+                if race == "deleted" {
+                    try await uplink.deleteObject(bucket: "race", key: "doc")
+                } else {
+                    try await uplink.upload(bucket: "race", key: "doc", data: new)
+                }
+            }
+            #expect(try await planet.repairer.worker.claimAndWork() == [.changed])
+            planet.repairer.worker.testingBeforeSwap(nil)
+            #expect(try planet.database.repairQueue().isEmpty, "a dropped repair leaves the queue")
+            let after = try planet.database.segments(after: nil, limit: 10)
+            #expect(!after.contains { $0.streamID == before[0].streamID }, "the old segment is not resurrected")
+            if race == "deleted" {
+                #expect(after.isEmpty)
+                await #expect(throws: UplinkError.self) { try await uplink.download(bucket: "race", key: "doc") }
+            } else {
+                #expect(try await uplink.download(bucket: "race", key: "doc") == new, "the new version is what reads")
+                #expect(try await uplink.listObjects(bucket: "race").map(\.version) == [2])
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ import Metrics
 import PeerRuntime
 import PieceTransfer
 import SatelliteDB
+import Synchronization
 
 /// The Repairer peer's worker: on each tick it claims up to `max-concurrent` queued segments,
 /// most urgent first, under a lease, and repairs them concurrently (``SegmentRepairer``). A
@@ -55,6 +56,12 @@ public final class RepairWorker: Sendable {
         self.repairer = SegmentRepairer(signer: signer, pieces: pieces, db: db, threads: threads, selection: selection)
         self.log = log
         self.cycle = Cycle(interval: config.interval)
+    }
+
+    /// Runs `hook` in every repair after its new pieces are stored and before the segment's piece
+    /// list is swapped (nil removes it): for tests that race a repair with a delete or an overwrite.
+    public func testingBeforeSwap(_ hook: (@Sendable () async throws -> Void)?) {
+        repairer.beforeSwap.withLock { $0 = hook }
     }
 
     /// Claims and works on each tick or trigger. On graceful shutdown it claims nothing new and

@@ -6,13 +6,14 @@ import NodeProtocol
 import PeerRuntime
 import PieceTransfer
 import SatelliteDB
+import Synchronization
 
 /// Rebuilds one segment's lost pieces, as Storj's repairer does: reads `k` of the pieces left under
 /// GET_REPAIR limits (the next ones when some fail), rebuilds the segment, encodes the pieces it
 /// lacks, stores them on new nodes (none that holds a piece of it, none on a network of one that
 /// does) under PUT_REPAIR limits, and swaps the segment's piece list only if it is still the one
 /// it read. Every limit is signed with the satellite's own key: the repairer needs no uplink.
-struct SegmentRepairer: Sendable {
+final class SegmentRepairer: Sendable {
     /// How a repair of one segment ended.
     enum Result: Sendable, Equatable {
         /// The segment holds `pieces` pieces now, `added` of them new.
@@ -24,16 +25,29 @@ struct SegmentRepairer: Sendable {
         case failed(String)
     }
 
+    init(signer: OrderSigner, pieces: PieceClient, db: any RepairQueueDB & ObjectsDB, threads: BlockingThreads, selection: NodeSelectionCache) {
+        self.signer = signer
+        self.pieces = pieces
+        self.db = db
+        self.threads = threads
+        self.selection = selection
+        beforeSwap = Mutex(nil)
+    }
+
     let signer: OrderSigner
     let pieces: PieceClient
     let db: any RepairQueueDB & ObjectsDB
     let threads: BlockingThreads
     let selection: NodeSelectionCache
+    /// Run after the new pieces are stored and before the piece list is swapped: a test puts a
+    /// delete or an overwrite there, to race the repair at its narrowest point.
+    let beforeSwap: Mutex<(@Sendable () async throws -> Void)?>
 
     /// Repairs `segment`, of whose pieces `healthy` can be counted on.
     /// - Throws: database errors; transfer failures are answered as ``Result/failed(_:)``.
     func repair(_ segment: SegmentRecord, healthy: [Piece], usedNetworks: Set<String>, now: Date) async throws -> Result {
         let r = segment.redundancy
+        let db = self.db, selection = self.selection
         guard let rootBytes = segment.rootPieceID, let root = PieceID(bytes: rootBytes) else {
             return .failed("the segment was stored before order limits: its pieces' ids are unknown")
         }
@@ -85,6 +99,7 @@ struct SegmentRepairer: Sendable {
             return .failed("stored \(stored.count) of \(targets.count) new pieces; the segment would still need repair")
         }
         let pieces = (healthy + stored).sorted { $0.number < $1.number }
+        if let hook = beforeSwap.withLock({ $0 }) { try await hook() }
         guard try await threads.run({ try db.replacePieces(streamID: segment.streamID, position: segment.position, expected: segment.pieces, with: pieces) }) else {
             return .segmentChanged
         }

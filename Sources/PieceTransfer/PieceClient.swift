@@ -36,11 +36,26 @@ public struct PieceClient: Sendable {
         request.headers.add(name: "Content-Type", value: "application/octet-stream")
         request.body = .stream(frames, length: .known(Int64(frames.length)))
         let answer = try await send(request, to: address, what: "an upload", atMost: 64 << 10)
-        return Data(answer)
+        return Data(answer.bytes)
     }
 
     /// `count` bytes of the piece `limit` names from `offset`, from the node at `address`.
     public func download(from address: String, limit: OrderLimit, offset: Int64, count: Int64) async throws -> [UInt8] {
+        try await read(from: address, limit: limit, offset: offset, count: count).bytes
+    }
+
+    /// The whole piece `limit` (a GET_REPAIR or GET_AUDIT limit) names, `size` bytes, with what
+    /// the node shows it was stored under (nil when the node shows nothing, as for a piece stored
+    /// before it kept the uplink's timestamp): the satellite's reads check the bytes against it.
+    public func downloadWithProvenance(from address: String, limit: OrderLimit, size: Int64) async throws -> (bytes: [UInt8], provenance: PieceProvenance?) {
+        let answer = try await read(from: address, limit: limit, offset: 0, count: size)
+        let provenance = PieceProvenance(
+            orderLimitField: answer.headers.first(name: PieceProvenance.orderLimitField), uplinkHashField: answer.headers.first(name: PieceProvenance.uplinkHashField)
+        )
+        return (answer.bytes, provenance)
+    }
+
+    private func read(from address: String, limit: OrderLimit, offset: Int64, count: Int64) async throws -> (bytes: [UInt8], headers: HTTPHeaders) {
         var body = ByteBuffer()
         body.writeBytes(limit.encoded)
         body.writeInteger(offset)
@@ -49,12 +64,14 @@ public struct PieceClient: Sendable {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/octet-stream")
         request.body = .bytes(body)
-        let bytes = try await send(request, to: address, what: "a download", atMost: Int(count) + 1)
-        guard bytes.count == count else { throw PieceTransferError(address: address, what: "a download", reason: "it sent \(bytes.count) bytes of \(count)") }
-        return bytes
+        let answer = try await send(request, to: address, what: "a download", atMost: Int(count) + 1)
+        guard answer.bytes.count == count else {
+            throw PieceTransferError(address: address, what: "a download", reason: "it sent \(answer.bytes.count) bytes of \(count)")
+        }
+        return answer
     }
 
-    private func send(_ request: HTTPClientRequest, to address: String, what: String, atMost limit: Int) async throws -> [UInt8] {
+    private func send(_ request: HTTPClientRequest, to address: String, what: String, atMost limit: Int) async throws -> (bytes: [UInt8], headers: HTTPHeaders) {
         let response = try await http.execute(request, timeout: timeout)
         var body = try await response.body.collect(upTo: max(limit, 64 << 10))
         guard response.status == .ok else {
@@ -63,7 +80,7 @@ public struct PieceClient: Sendable {
             let reason = error.map { "\($0["code"] ?? "") \($0["message"] ?? "")" } ?? "answered \(response.status.code): \(text.prefix(200))"
             throw PieceTransferError(address: address, what: what, reason: reason)
         }
-        return body.readBytes(length: body.readableBytes) ?? []
+        return (body.readBytes(length: body.readableBytes) ?? [], response.headers)
     }
 }
 

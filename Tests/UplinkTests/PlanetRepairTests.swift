@@ -1,5 +1,7 @@
+import Crypto
 import Foundation
 import Identity
+import NodeProtocol
 import Satellite
 import SatelliteDB
 import StorageNode
@@ -95,6 +97,40 @@ struct PlanetRepairTests {
                 #expect(try await uplink.download(bucket: "race", key: "doc") == new, "the new version is what reads")
                 #expect(try await uplink.listObjects(bucket: "race").map(\.version) == [2])
             }
+        }
+    }
+
+    @Test func aPieceANodeRewroteIsNotUsedToRebuild() async throws {
+        try await UplinkTests.withUplink(nodes: 14, redundancy: "4/6/8/10") { planet, uplink in
+            try await uplink.createBucket("lies")
+            try await uplink.upload(bucket: "lies", key: "doc", data: UplinkTests.bytes(500_000, seed: 41))
+            let segment = try #require(try planet.database.segments(after: nil, limit: 10).first)
+            let down = Set(try await Self.takeDownUntilRepairNeeded(planet, [segment]).map { planet.storageNodes[$0].identity.id.bytes })
+            let healthy = segment.pieces.filter { !down.contains($0.node) }
+            // Nodes that rewrote their piece and its header's hash, so that their own check passes,
+            // until only 3 honest pieces are left: fewer than k = 4.
+            let root = try #require(segment.rootPieceID.flatMap(PieceID.init(bytes:)))
+            for piece in healthy.prefix(healthy.count - 3) {
+                let node = try #require(planet.storageNodes.first { $0.identity.id.bytes == piece.node })
+                let id = root.derived(forNode: node.identity.id, number: piece.number).hex
+                let path = "\(node.pieces.directory)/blobs/\(planet.satelliteIdentity.id.hex)/\(id.prefix(2))/\(id.dropFirst(2))"
+                var file = try #require(FileManager.default.contents(atPath: path))
+                file[PieceHeader.size + 10] ^= 0xFF
+                var header = try #require(PieceHeader(decoding: file.prefix(PieceHeader.size)))
+                header.hash = Data(SHA256.hash(data: file.dropFirst(PieceHeader.size)))
+                file.replaceSubrange(0..<PieceHeader.size, with: try header.encoded())
+                try file.write(to: URL(fileURLWithPath: path))
+            }
+            _ = try planet.core.checker.pass()
+            let outcomes = try await planet.repairer.worker.claimAndWork()
+            guard case .failed(let reason)? = outcomes.first else {
+                Issue.record("a repair from rewritten pieces: \(outcomes)")
+                return
+            }
+            #expect(reason.contains("read 3 of the 4 pieces needed"), "\(reason)")
+            // The rewritten hash is not the one the uplink signed.
+            #expect(reason.contains("the uplink's hash is not signed by the uplink's key"), "\(reason)")
+            #expect(try planet.database.segments(after: nil, limit: 10).first?.pieces == segment.pieces, "nothing swapped")
         }
     }
 }

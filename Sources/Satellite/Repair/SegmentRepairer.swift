@@ -64,7 +64,9 @@ final class SegmentRepairer: Sendable {
         let reads = signer.repairLimits(
             .getRepair, rootPieceID: root, pieces: readable.map { ($0.0.number, $0.1) }, pieceSize: pieceSize, pieceExpiration: nil, billedTo: billing, now: now
         )
-        let (shares, readFailures) = await read(k: r.k, from: readable.map(\.2), numbers: readable.map(\.0.number), limits: reads.limits, count: pieceSize)
+        let (shares, readFailures) = await read(
+            k: r.k, from: readable.map(\.2), numbers: readable.map(\.0.number), limits: reads.limits, count: pieceSize, root: root
+        )
         guard shares.count >= r.k else {
             return .failed("read \(shares.count) of the \(r.k) pieces needed from \(readable.count) nodes: " + readFailures.prefix(3).joined(separator: "; "))
         }
@@ -106,10 +108,12 @@ final class SegmentRepairer: Sendable {
         return .repaired(pieces: pieces.count, added: stored.count)
     }
 
-    /// `k` whole pieces, from the first nodes to serve them; a node that fails is replaced by the
-    /// next, so that no more than `k` are read at once.
-    private func read(k: Int, from addresses: [String], numbers: [Int], limits: [OrderLimit], count: Int64) async -> ([Share], [String]) {
-        await withTaskGroup(of: (Int, Swift.Result<[UInt8], any Error>).self) { group in
+    /// `k` whole pieces, from the first nodes to serve them, each checked against the limit it was
+    /// stored under and its uplink's signed hash; a node that fails or serves what its uplink did
+    /// not store is replaced by the next, so that no more than `k` are read at once.
+    private func read(k: Int, from addresses: [String], numbers: [Int], limits: [OrderLimit], count: Int64, root: PieceID) async -> ([Share], [String]) {
+        let satellite = signer.identity.id
+        return await withTaskGroup(of: (Int, Swift.Result<[UInt8], any Error>).self) { group in
             var next = 0
             func start() {
                 guard next < limits.count else { return }
@@ -117,7 +121,16 @@ final class SegmentRepairer: Sendable {
                 next += 1
                 group.addTask { [pieces] in
                     do {
-                        return (index, .success(try await pieces.download(from: addresses[index], limit: limits[index], offset: 0, count: count)))
+                        let limit = limits[index]
+                        let (bytes, provenance) = try await pieces.downloadWithProvenance(from: addresses[index], limit: limit, size: count)
+                        guard let provenance else {
+                            throw PieceTransferError(address: addresses[index], what: "a repair read", reason: "it did not show what the piece was stored under")
+                        }
+                        let pieceID = root.derived(forNode: limit.storageNodeID, number: numbers[index])
+                        if let problem = provenance.problem(with: bytes, node: limit.storageNodeID, pieceID: pieceID, satellite: satellite) {
+                            throw PieceTransferError(address: addresses[index], what: "a repair read", reason: problem)
+                        }
+                        return (index, .success(bytes))
                     } catch {
                         return (index, .failure(error))
                     }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Identity
 import Logging
@@ -11,7 +12,9 @@ import PeerRuntime
 /// - `POST /v1/pieces/upload`: the body is ``PieceFrame``s, the order limit, the data, the
 ///   uplink's signed hash; the answer is the node's signed ``PieceHash`` (144 bytes).
 /// - `POST /v1/pieces/download`: the body is an order limit and the range, offset and count as
-///   big-endian Int64s; the answer streams the bytes.
+///   big-endian Int64s; the answer streams the bytes. A GET_REPAIR or GET_AUDIT read of a whole
+///   piece also carries the limit it was stored under and the uplink's signed hash
+///   (``PieceProvenance``'s header fields).
 /// - `POST /v1/pieces/delete`: the body is a DELETE order limit; 204.
 ///
 /// Bodies are read and answers written as they stream: a piece is never whole in memory. A refusal
@@ -72,7 +75,9 @@ public struct PieceEndpoint: Sendable {
                     let hash = writer.hash
                     guard uplinkHash.hash == hash else { throw OrderLimitRefusal.hashMismatch }
                     let now = Int64(Date().timeIntervalSince1970)
-                    let header = PieceHeader(hash: hash, storedAt: now, orderLimit: limit.encoded, uplinkSignature: uplinkHash.signature)
+                    let header = PieceHeader(
+                        hash: hash, storedAt: now, orderLimit: limit.encoded, uplinkSignature: uplinkHash.signature, uplinkTimestamp: uplinkHash.timestamp
+                    )
                     try await threads.run {
                         try writer.commit(header: header)
                         record(ServedOrder(limit: limit, amount: writer.size))
@@ -114,8 +119,21 @@ public struct PieceEndpoint: Sendable {
         // a rotten file is reported instead of served (a range cannot be checked alone: an audit
         // finds a bad share through the erasure code).
         if offset == 0, count == reader.size { try await threads.run { try reader.verify() } }
+        var headers: HTTPFields = [.contentType: "application/octet-stream", .contentLength: "\(count)"]
+        // The satellite's own reads of a whole piece get what the piece was stored under, so that
+        // they can check it against the uplink's signature rather than take the node's word.
+        if limit.action == .getRepair || limit.action == .getAudit, offset == 0, count == reader.size, reader.header.uplinkTimestamp != 0,
+            let original = try? OrderLimit(decoding: reader.header.orderLimit)
+        {
+            let uplinkHash = PieceHash(
+                pieceID: original.pieceID, hash: reader.header.hash, pieceSize: reader.size, timestamp: reader.header.uplinkTimestamp,
+                signature: reader.header.uplinkSignature
+            )
+            headers[HTTPField.Name(PieceProvenance.orderLimitField)!] = reader.header.orderLimit.base64EncodedString()
+            headers[HTTPField.Name(PieceProvenance.uplinkHashField)!] = uplinkHash.encoded.base64EncodedString()
+        }
         let threads = self.threads
-        return Response(status: .ok, headers: [.contentType: "application/octet-stream", .contentLength: "\(count)"], body: ResponseBody { writer in
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var sent: Int64 = 0
             do {
                 while sent < count {

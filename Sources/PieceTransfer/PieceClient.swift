@@ -39,6 +39,20 @@ public struct PieceClient: Sendable {
         return Data(answer.bytes)
     }
 
+    /// Deletes the piece a DELETE `limit` names from the node at `address` (the node moves it to
+    /// its trash).
+    public func delete(from address: String, limit: OrderLimit) async throws {
+        var request = HTTPClientRequest(url: "http://\(address)/v1/pieces/delete")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/octet-stream")
+        request.body = .bytes(ByteBuffer(bytes: limit.encoded))
+        let response = try await http.execute(request, timeout: timeout)
+        let body = try await response.body.collect(upTo: 64 << 10)
+        guard response.status == .noContent else {
+            throw PieceTransferError(address: address, what: "a delete", reason: "answered \(response.status.code): \(String(buffer: body).prefix(200))")
+        }
+    }
+
     /// `count` bytes of the piece `limit` names from `offset`, from the node at `address`.
     public func download(from address: String, limit: OrderLimit, offset: Int64, count: Int64) async throws -> [UInt8] {
         try await read(from: address, limit: limit, offset: offset, count: count).bytes

@@ -85,8 +85,21 @@ struct PlanetRepairTests {
                     try await uplink.upload(bucket: "race", key: "doc", data: new)
                 }
             }
+            let held = Set(before[0].pieces.map(\.node))
+            func blobs() -> [String: Int] {
+                var counts: [String: Int] = [:]
+                for node in planet.storageNodes where !held.contains(node.identity.id.bytes) {
+                    let directory = node.pieces.directory + "/blobs"
+                    counts[node.identity.id.hex] = FileManager.default.enumerator(atPath: directory)?.allObjects.compactMap { $0 as? String }.filter { $0.count > 100 }.count ?? 0
+                }
+                return counts
+            }
+            let blobsBefore = blobs()
             #expect(try await planet.repairer.worker.claimAndWork() == [.changed])
             planet.repairer.worker.testingBeforeSwap(nil)
+            if race == "deleted" {
+                #expect(blobs() == blobsBefore, "the pieces the dropped repair stored are taken back from the new nodes")
+            }
             #expect(try planet.database.repairQueue().isEmpty, "a dropped repair leaves the queue")
             let after = try planet.database.segments(after: nil, limit: 10)
             #expect(!after.contains { $0.streamID == before[0].streamID }, "the old segment is not resurrected")

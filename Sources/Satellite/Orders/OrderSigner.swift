@@ -46,13 +46,14 @@ public struct OrderSigner: Sendable {
     }
 
     /// Limits for the satellite's own transfers of one segment's pieces (GET_REPAIR to read the
-    /// ones left, PUT_REPAIR to store new ones): `pieces` (number, node), each of at most
-    /// `pieceSize` bytes, under a fresh key the repairer signs its piece hashes with.
+    /// ones left, PUT_REPAIR to store new ones, DELETE to take back the ones a dropped repair
+    /// stored): `pieces` (number, node), each of at most `pieceSize` bytes, under a fresh key the
+    /// repairer signs its piece hashes with.
     public func repairLimits(
         _ action: OrderLimit.Action, rootPieceID: PieceID, pieces: [(number: Int, node: NodeID)], pieceSize: Int64, pieceExpiration: Date?,
         billedTo metadata: OrderMetadata, now: Date
     ) -> SegmentLimits {
-        precondition(action == .getRepair || action == .putRepair, "repair limits are GET_REPAIR or PUT_REPAIR")
+        precondition([.getRepair, .putRepair, .delete].contains(action), "the satellite's own limits are GET_REPAIR, PUT_REPAIR or DELETE")
         return sign(action: action, pieces: pieces, rootPieceID: rootPieceID, limit: pieceSize, pieceExpiration: pieceExpiration, metadata: metadata, now: now)
     }
 

@@ -100,12 +100,25 @@ final class SegmentRepairer: Sendable {
         guard healthy.count + stored.count > r.repair else {
             return .failed("stored \(stored.count) of \(targets.count) new pieces; the segment would still need repair")
         }
-        let pieces = (healthy + stored).sorted { $0.number < $1.number }
+        let list = (healthy + stored).sorted { $0.number < $1.number }
         if let hook = beforeSwap.withLock({ $0 }) { try await hook() }
-        guard try await threads.run({ try db.replacePieces(streamID: segment.streamID, position: segment.position, expected: segment.pieces, with: pieces) }) else {
+        guard try await threads.run({ try db.replacePieces(streamID: segment.streamID, position: segment.position, expected: segment.pieces, with: list) }) else {
+            // Nothing references the new pieces: take them back now rather than leave them to
+            // garbage collection.
+            let addresses = Dictionary(targets.map { ($0.1.bytes, $0.2) }) { first, _ in first }
+            let deletes = signer.repairLimits(
+                .delete, rootPieceID: root, pieces: stored.compactMap { piece in NodeID(bytes: piece.node).map { (piece.number, $0) } }, pieceSize: 0,
+                pieceExpiration: nil, billedTo: billing, now: now
+            )
+            await withTaskGroup(of: Void.self) { group in
+                for limit in deletes.limits {
+                    guard let address = addresses[limit.storageNodeID.bytes] else { continue }
+                    group.addTask { [client = self.pieces] in try? await client.delete(from: address, limit: limit) }
+                }
+            }
             return .segmentChanged
         }
-        return .repaired(pieces: pieces.count, added: stored.count)
+        return .repaired(pieces: list.count, added: stored.count)
     }
 
     /// `k` whole pieces, from the first nodes to serve them, each checked against the limit it was

@@ -235,7 +235,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "UplinkTests", dependencies: ["Uplink", "Identity", "Lifecycle", "PeerRuntime", "Satellite", "SatelliteDB", "StorageNode", "Supervision", "TestPlanet", .product(name: "Crypto", package: "swift-crypto")],
+            name: "UplinkTests", dependencies: ["Uplink", "ErasureCoding", "Identity", "NodeProtocol", "Lifecycle", "PeerRuntime", "Satellite", "SatelliteDB", "StorageNode", "Supervision", "TestPlanet", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // The storage node: a peer kind of its own on PeerRuntime, beside the satellite's.

@@ -53,6 +53,18 @@ public struct PieceClient: Sendable {
         }
     }
 
+    /// Sends the satellite's signed `request` to the node at `address`; how many pieces the node
+    /// trashed and kept.
+    public func retain(at address: String, _ request: RetainRequest) async throws -> (trashed: Int, kept: Int) {
+        var http = HTTPClientRequest(url: "http://\(address)/v1/pieces/retain")
+        http.method = .POST
+        http.headers.add(name: "Content-Type", value: "application/octet-stream")
+        http.body = .bytes(ByteBuffer(bytes: request.encoded))
+        let answer = try await send(http, to: address, what: "a retain", atMost: 64 << 10)
+        let counts = (try? JSONSerialization.jsonObject(with: Data(answer.bytes))) as? [String: Int]
+        return (counts?["trashed"] ?? 0, counts?["kept"] ?? 0)
+    }
+
     /// `count` bytes of the piece `limit` names from `offset`, from the node at `address`.
     public func download(from address: String, limit: OrderLimit, offset: Int64, count: Int64) async throws -> [UInt8] {
         try await read(from: address, limit: limit, offset: offset, count: count).bytes

@@ -99,6 +99,8 @@ public final class TestPlanet: Sendable {
         var repairerConfig = Repairer.Config()
         repairerConfig.debug.address = "127.0.0.1:0"
         repairerConfig.repairer.interval = nil
+        repairerConfig.gc.interval = nil
+        repairerConfig.gc.grace = .zero
         repairerConfig.metainfo.maxSegmentSize = 1 << 20
         repairerConfig.overlay.selectionCacheStaleness = .zero
         reconfigure.repairer(&repairerConfig)

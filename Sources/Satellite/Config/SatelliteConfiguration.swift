@@ -17,6 +17,7 @@ public struct SatelliteConfiguration: ConfigSection {
     public var contact = ContactConfig()
     public var metainfo = MetainfoConfig()
     public var orders = OrdersConfig()
+    public var gc = GCConfig()
     public var checker = CheckerConfig()
     public var repairer = RepairerConfig()
     public var tally = TallyConfig()
@@ -36,6 +37,7 @@ public struct SatelliteConfiguration: ConfigSection {
         + ContactConfig.fields(at: \.contact, prefix: "contact")
         + MetainfoConfig.fields(at: \.metainfo, prefix: "metainfo")
         + OrdersConfig.fields(at: \.orders, prefix: "orders")
+        + GCConfig.fields(at: \.gc, prefix: "gc")
         + CheckerConfig.fields(at: \.checker, prefix: "checker")
         + RepairerConfig.fields(at: \.repairer, prefix: "repairer")
         + TallyConfig.fields(at: \.tally, prefix: "tally")
@@ -101,6 +103,7 @@ extension SatelliteConfiguration {
         config.metainfo = metainfo
         config.repairer = repairer
         config.orders = orders
+        config.gc = gc
         config.shutdownTimeout = peerShutdownTimeout
         return config
     }

@@ -9,8 +9,9 @@ import Prometheus
 import SatelliteDB
 import StructuredLogging
 
-/// The peer that drains the repair queue: it reads the pieces a segment has left from the nodes,
-/// rebuilds the ones it lacks and stores them on new nodes, under limits it signs itself.
+/// The peer that talks to the nodes with the satellite's key: it drains the repair queue (reads the
+/// pieces a segment has left, rebuilds the ones it lacks and stores them on new nodes, under limits
+/// it signs itself) and collects the garbage (a signed filter of the pieces to keep, to each node).
 ///
 /// Shaped as Storj's peers: the initializer wires subsystems one block at a time, in creation
 /// order, and closes what it had made if one fails; `run`, `shutdown` and `close` come from
@@ -25,6 +26,7 @@ public final class Repairer: SatellitePeer {
         public var metainfo = MetainfoConfig()
         public var repairer = RepairerConfig()
         public var orders = OrdersConfig()
+        public var gc = GCConfig()
         /// How long a graceful shutdown may take before the subsystems still running are
         /// cancelled (in-flight work abandoned); nil waits for them.
         public var shutdownTimeout: Duration?
@@ -37,6 +39,7 @@ public final class Repairer: SatellitePeer {
     /// Health and metrics; `nil` when `debug.address` is empty.
     public let debug: DebugServer?
     public let worker: RepairWorker
+    public let garbageCollection: GarbageCollection
     /// The satellite's identity: it signs the repair's order limits.
     public let identity: PeerIdentity
 
@@ -51,26 +54,38 @@ public final class Repairer: SatellitePeer {
             // debug, then schema
             debug = try basis.wireDebugAndSchema(config.debug, database: database)
 
-            worker = try basis.group.wiring("repair:worker") {
+            // The nodes' client, shared by the repair and the garbage collection, closed after both.
+            let nodeClient = try basis.group.wiring("pieces:client") {
                 // A node that refuses a connection is down: no retries until the connect timeout.
-                var nodes = HTTPClient.Configuration()
-                nodes.connectionPool.retryConnectionEstablishment = false
-                let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: nodes)
+                var configuration = HTTPClient.Configuration()
+                configuration.connectionPool.retryConnectionEstablishment = false
+                let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+                basis.group.add(PeerItem(name: "pieces:client", close: { try await http.shutdown() }))
+                return PieceClient(http: http, timeout: .seconds(Int64(config.repairer.timeout.components.seconds)))
+            }
+
+            worker = try basis.group.wiring("repair:worker") {
                 let worker = RepairWorker(
-                    config: config.repairer, onlineWindow: config.overlay.onlineWindow, distinctNetworks: config.overlay.distinctNetworks, db: database, threads: basis.blockingThreads,
+                    config: config.repairer, onlineWindow: config.overlay.onlineWindow, distinctNetworks: config.overlay.distinctNetworks, db: database,
+                    threads: basis.blockingThreads,
                     selection: NodeSelectionCache(
                         staleness: config.overlay.selectionCacheStaleness, onlineWindow: config.overlay.onlineWindow,
                         distinctNetworks: config.overlay.distinctNetworks, db: database
                     ),
-                    signer: OrderSigner(identity: identity, config: config.orders),
-                    pieces: PieceClient(http: http, timeout: .seconds(Int64(config.repairer.timeout.components.seconds))),
+                    signer: OrderSigner(identity: identity, config: config.orders), pieces: nodeClient,
                     log: basis.log.named("repair:worker"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )
-                basis.group.add(PeerItem(name: "repair:worker", run: { try await worker.run() }, close: {
-                    await worker.cycle.close()
-                    try? await http.shutdown()
-                }))
+                basis.group.add(PeerItem(name: "repair:worker", run: { try await worker.run() }, close: { await worker.cycle.close() }))
                 return worker
+            }
+
+            garbageCollection = try basis.group.wiring("gc:retain") {
+                let collection = GarbageCollection(
+                    config: config.gc, onlineWindow: config.overlay.onlineWindow, db: database, threads: basis.blockingThreads, pieces: nodeClient,
+                    identity: identity, log: basis.log.named("gc:retain"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
+                )
+                basis.group.add(PeerItem(name: "gc:retain", run: { try await collection.run() }, close: { await collection.cycle.close() }))
+                return collection
             }
         } catch {
             throw await basis.failed(error)

@@ -124,6 +124,28 @@ public final class PieceStore: Sendable {
         space.withLock { $0.used -= Int64(status.st_size) }
     }
 
+    /// Moves to the trash every piece of `satellite` stored before `createdBefore` (seconds since
+    /// 1970) that is certainly not in `filter` (Storj's retain); returns how many it trashed and
+    /// how many it kept. A piece newer than the filter is kept: the satellite may not have seen
+    /// its segment committed when it made the filter.
+    public func retain(satellite: NodeID, filter: BloomFilter, createdBefore: Int64) -> (trashed: Int, kept: Int) {
+        var trashed = 0, kept = 0
+        let root = directory + "/blobs/" + satellite.hex
+        guard let prefixes = try? FileManager.default.contentsOfDirectory(atPath: root) else { return (0, 0) }
+        for prefix in prefixes {
+            for rest in (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + prefix)) ?? [] {
+                var status = stat()
+                guard let piece = PieceID(hex: prefix + rest), stat(root + "/" + prefix + "/" + rest, &status) == 0 else { continue }
+                if Int64(status.st_mtim.tv_sec) < createdBefore, !filter.mayContain(piece), (try? delete(piece, satellite: satellite)) != nil {
+                    trashed += 1
+                } else {
+                    kept += 1
+                }
+            }
+        }
+        return (trashed, kept)
+    }
+
     /// Deletes the trashed pieces that went to the trash before `date`; returns how many.
     @discardableResult
     public func emptyTrash(olderThan date: Date) -> Int {

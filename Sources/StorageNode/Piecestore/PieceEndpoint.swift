@@ -16,6 +16,9 @@ import PeerRuntime
 ///   piece also carries the limit it was stored under and the uplink's signed hash
 ///   (``PieceProvenance``'s header fields).
 /// - `POST /v1/pieces/delete`: the body is a DELETE order limit; 204.
+/// - `POST /v1/pieces/retain`: the body is a trusted satellite's signed ``RetainRequest``; the
+///   pieces of that satellite older than it and not in its filter go to the trash; the answer is
+///   `{"trashed": n, "kept": m}`.
 ///
 /// Bodies are read and answers written as they stream: a piece is never whole in memory. A refusal
 /// is `{"error": {"code": ..., "message": ...}}` (the codes of ``OrderLimitRefusal``, and
@@ -45,6 +48,7 @@ public struct PieceEndpoint: Sendable {
         router.post("/v1/pieces/upload") { request, _ in await self.answer { try await self.upload(request) } }
         router.post("/v1/pieces/download") { request, _ in await self.answer { try await self.download(request) } }
         router.post("/v1/pieces/delete") { request, _ in await self.answer { try await self.delete(request) } }
+        router.post("/v1/pieces/retain") { request, _ in await self.answer { try await self.retain(request) } }
         return router
     }
 
@@ -154,6 +158,23 @@ public struct PieceEndpoint: Sendable {
             try await threads.run { record(served) }
             try await writer.finish(nil)
         })
+    }
+
+    // MARK: Retain
+
+    /// The most bytes a retain request may have: a filter for some 25 million pieces at 10 %.
+    static let maxRetainRequest = 16 << 20
+
+    func retain(_ request: Request) async throws -> Response {
+        let body = try await Self.collect(request.body, atMost: Self.maxRetainRequest)
+        guard let retain = RetainRequest(decoding: body) else { throw OrderLimitRefusal.malformed("the body is not a retain request") }
+        guard verifier.trustedSatellites.contains(retain.satelliteID) else { throw OrderLimitRefusal.untrustedSatellite(retain.satelliteID) }
+        guard retain.isSignedBySatellite else { throw OrderLimitRefusal.badSignature }
+        let store = self.store
+        let (trashed, kept) = try await threads.run { store.retain(satellite: retain.satelliteID, filter: retain.filter, createdBefore: retain.createdBefore) }
+        log.info("retained", metadata: ["trashed": "\(trashed)", "kept": "\(kept)"])
+        let answer = try JSONSerialization.data(withJSONObject: ["trashed": trashed, "kept": kept])
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer)))
     }
 
     // MARK: Delete

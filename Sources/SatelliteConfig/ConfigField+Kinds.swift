@@ -30,6 +30,21 @@ extension ConfigField {
         }
     }
 
+    /// A decimal number within `range` (`0.96`, `1000`).
+    public static func double(
+        _ key: String,
+        _ path: WritableKeyPath<Root, Double> & Sendable,
+        help: String,
+        range: ClosedRange<Double>
+    ) -> Self {
+        let expected = "a number from \(range.lowerBound) to \(range.upperBound)"
+        return scalar(key, path, help: help, expected: expected, format: { String($0) }) { (text: String) throws(ConfigRejection) in
+            guard let number = Double(text.replacingUnderscores), number.isFinite else { throw .wrongType(expected) }
+            guard range.contains(number) else { throw .outOfRange(expected) }
+            return number
+        }
+    }
+
     /// `true` or `false`.
     public static func bool(_ key: String, _ path: WritableKeyPath<Root, Bool> & Sendable, help: String) -> Self {
         scalar(key, path, help: help, expected: "true or false", isSwitch: true, format: { $0 ? "true" : "false" }) {

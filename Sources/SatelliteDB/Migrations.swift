@@ -152,6 +152,14 @@ enum Migrations {
                 table.primaryKey(["project_id", "bucket", "action", "interval_start"])
             }
         }
+        migrator.registerMigration("0006-reputation") { db in
+            // How many audits a node had and passed. Before its first, its `audit_alpha` and
+            // `audit_beta` (columns of 0001) are not read: it starts from the configured values.
+            try db.alter(table: "nodes") { table in
+                table.add(column: "audit_successes", .integer).notNull().defaults(to: 0)
+                table.add(column: "audit_count", .integer).notNull().defaults(to: 0)
+            }
+        }
         return migrator
     }
 

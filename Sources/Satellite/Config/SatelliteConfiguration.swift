@@ -18,6 +18,7 @@ public struct SatelliteConfiguration: ConfigSection {
     public var metainfo = MetainfoConfig()
     public var orders = OrdersConfig()
     public var gc = GCConfig()
+    public var reputation = ReputationConfig()
     public var checker = CheckerConfig()
     public var repairer = RepairerConfig()
     public var tally = TallyConfig()
@@ -38,6 +39,7 @@ public struct SatelliteConfiguration: ConfigSection {
         + MetainfoConfig.fields(at: \.metainfo, prefix: "metainfo")
         + OrdersConfig.fields(at: \.orders, prefix: "orders")
         + GCConfig.fields(at: \.gc, prefix: "gc")
+        + ReputationConfig.fields(at: \.reputation, prefix: "reputation")
         + CheckerConfig.fields(at: \.checker, prefix: "checker")
         + RepairerConfig.fields(at: \.repairer, prefix: "repairer")
         + TallyConfig.fields(at: \.tally, prefix: "tally")
@@ -104,6 +106,7 @@ extension SatelliteConfiguration {
         config.repairer = repairer
         config.orders = orders
         config.gc = gc
+        config.reputation = reputation
         config.shutdownTimeout = peerShutdownTimeout
         return config
     }

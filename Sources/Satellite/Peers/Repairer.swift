@@ -27,6 +27,8 @@ public final class Repairer: SatellitePeer {
         public var repairer = RepairerConfig()
         public var orders = OrdersConfig()
         public var gc = GCConfig()
+        /// What audit outcomes do to a node's standing (the audits come next in issue 16).
+        public var reputation = ReputationConfig()
         /// How long a graceful shutdown may take before the subsystems still running are
         /// cancelled (in-flight work abandoned); nil waits for them.
         public var shutdownTimeout: Duration?

@@ -19,6 +19,11 @@ public struct PieceClient: Sendable {
         self.timeout = timeout
     }
 
+    /// The same connections, each transfer bounded by `timeout` instead.
+    public func with(timeout: TimeAmount) -> PieceClient {
+        PieceClient(http: http, timeout: timeout)
+    }
+
     /// Stores the piece made of `parts` (its runs, in order) on the node at `address` under
     /// `limit`, signing its hash with the segment's key; returns the node's signed hash as it
     /// answered it. The body is framed as the connection takes it, so the piece is never copied whole.

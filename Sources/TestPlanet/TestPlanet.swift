@@ -100,6 +100,7 @@ public final class TestPlanet: Sendable {
         repairerConfig.debug.address = "127.0.0.1:0"
         repairerConfig.repairer.interval = nil
         repairerConfig.gc.interval = nil
+        repairerConfig.audit.interval = nil
         repairerConfig.gc.grace = .zero
         repairerConfig.metainfo.maxSegmentSize = 1 << 20
         repairerConfig.overlay.selectionCacheStaleness = .zero

@@ -18,6 +18,7 @@ public struct SatelliteConfiguration: ConfigSection {
     public var metainfo = MetainfoConfig()
     public var orders = OrdersConfig()
     public var gc = GCConfig()
+    public var audit = AuditConfig()
     public var reputation = ReputationConfig()
     public var checker = CheckerConfig()
     public var repairer = RepairerConfig()
@@ -39,6 +40,7 @@ public struct SatelliteConfiguration: ConfigSection {
         + MetainfoConfig.fields(at: \.metainfo, prefix: "metainfo")
         + OrdersConfig.fields(at: \.orders, prefix: "orders")
         + GCConfig.fields(at: \.gc, prefix: "gc")
+        + AuditConfig.fields(at: \.audit, prefix: "audit")
         + ReputationConfig.fields(at: \.reputation, prefix: "reputation")
         + CheckerConfig.fields(at: \.checker, prefix: "checker")
         + RepairerConfig.fields(at: \.repairer, prefix: "repairer")
@@ -106,6 +108,7 @@ extension SatelliteConfiguration {
         config.repairer = repairer
         config.orders = orders
         config.gc = gc
+        config.audit = audit
         config.reputation = reputation
         config.shutdownTimeout = peerShutdownTimeout
         return config

@@ -53,7 +53,7 @@ public struct OrderSigner: Sendable {
         _ action: OrderLimit.Action, rootPieceID: PieceID, pieces: [(number: Int, node: NodeID)], pieceSize: Int64, pieceExpiration: Date?,
         billedTo metadata: OrderMetadata, now: Date
     ) -> SegmentLimits {
-        precondition([.getRepair, .putRepair, .delete].contains(action), "the satellite's own limits are GET_REPAIR, PUT_REPAIR or DELETE")
+        precondition([.getRepair, .putRepair, .getAudit, .delete].contains(action), "the satellite's own limits are GET_REPAIR, GET_AUDIT, PUT_REPAIR or DELETE")
         return sign(action: action, pieces: pieces, rootPieceID: rootPieceID, limit: pieceSize, pieceExpiration: pieceExpiration, metadata: metadata, now: now)
     }
 

@@ -11,7 +11,8 @@ import StructuredLogging
 
 /// The peer that talks to the nodes with the satellite's key: it drains the repair queue (reads the
 /// pieces a segment has left, rebuilds the ones it lacks and stores them on new nodes, under limits
-/// it signs itself) and collects the garbage (a signed filter of the pieces to keep, to each node).
+/// it signs itself), collects the garbage (a signed filter of the pieces to keep, to each node),
+/// and audits the nodes, whose outcomes make their reputations.
 ///
 /// Shaped as Storj's peers: the initializer wires subsystems one block at a time, in creation
 /// order, and closes what it had made if one fails; `run`, `shutdown` and `close` come from
@@ -27,7 +28,8 @@ public final class Repairer: SatellitePeer {
         public var repairer = RepairerConfig()
         public var orders = OrdersConfig()
         public var gc = GCConfig()
-        /// What audit outcomes do to a node's standing (the audits come next in issue 16).
+        public var audit = AuditConfig()
+        /// What audit outcomes do to a node's standing.
         public var reputation = ReputationConfig()
         /// How long a graceful shutdown may take before the subsystems still running are
         /// cancelled (in-flight work abandoned); nil waits for them.
@@ -42,6 +44,7 @@ public final class Repairer: SatellitePeer {
     public let debug: DebugServer?
     public let worker: RepairWorker
     public let garbageCollection: GarbageCollection
+    public let audit: AuditChore
     /// The satellite's identity: it signs the repair's order limits.
     public let identity: PeerIdentity
 
@@ -88,6 +91,16 @@ public final class Repairer: SatellitePeer {
                 )
                 basis.group.add(PeerItem(name: "gc:retain", run: { try await collection.run() }, close: { await collection.cycle.close() }))
                 return collection
+            }
+
+            audit = try basis.group.wiring("audit:chore") {
+                let audit = AuditChore(
+                    config: config.audit, db: database, threads: basis.blockingThreads, signer: OrderSigner(identity: identity, config: config.orders),
+                    pieces: nodeClient.with(timeout: .seconds(Int64(config.audit.shareTimeout.components.seconds))), reputation: config.reputation,
+                    log: basis.log.named("audit:chore"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
+                )
+                basis.group.add(PeerItem(name: "audit:chore", run: { try await audit.run() }, close: { await audit.cycle.close() }))
+                return audit
             }
         } catch {
             throw await basis.failed(error)

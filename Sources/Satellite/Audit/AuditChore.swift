@@ -1,0 +1,132 @@
+import Foundation
+import Identity
+import Lifecycle
+import Logging
+import Metrics
+import PeerRuntime
+import PieceTransfer
+import SatelliteConfig
+import SatelliteDB
+
+/// The `audit` section.
+public struct AuditConfig: ConfigSection, Equatable {
+    /// Time between passes; nil audits only when triggered (tests).
+    public var interval: Duration? = .seconds(30)
+    public var segmentsPerPass = 10
+    public var shareTimeout: Duration = .seconds(15)
+
+    public init() {}
+
+    public static let fields: [ConfigField<Self>] = [
+        .interval("interval", \.interval, help: "time between audit passes; 0s audits only when triggered"),
+        .int("segments-per-pass", \.segmentsPerPass, help: "segments audited a pass, each from a different node's sample", range: 1 ... 10_000),
+        .duration("share-timeout", \.shareTimeout, help: "how long a node may take to send an audited share", range: .seconds(1) ... .seconds(600)),
+    ]
+}
+
+/// Storj's audits, run by the Repairer peer (the peer that talks to nodes with the satellite's
+/// key): a pass samples each node's segments into a reservoir of 3, weighted by size (A-Res,
+/// satellite/audit/reservoir.go), so that a node with few pieces is audited as surely as one with
+/// many; then it audits one segment from each of up to `audit.segments-per-pass` nodes' samples
+/// (``Verifier``) and feeds the outcomes to the nodes' reputations.
+public final class AuditChore: Sendable {
+    /// What a pass did.
+    public struct Pass: Sendable, Equatable {
+        public var audited = 0
+        public var successes = 0
+        public var fails = 0
+        public var offline = 0
+        public var unknown = 0
+        public var disqualified: [Data] = []
+    }
+
+    public let cycle: Cycle<ContinuousClock>
+    private let config: AuditConfig
+    private let db: any RepairQueueDB & ObjectsDB
+    private let threads: BlockingThreads
+    private let verifier: Verifier
+    private let reputation: ReputationService
+    private let log: Logger
+    private let outcomes: @Sendable (String, Int) -> Void
+    private let durations: @Sendable (Duration) -> Void
+
+    public init(
+        config: AuditConfig, db: any RepairQueueDB & ObjectsDB & ReputationDB, threads: BlockingThreads, signer: OrderSigner, pieces: PieceClient,
+        reputation: ReputationConfig, log: Logger, metrics: any MetricsFactory
+    ) {
+        self.config = config
+        self.db = db
+        self.threads = threads
+        verifier = Verifier(signer: signer, pieces: pieces, db: db, threads: threads)
+        self.reputation = ReputationService(config: reputation, db: db)
+        self.log = log
+        outcomes = { outcome, count in Counter(label: "satellite_audit_outcomes_total", dimensions: [("outcome", outcome)], factory: metrics).increment(by: count) }
+        durations = SatelliteMetrics.chores.recorder("audit:chore", factory: metrics)
+        cycle = Cycle(interval: config.interval)
+    }
+
+    /// Audits on each tick or trigger; on graceful shutdown the pass in flight finishes.
+    public func run() async throws {
+        try await cycle.runLoggingFailures(log, what: "audit pass", finished: durations) { _ = try await self.pass() }
+    }
+
+    /// Audits `segment` (at `stripe`, or a random one) and records the outcome in the nodes' reputations.
+    public func audit(_ segment: SegmentRecord, stripe: Int? = nil) async throws -> AuditReport {
+        let report = try await verifier.verify(segment, stripe: stripe)
+        if report.noVerdict == nil {
+            let recorded = report.successes.map { ($0, true) } + report.fails.map { ($0, false) }
+            let disqualified = try await threads.run { try self.reputation.record(recorded) }
+            for node in disqualified { log.warning("node disqualified", metadata: ["node": .string(Hex.encode(node))]) }
+        }
+        for (outcome, nodes) in [("success", report.successes), ("fail", report.fails), ("offline", report.offline), ("unknown", report.unknown)] where !nodes.isEmpty {
+            outcomes(outcome, nodes.count)
+        }
+        if !report.fails.isEmpty {
+            log.warning("audit failed nodes", metadata: ["position": "\(segment.position)", "failed": .array(report.fails.map { .string(Hex.encode($0)) })])
+        }
+        return report
+    }
+
+    public func pass() async throws -> Pass {
+        // Every node's reservoir of 3: a segment's key is u^(1/weight) for u uniform in (0, 1).
+        var reservoirs: [Data: [(key: Double, streamID: Data, position: Int)]] = [:]
+        let db = self.db
+        var cursor: (streamID: Data, position: Int)?
+        while true {
+            let after = cursor
+            let batch = try await threads.run { try db.segments(after: after, limit: 1000) }
+            for segment in batch {
+                let key = pow(Double.random(in: Double.ulpOfOne..<1), 1 / Double(max(segment.encryptedSize, 1)))
+                for piece in segment.pieces {
+                    var slots = reservoirs[piece.node, default: []]
+                    if slots.count < 3 {
+                        slots.append((key, segment.streamID, segment.position))
+                    } else if let lowest = slots.indices.min(by: { slots[$0].key < slots[$1].key }), slots[lowest].key < key {
+                        slots[lowest] = (key, segment.streamID, segment.position)
+                    }
+                    reservoirs[piece.node] = slots
+                }
+            }
+            guard let last = batch.last else { break }
+            cursor = (last.streamID, last.position)
+        }
+        var chosen: [(Data, Int)] = []
+        var seen = Set<String>()
+        for slots in reservoirs.values.shuffled() {
+            guard chosen.count < config.segmentsPerPass, let pick = slots.randomElement() else { continue }
+            if seen.insert(Hex.encode(pick.streamID) + "/\(pick.position)").inserted { chosen.append((pick.streamID, pick.position)) }
+        }
+        var pass = Pass()
+        for (streamID, position) in chosen {
+            guard let segment = try await threads.run({ try db.segment(streamID: streamID, position: position) }) else { continue }
+            let report = try await audit(segment)
+            guard report.noVerdict == nil else { continue }
+            pass.audited += 1
+            pass.successes += report.successes.count
+            pass.fails += report.fails.count
+            pass.offline += report.offline.count
+            pass.unknown += report.unknown.count
+        }
+        return pass
+    }
+}

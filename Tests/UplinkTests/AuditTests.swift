@@ -1,0 +1,70 @@
+import Foundation
+import Identity
+import NodeProtocol
+import Satellite
+import SatelliteDB
+import StorageNode
+import TestPlanet
+import Testing
+import Uplink
+
+/// Audits against real nodes: a stripe's share from every holder, and the erasure code's error
+/// correction naming the ones that lie.
+@Suite(.timeLimit(.minutes(2)))
+struct AuditTests {
+    @Test func oneFlippedByteFailsExactlyThatNodeAndNoOther() async throws {
+        try await UplinkTests.withUplink(nodes: 10, redundancy: "4/6/8/10") { planet, uplink in
+            try await uplink.createBucket("audit")
+            try await uplink.upload(bucket: "audit", key: "doc", data: UplinkTests.bytes(600_000, seed: 71))
+            let segment = try #require(try planet.database.segments(after: nil, limit: 10).first)
+            let root = try #require(segment.rootPieceID.flatMap(PieceID.init(bytes:)))
+            // One byte of stripe 7 of one node's piece.
+            let victim = segment.pieces[2]
+            let node = try #require(planet.storageNodes.first { $0.identity.id.bytes == victim.node })
+            let id = root.derived(forNode: node.identity.id, number: victim.number).hex
+            let path = "\(node.pieces.directory)/blobs/\(planet.satelliteIdentity.id.hex)/\(id.prefix(2))/\(id.dropFirst(2))"
+            var file = try #require(FileManager.default.contents(atPath: path))
+            file[PieceHeader.size + 7 * 256 + 100] ^= 0x01
+            try file.write(to: URL(fileURLWithPath: path))
+
+            let clean = try await planet.repairer.audit.audit(segment, stripe: 3)
+            #expect(clean.fails.isEmpty && clean.successes.count == segment.pieces.count, "\(clean)")
+            let report = try await planet.repairer.audit.audit(segment, stripe: 7)
+            #expect(report.fails == [victim.node], "\(report)")
+            #expect(Set(report.successes) == Set(segment.pieces.map(\.node)).subtracting([victim.node]))
+            let standing = try #require(try planet.database.auditStanding(of: victim.node))
+            #expect(standing.count == 2 && standing.successes == 1)
+            let honest = try #require(try planet.database.auditStanding(of: segment.pieces[0].node))
+            #expect(honest.count == 2 && honest.successes == 2)
+        }
+    }
+
+    @Test func aNodeThatLostItsPiecesFailsAndOneThatIsDownIsOfflineNotFailed() async throws {
+        try await UplinkTests.withUplink(nodes: 10, redundancy: "4/6/8/10") { planet, uplink in
+            try await uplink.createBucket("audit")
+            try await uplink.upload(bucket: "audit", key: "doc", data: UplinkTests.bytes(300_000, seed: 72))
+            let segment = try #require(try planet.database.segments(after: nil, limit: 10).first)
+            let lost = segment.pieces[0].node, down = segment.pieces[1].node
+            let root = try #require(segment.rootPieceID.flatMap(PieceID.init(bytes:)))
+            let losing = try #require(planet.storageNodes.first { $0.identity.id.bytes == lost })
+            let id = root.derived(forNode: losing.identity.id, number: segment.pieces[0].number).hex
+            try FileManager.default.removeItem(atPath: "\(losing.pieces.directory)/blobs/\(planet.satelliteIdentity.id.hex)/\(id.prefix(2))/\(id.dropFirst(2))")
+            await planet.stopStorageNode(try #require(planet.storageNodes.firstIndex { $0.identity.id.bytes == down }))
+            let report = try await planet.repairer.audit.audit(segment)
+            #expect(report.fails == [lost], "\(report)")
+            #expect(report.offline == [down], "\(report)")
+            #expect(try planet.database.auditStanding(of: down)?.count == 0, "offline is no verdict on the node")
+        }
+    }
+
+    @Test func aPassSamplesEveryNodeAndRecordsWhatItFinds() async throws {
+        try await UplinkTests.withUplink(nodes: 5) { planet, uplink in
+            try await uplink.createBucket("audit")
+            for index in 0..<4 { try await uplink.upload(bucket: "audit", key: "doc\(index)", data: UplinkTests.bytes(200_000, seed: UInt64(80 + index))) }
+            let pass = try await planet.repairer.audit.pass()
+            #expect(pass.audited >= 1 && pass.fails == 0 && pass.successes >= 4, "\(pass)")
+            let audited = try planet.storageNodes.map { try planet.database.auditStanding(of: $0.identity.id.bytes)?.count ?? 0 }
+            #expect(audited.reduce(0, +) == pass.successes)
+        }
+    }
+}

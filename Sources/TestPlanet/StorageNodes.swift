@@ -80,7 +80,9 @@ extension TestPlanet {
         var request = URLRequest(url: url)
         request.httpMethod = method
         request.httpBody = body
-        request.timeoutInterval = 10
+        // Idle time allowed, not total: beside a full run's launched networks (110 node
+        // processes) one answer of signed limits waited over 10 s for the CPU. Tests bound the rest.
+        request.timeoutInterval = 60
         if let contentType, body != nil { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await URLSession.shared.data(for: request)

@@ -47,7 +47,7 @@ struct PeerTests {
             }
             #expect(planet.core.group.names == ["debug", "repair:checker", "accounting:tally", "metainfo:deletion"])
             #expect(planet.api.group.names == ["debug", "api:reads", "api:writer", "api:server"])
-            #expect(planet.repairer.group.names == ["debug", "repair:worker"])
+            #expect(planet.repairer.group.names == ["debug", "pieces:client", "repair:worker", "gc:retain", "audit:chore"])
         }
     }
 

@@ -159,6 +159,15 @@ enum Migrations {
                 table.add(column: "audit_successes", .integer).notNull().defaults(to: 0)
                 table.add(column: "audit_count", .integer).notNull().defaults(to: 0)
             }
+            // Nodes that did not send an audited share in time, and the piece asked for again.
+            try db.create(table: "audit_containment") { table in
+                table.column("node_id", .blob).primaryKey()
+                table.column("stream_id", .blob).notNull()
+                table.column("position", .integer).notNull()
+                table.column("piece_number", .integer).notNull()
+                table.column("reverifications", .integer).notNull()
+                table.column("contained_at", .datetime).notNull()
+            }
         }
         return migrator
     }

@@ -61,3 +61,64 @@ extension SatelliteDatabase: ReputationDB {
         }
     }
 }
+
+/// A node's pending audit (Storj's containment): the piece whose share it did not send in time,
+/// asked for again, whole, until it answers or has timed out `reverifications` more times.
+public struct PendingAudit: Sendable, Equatable {
+    public let node: Data
+    public let streamID: Data
+    public let position: Int
+    public let pieceNumber: Int
+    public let reverifications: Int
+
+    public init(node: Data, streamID: Data, position: Int, pieceNumber: Int, reverifications: Int = 0) {
+        self.node = node
+        self.streamID = streamID
+        self.position = position
+        self.pieceNumber = pieceNumber
+        self.reverifications = reverifications
+    }
+}
+
+/// The contained nodes: at most one pending audit a node.
+public protocol ContainmentDB: Sendable {
+    /// Contains the node with `audit`, unless it is contained already; whether it was added.
+    func contain(_ audit: PendingAudit, at: Date) throws -> Bool
+    func pendingAudits() throws -> [PendingAudit]
+    /// Counts one more timed-out reverification; the count now.
+    func countReverification(of node: Data) throws -> Int
+    func release(_ node: Data) throws
+}
+
+extension SatelliteDatabase: ContainmentDB {
+    public func contain(_ audit: PendingAudit, at: Date) throws -> Bool {
+        try pool.write { db in
+            try db.cachedStatement(
+                sql: """
+                    INSERT OR IGNORE INTO audit_containment (node_id, stream_id, position, piece_number, reverifications, contained_at)
+                    VALUES (?, ?, ?, ?, 0, ?)
+                    """
+            ).execute(arguments: [audit.node, audit.streamID, audit.position, audit.pieceNumber, at])
+            return db.changesCount == 1
+        }
+    }
+
+    public func pendingAudits() throws -> [PendingAudit] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT node_id, stream_id, position, piece_number, reverifications FROM audit_containment ORDER BY contained_at")
+            ).map { PendingAudit(node: $0[0], streamID: $0[1], position: $0[2], pieceNumber: $0[3], reverifications: $0[4]) }
+        }
+    }
+
+    public func countReverification(of node: Data) throws -> Int {
+        try pool.write { db in
+            try db.cachedStatement(sql: "UPDATE audit_containment SET reverifications = reverifications + 1 WHERE node_id = ?").execute(arguments: [node])
+            return try Int.fetchOne(db.cachedStatement(sql: "SELECT reverifications FROM audit_containment WHERE node_id = ?"), arguments: [node]) ?? 0
+        }
+    }
+
+    public func release(_ node: Data) throws {
+        try pool.write { db in try db.cachedStatement(sql: "DELETE FROM audit_containment WHERE node_id = ?").execute(arguments: [node]) }
+    }
+}

@@ -68,3 +68,61 @@ struct AuditTests {
         }
     }
 }
+
+extension AuditTests {
+    @Test func aNodeThatTimesOutIsContainedAndFailedOnlyAfterThreeTimedOutReverifications() async throws {
+        try await UplinkTests.withUplink(nodes: 10, redundancy: "4/6/8/10", auditShareTimeout: .seconds(1)) { planet, uplink in
+            try await uplink.createBucket("audit")
+            try await uplink.upload(bucket: "audit", key: "doc", data: UplinkTests.bytes(300_000, seed: 73))
+            let segment = try #require(try planet.database.segments(after: nil, limit: 10).first)
+            let victim = segment.pieces[0].node
+            let address = try #require(try planet.database.addresses(of: [victim])[victim])
+            let port = try #require(address.split(separator: ":").last.flatMap { UInt16($0) })
+            // The node stops, and something takes its port that accepts connections and never answers.
+            await planet.stopStorageNode(try #require(planet.storageNodes.firstIndex { $0.identity.id.bytes == victim }))
+            let silent = try #require(SilentListener(port: port))
+            defer { silent.close() }
+
+            let report = try await planet.repairer.audit.audit(segment)
+            #expect(report.contained.map(\.node) == [victim], "\(report)")
+            #expect(!report.fails.contains(victim) && !report.successes.contains(victim))
+            #expect(try planet.database.pendingAudits().map(\.node) == [victim])
+            // A contained node is not audited again until it answers for its pending audit.
+            #expect(!(try await planet.repairer.audit.audit(segment)).contained.contains { $0.node == victim })
+            for attempt in 1...2 {
+                let outcomes = try await planet.repairer.audit.reverify()
+                #expect(outcomes.map(\.outcome) == ["timed out"], "reverification \(attempt)")
+                #expect(try planet.database.auditStanding(of: victim)?.count == 0, "no verdict yet after \(attempt)")
+            }
+            #expect(try await planet.repairer.audit.reverify().map(\.outcome) == ["fail"])
+            let standing = try #require(try planet.database.auditStanding(of: victim))
+            #expect(standing.count == 1 && standing.successes == 0, "the third timed-out reverification is one failure")
+            #expect(try planet.database.pendingAudits().isEmpty)
+        }
+    }
+}
+
+/// A socket that accepts connections (the kernel completes them) and never reads or answers:
+/// a node that hangs.
+final class SilentListener: @unchecked Sendable {
+    let descriptor: Int32
+
+    init?(port: UInt16) {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var yes: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(port.bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0, listen(descriptor, 64) == 0 else {
+            Glibc.close(descriptor)
+            return nil
+        }
+    }
+
+    func close() {
+        Glibc.close(descriptor)
+    }
+}

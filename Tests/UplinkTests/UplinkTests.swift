@@ -16,7 +16,7 @@ import Uplink
 @Suite(.timeLimit(.minutes(2)))
 struct UplinkTests {
     static func withUplink(
-        nodes: Int = 5, redundancy: String? = nil, _ body: @escaping @Sendable (TestPlanet, Uplink) async throws -> Void
+        nodes: Int = 5, redundancy: String? = nil, auditShareTimeout: Duration? = nil, _ body: @escaping @Sendable (TestPlanet, Uplink) async throws -> Void
     ) async throws {
         var reconfigure = TestPlanet.Reconfigure()
         reconfigure.storageNodeCount = nodes
@@ -26,7 +26,10 @@ struct UplinkTests {
             if let redundancy { config.metainfo.redundancy = redundancy }
         }
         reconfigure.core = { $0.overlay.distinctNetworks = false }
-        reconfigure.repairer = { $0.overlay.distinctNetworks = false }
+        reconfigure.repairer = { config in
+            config.overlay.distinctNetworks = false
+            if let auditShareTimeout { config.audit.shareTimeout = auditShareTimeout }
+        }
         try await TestPlanet.run(reconfigure: reconfigure) { planet in
             let apiKey = try planet.makeProject("project")
             let access = try Access.derive(

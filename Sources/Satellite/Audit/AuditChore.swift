@@ -14,6 +14,8 @@ public struct AuditConfig: ConfigSection, Equatable {
     public var interval: Duration? = .seconds(30)
     public var segmentsPerPass = 10
     public var shareTimeout: Duration = .seconds(15)
+    /// Timed-out reverifications of a contained node's pending audit that count as a failure.
+    public var maxReverifications = 3
 
     public init() {}
 
@@ -21,6 +23,10 @@ public struct AuditConfig: ConfigSection, Equatable {
         .interval("interval", \.interval, help: "time between audit passes; 0s audits only when triggered"),
         .int("segments-per-pass", \.segmentsPerPass, help: "segments audited a pass, each from a different node's sample", range: 1 ... 10_000),
         .duration("share-timeout", \.shareTimeout, help: "how long a node may take to send an audited share", range: .seconds(1) ... .seconds(600)),
+        .int(
+            "max-reverifications", \.maxReverifications,
+            help: "timed-out reverifications of a contained node's pending audit that count as one failure", range: 1 ... 100
+        ),
     ]
 }
 
@@ -42,7 +48,7 @@ public final class AuditChore: Sendable {
 
     public let cycle: Cycle<ContinuousClock>
     private let config: AuditConfig
-    private let db: any RepairQueueDB & ObjectsDB
+    private let db: any RepairQueueDB & ObjectsDB & ContainmentDB
     private let threads: BlockingThreads
     private let verifier: Verifier
     private let reputation: ReputationService
@@ -51,7 +57,7 @@ public final class AuditChore: Sendable {
     private let durations: @Sendable (Duration) -> Void
 
     public init(
-        config: AuditConfig, db: any RepairQueueDB & ObjectsDB & ReputationDB, threads: BlockingThreads, signer: OrderSigner, pieces: PieceClient,
+        config: AuditConfig, db: any RepairQueueDB & ObjectsDB & ReputationDB & ContainmentDB, threads: BlockingThreads, signer: OrderSigner, pieces: PieceClient,
         reputation: ReputationConfig, log: Logger, metrics: any MetricsFactory
     ) {
         self.config = config
@@ -70,15 +76,23 @@ public final class AuditChore: Sendable {
         try await cycle.runLoggingFailures(log, what: "audit pass", finished: durations) { _ = try await self.pass() }
     }
 
-    /// Audits `segment` (at `stripe`, or a random one) and records the outcome in the nodes' reputations.
+    /// Audits `segment` (at `stripe`, or a random one), skipping contained nodes, records the
+    /// outcome in the nodes' reputations and contains the nodes that timed out.
     public func audit(_ segment: SegmentRecord, stripe: Int? = nil) async throws -> AuditReport {
-        let report = try await verifier.verify(segment, stripe: stripe)
+        let db = self.db
+        let contained = Set(try await threads.run { try db.pendingAudits() }.map(\.node))
+        let report = try await verifier.verify(segment, stripe: stripe, skipping: contained)
+        for pending in report.contained where try await threads.run({ try db.contain(pending, at: Date()) }) {
+            log.info("node contained", metadata: ["node": .string(Hex.encode(pending.node)), "position": "\(pending.position)"])
+        }
         if report.noVerdict == nil {
             let recorded = report.successes.map { ($0, true) } + report.fails.map { ($0, false) }
             let disqualified = try await threads.run { try self.reputation.record(recorded) }
             for node in disqualified { log.warning("node disqualified", metadata: ["node": .string(Hex.encode(node))]) }
         }
-        for (outcome, nodes) in [("success", report.successes), ("fail", report.fails), ("offline", report.offline), ("unknown", report.unknown)] where !nodes.isEmpty {
+        for (outcome, nodes) in [
+            ("success", report.successes), ("fail", report.fails), ("offline", report.offline), ("unknown", report.unknown), ("contained", report.contained.map(\.node)),
+        ] where !nodes.isEmpty {
             outcomes(outcome, nodes.count)
         }
         if !report.fails.isEmpty {
@@ -87,7 +101,47 @@ public final class AuditChore: Sendable {
         return report
     }
 
+    /// Asks each contained node for its pending audit's whole piece: an answer that proves the
+    /// piece is a success and one that does not a failure (either releases the node); a timeout
+    /// counts, and the `audit.max-reverifications`-th is a failure; an offline node stays contained.
+    public func reverify() async throws -> [(node: Data, outcome: String)] {
+        let db = self.db
+        var outcomes: [(node: Data, outcome: String)] = []
+        for pending in try await threads.run({ try db.pendingAudits() }) {
+            let outcome: String
+            switch try await verifier.reverify(pending) {
+            case .success:
+                _ = try await threads.run { try self.reputation.record([(pending.node, true)]) }
+                try await threads.run { try db.release(pending.node) }
+                outcome = "success"
+            case .fail(let why):
+                log.warning("reverification failed", metadata: ["node": .string(Hex.encode(pending.node)), "reason": .string(why)])
+                _ = try await threads.run { try self.reputation.record([(pending.node, false)]) }
+                try await threads.run { try db.release(pending.node) }
+                outcome = "fail"
+            case .timedOut:
+                let count = try await threads.run { try db.countReverification(of: pending.node) }
+                if count >= config.maxReverifications {
+                    _ = try await threads.run { try self.reputation.record([(pending.node, false)]) }
+                    try await threads.run { try db.release(pending.node) }
+                    outcome = "fail"
+                } else {
+                    outcome = "timed out"
+                }
+            case .offline:
+                outcome = "offline"
+            case .gone:
+                try await threads.run { try db.release(pending.node) }
+                outcome = "gone"
+            }
+            outcomes.append((pending.node, outcome))
+        }
+        return outcomes
+    }
+
+    /// Reverifies the contained nodes, then audits a sample of segments.
     public func pass() async throws -> Pass {
+        _ = try await reverify()
         // Every node's reservoir of 3: a segment's key is u^(1/weight) for u uniform in (0, 1).
         var reservoirs: [Data: [(key: Double, streamID: Data, position: Int)]] = [:]
         let db = self.db

@@ -16,6 +16,8 @@ public struct AuditReport: Sendable, Equatable {
     public var fails: [Data] = []
     public var offline: [Data] = []
     public var unknown: [Data] = []
+    /// Nodes that did not send their share in time: contained, their piece asked for again.
+    public var contained: [PendingAudit] = []
     /// Why the audit gave no verdict at all (too few shares, the segment changed), when it did not.
     public var noVerdict: String?
 }
@@ -30,7 +32,9 @@ struct Verifier: Sendable {
     let db: any RepairQueueDB & ObjectsDB
     let threads: BlockingThreads
 
-    func verify(_ segment: SegmentRecord, stripe chosen: Int? = nil, now: Date = Date()) async throws -> AuditReport {
+    /// Audits `segment` at `stripe` (random when nil), skipping the nodes in `skipping` (contained
+    /// nodes answer for their pending audit first, as in Storj).
+    func verify(_ segment: SegmentRecord, stripe chosen: Int? = nil, skipping: Set<Data> = [], now: Date = Date()) async throws -> AuditReport {
         var report = AuditReport()
         let r = segment.redundancy
         guard let root = segment.rootPieceID.flatMap(PieceID.init(bytes:)) else {
@@ -45,12 +49,12 @@ struct Verifier: Sendable {
         let pieceSize = r.pieceSize(ofSegment: segment.encryptedSize)
         let stripe = chosen ?? Int.random(in: 0..<max(1, Int(pieceSize) / r.shareSize))
         let addresses = try await threads.run { try db.addresses(of: segment.pieces.map(\.node)) }
-        let holders = segment.pieces.compactMap { piece in NodeID(bytes: piece.node).map { (piece, $0) } }
+        let holders = segment.pieces.filter { !skipping.contains($0.node) }.compactMap { piece in NodeID(bytes: piece.node).map { (piece, $0) } }
         let limits = signer.repairLimits(
             .getAudit, rootPieceID: root, pieces: holders.map { ($0.0.number, $0.1) }, pieceSize: Int64(r.shareSize), pieceExpiration: nil,
             billedTo: OrderMetadata(project: owner.project, bucket: owner.bucket), now: now
         ).limits
-        enum Read { case share(Share), fail, offline, unknown }
+        enum Read { case share(Share), fail, offline, timedOut(Int), unknown }
         let reads = await withTaskGroup(of: (Data, Read).self) { group in
             for (index, (piece, _)) in holders.enumerated() {
                 guard let address = addresses[piece.node] else { continue }
@@ -62,6 +66,8 @@ struct Verifier: Sendable {
                         return (piece.node, .fail)
                     } catch let error as HTTPClientError where error == .connectTimeout {
                         return (piece.node, .offline)
+                    } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+                        return (piece.node, .timedOut(piece.number))
                     } catch {
                         if Self.isRefused(error) { return (piece.node, .offline) }
                         return (piece.node, .unknown)
@@ -78,6 +84,8 @@ struct Verifier: Sendable {
             case .share(let share): shares[node] = share
             case .fail: report.fails.append(node)
             case .offline: report.offline.append(node)
+            case .timedOut(let number):
+                report.contained.append(PendingAudit(node: node, streamID: segment.streamID, position: segment.position, pieceNumber: number))
             case .unknown: report.unknown.append(node)
             }
         }
@@ -102,6 +110,41 @@ struct Verifier: Sendable {
             return AuditReport(noVerdict: "the segment changed during the audit")
         }
         return report
+    }
+
+    /// How a contained node answered for its pending audit.
+    enum Reverification: Sendable, Equatable {
+        case success, fail(String), offline, timedOut, gone
+    }
+
+    /// Asks the contained node for the whole piece of its pending audit and checks it against what
+    /// it was stored under (``PieceProvenance``).
+    func reverify(_ pending: PendingAudit, now: Date = Date()) async throws -> Reverification {
+        let db = self.db
+        guard let segment = try await threads.run({ try db.segment(streamID: pending.streamID, position: pending.position) }),
+            segment.pieces.contains(Piece(number: pending.pieceNumber, node: pending.node)),
+            let root = segment.rootPieceID.flatMap(PieceID.init(bytes:)), let node = NodeID(bytes: pending.node),
+            let owner = try await threads.run({ try db.owner(ofStream: pending.streamID) }),
+            let address = try await threads.run({ try db.addresses(of: [pending.node]) })[pending.node]
+        else { return .gone }
+        let size = segment.redundancy.pieceSize(ofSegment: segment.encryptedSize)
+        guard let limit = signer.repairLimits(
+            .getAudit, rootPieceID: root, pieces: [(pending.pieceNumber, node)], pieceSize: size, pieceExpiration: nil,
+            billedTo: OrderMetadata(project: owner.project, bucket: owner.bucket), now: now
+        ).limits.first else { return .gone }
+        do {
+            let (bytes, provenance) = try await pieces.downloadWithProvenance(from: address, limit: limit, size: size)
+            guard let provenance else { return .fail("it did not show what the piece was stored under") }
+            let pieceID = root.derived(forNode: node, number: pending.pieceNumber)
+            if let problem = provenance.problem(with: bytes, node: node, pieceID: pieceID, satellite: signer.identity.id) { return .fail(problem) }
+            return .success
+        } catch let error as PieceTransferError where error.reason.hasPrefix("not_found") || error.reason.hasPrefix("corrupted") {
+            return .fail(error.reason)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            return .timedOut
+        } catch {
+            return Self.isRefused(error) || (error as? HTTPClientError) == .connectTimeout ? .offline : .timedOut
+        }
     }
 
     /// Whether `error` is a refused connection: the node's address answers, nothing listens.

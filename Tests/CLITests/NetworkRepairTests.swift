@@ -1,5 +1,6 @@
 import Foundation
 import Identity
+import NodeProtocol
 import SatelliteDB
 import Testing
 
@@ -50,5 +51,56 @@ struct NetworkRepairTests {
         #expect(down.status == 0, "\(down.stderr)")
         #expect(try LaunchedNetwork.sha256(of: back) == sha256)
         #expect(network.launched.logText("repairer").contains("segment repaired"))
+    }
+
+    @Test func aRepairerKilledMidRepairIsFinishedByTheNextAndLeavesNoPieceMissing() async throws {
+        // As above, and a claim's lease of 3 s, so the repairer the launcher starts again takes it up.
+        let network = try await LaunchedNetwork(nodes: 14, configure: { config in
+            config.replacingOccurrences(of: "online-window: 4h0m0s", with: "online-window: 6s")
+                .replacingOccurrences(of: "checkin-interval: 5s", with: "checkin-interval: 0s")
+                .replacingOccurrences(of: "# time between passes over every segment; 0s runs passes only when triggered\n  interval: 30s", with: "interval: 2s")
+                .replacingOccurrences(of: "# time between claims of queued segments; 0s claims only when triggered\n  interval: 10s", with: "interval: 1s")
+                .replacingOccurrences(of: "lease: 30m0s", with: "lease: 3s")
+        }, configureNode: { $0.replacingOccurrences(of: "  interval: 1h0m0s", with: "  interval: 1s") })
+        #expect(try await network.uplink("mb", "sj://heal").status == 0)
+        // One segment of 60 MB: its repair reads and writes tens of MB, long enough to be cut short.
+        let (file, sha256) = try network.randomFile("big", size: 60_000_000)
+        #expect(try await network.uplink("cp", file.path, "sj://heal/big.bin", timeout: 120).status == 0)
+        let segment = try #require(try network.database.segments(after: nil, limit: 10).first)
+        var names: [Data: String] = [:]
+        for index in 1...network.nodeCount {
+            names[try IdentityFile.load(from: network.root + "/node\(index)/identity.key").id.bytes] = "node\(index)"
+        }
+        let stopped = Array(segment.pieces.map(\.node).prefix(segment.pieces.count - 6))
+        for node in stopped {
+            let name = try #require(names[node])
+            let pid = try #require(try await network.pid(of: name), "\(name) is running")
+            kill(pid, SIGTERM)
+        }
+        // The moment a repairer claims the segment, it is killed.
+        try await network.launched.until("the segment claimed", timeout: 60) { ((try? network.database.repairQueue()) ?? []).contains { $0.attempts >= 1 } }
+        let repairer = try #require(try await network.pid(of: "repairer"))
+        kill(repairer, SIGKILL)
+        try await network.launched.until("the repairer started again") { network.launched.count("spawned", of: "repairer") >= 2 }
+        func piecesUp() throws -> Int {
+            try network.database.segments(after: nil, limit: 10).first?.pieces.filter { !stopped.contains($0.node) }.count ?? 0
+        }
+        try await network.launched.until("the next repairer finished the segment", timeout: 90) { ((try? piecesUp()) ?? 0) >= 8 }
+
+        // Every piece the segment lists is on its node, under the piece id derived for it.
+        var directories: [Data: String] = [:]
+        for (id, name) in names { directories[id] = network.root + "/" + name }
+        let satellite = try IdentityFile.load(from: network.root + "/satellite/identity.key").id
+        let repaired = try #require(try network.database.segments(after: nil, limit: 10).first)
+        let root = try #require(repaired.rootPieceID.flatMap(PieceID.init(bytes:)))
+        for piece in repaired.pieces where !stopped.contains(piece.node) {
+            let id = root.derived(forNode: try #require(NodeID(bytes: piece.node)), number: piece.number).hex
+            let directory = try #require(directories[piece.node])
+            let path = "\(directory)/pieces/blobs/\(satellite.hex)/\(id.prefix(2))/\(id.dropFirst(2))"
+            #expect(FileManager.default.fileExists(atPath: path), "piece \(piece.number) is not on its node")
+        }
+        let back = network.directory.appendingPathComponent("back")
+        #expect(try await network.uplink("cp", "sj://heal/big.bin", back.path, timeout: 120).status == 0)
+        #expect(try LaunchedNetwork.sha256(of: back) == sha256)
     }
 }

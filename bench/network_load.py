@@ -145,7 +145,7 @@ class DelayProxy:
 class Network:
     """`satellite network setup` in `work`, run under the launcher until `stop`."""
 
-    def __init__(self, bin_dir, work, nodes, proxied=(), loop=None):
+    def __init__(self, bin_dir, work, nodes, proxied=(), loop=None, configure=None, configure_node=None):
         self.bin = bin_dir
         self.root = os.path.join(work, "net")
         self.nodes = nodes
@@ -155,6 +155,15 @@ class Network:
             check=True, capture_output=True, text=True,
         ).stdout
         self.access = out.strip().splitlines()[-1]
+        if configure:
+            path = os.path.join(self.root, "satellite.yaml")
+            text = open(path).read()
+            open(path, "w").write(configure(text))
+        if configure_node:
+            for index in range(1, nodes + 1):
+                path = os.path.join(self.root, f"node{index}", "storagenode.yaml")
+                text = open(path).read()
+                open(path, "w").write(configure_node(text))
         self.proxies = []
         self.loop = loop
         for offset, index in enumerate(proxied):
@@ -324,21 +333,79 @@ def long_tail(bin_dir, work, runs, nodes, slow_cases, code, loop):
         print(f"  {slow:>10} {up:9.2f} {up / fast_up:7.2f} {down:11.2f} {down / fast_down:7.2f}")
 
 
+def repair(bin_dir, work, objects=8, size=32 * MIB):
+    """Repair throughput on 14 nodes: nodes stopped until segments are at their repair threshold,
+    then segments and bytes per second until the queue is empty, beside the uplink downloading and
+    uploading the same bytes in the same run."""
+    os.makedirs(work)
+    source = os.path.join(work, "object")
+    with open(source, "wb") as out:
+        out.write(os.urandom(size))
+    network = Network(bin_dir, work, nodes=14, configure=lambda text: text
+                      .replace("online-window: 4h0m0s", "online-window: 5s")
+                      .replace("checkin-interval: 5s", "checkin-interval: 0s")
+                      .replace("# time between passes over every segment; 0s runs passes only when triggered\n  interval: 30s", "interval: 1s")
+                      .replace("# time between claims of queued segments; 0s claims only when triggered\n  interval: 10s", "interval: 1s"),
+                      configure_node=lambda text: text.replace("  interval: 1h0m0s", "  interval: 1s"))
+    database = os.path.join(network.root, "satellite", "satellite.db")
+    try:
+        environment = dict(os.environ, UPLINK_ACCESS=network.access, HOME=network.root)
+        subprocess.run([f"{bin_dir}/uplink", "mb", "sj://heal"], env=environment, check=True, capture_output=True)
+        for index in range(objects):
+            network.uplink("cp", source, f"sj://heal/{index}")
+        # The uplink's own figure for the same bytes: one object down and up again.
+        down = network.uplink("cp", "sj://heal/0", os.path.join(work, "back"))[0]
+        up = network.uplink("cp", os.path.join(work, "back"), "sj://heal/again")[0]
+        uplink_rate = size / (down + up)
+        # Stop 5 of the 14 nodes: every segment loses about a third of its pieces.
+        statuses = subprocess.run([f"{bin_dir}/satellite", "status", "--config", os.path.join(network.root, "satellite.yaml")],
+                                  capture_output=True, text=True).stdout.splitlines()
+        pids = {row.split()[0]: row.split()[1] for row in statuses if row.startswith("node")}
+        for name in ["node1", "node2", "node3", "node4", "node5"]:
+            os.kill(int(pids[name]), signal.SIGTERM)
+        started = None
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
+                queued = db.execute("SELECT count(*) FROM repair_queue").fetchone()[0]
+            if queued and started is None:
+                started = time.monotonic()
+            if started is not None and queued == 0:
+                break
+            time.sleep(0.05)
+        finished = time.monotonic()
+        log = open(os.path.join(network.root, "satellite", "log", "repairer.log")).read()
+        repaired = log.count('"msg":"segment repaired"')
+    finally:
+        network.stop()
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
+        segment_bytes = db.execute("SELECT avg(encrypted_size) FROM segments").fetchone()[0] or 0
+    seconds = finished - (started or finished)
+    moved = repaired * segment_bytes
+    print(f"\nRepair on 14 local nodes, dev code 4/6/8/10, {objects} objects of {size // MIB} MiB, 5 nodes stopped:")
+    print(f"  {repaired} segments repaired in {seconds:.2f} s from the first queued: {repaired / max(seconds, 0.001):.2f} segments/s, "
+          f"{moved / max(seconds, 0.001) / 1e6:.1f} MB/s of segments")
+    print(f"  the uplink, same run: {size // MIB} MiB down then up in {down + up:.2f} s, {uplink_rate / 1e6:.1f} MB/s; "
+          f"ratio repair / uplink {moved / max(seconds, 0.001) / uplink_rate:.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin", required=True, help="directory of satellite, storagenode and uplink")
     parser.add_argument("--size", type=int, default=GIB, help="bytes of the throughput file")
     parser.add_argument("--runs", type=int, default=3, help="runs of each long-tail case")
-    parser.add_argument("--only", choices=["throughput", "tail"], help="one part alone")
+    parser.add_argument("--only", choices=["throughput", "tail", "repair"], help="one part alone")
     arguments = parser.parse_args()
     work = tempfile.mkdtemp(prefix="network-bench-")
     # The delaying proxies' loop, on a thread of its own for the whole run.
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
     try:
-        if arguments.only != "tail":
+        if arguments.only in (None, "throughput"):
             throughput(arguments.bin, os.path.join(work, "throughput"), arguments.size)
-        if arguments.only != "throughput":
+        if arguments.only in (None, "repair"):
+            repair(arguments.bin, os.path.join(work, "repair"))
+        if arguments.only in (None, "tail"):
             long_tail(arguments.bin, os.path.join(work, "tail-dev"), arguments.runs, 10, (0, 2, 3), "4/6/8/10", loop)
             long_tail(arguments.bin, os.path.join(work, "tail-release"), arguments.runs, 110, (0, 30), "29/35/80/110", loop)
     finally:

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Identity
 import SatelliteDB
 import Testing
 
@@ -128,5 +129,14 @@ final class LaunchedNetwork {
         let status = try await SatelliteProcess.run(["status", "--config", root + "/satellite.yaml"])
         let row = status.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }.first { $0.first.map(String.init) == name }
         return row.flatMap { $0.count > 1 ? Int32($0[1]) : nil }
+    }
+
+    /// Each node's process name (`node1` ...) by its id, from its identity file.
+    func nodeNames() throws -> [Data: String] {
+        var names: [Data: String] = [:]
+        for index in 1...nodeCount {
+            names[try IdentityFile.load(from: root + "/node\(index)/identity.key").id.bytes] = "node\(index)"
+        }
+        return names
     }
 }

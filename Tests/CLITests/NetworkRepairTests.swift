@@ -9,15 +9,21 @@ import Testing
 /// `optimal` on the nodes still up.
 @Suite(.timeLimit(.minutes(3)))
 struct NetworkRepairTests {
-    @Test func aSegmentAtItsRepairThresholdIsRepairedOnTheNodesStillUp() async throws {
-        // Nodes check in every second; a node is offline 6 s after its last check-in; the checker
-        // passes every 2 s and the repairer claims every 2 s.
-        let network = try await LaunchedNetwork(nodes: 14, configure: { config in
-            config.replacingOccurrences(of: "online-window: 4h0m0s", with: "online-window: 6s")
+    /// A network of 14 nodes that notices a node gone within seconds: nodes check in every second,
+    /// a node is offline 6 s after its last check-in, the checker passes and the repairer claims
+    /// every 2 s; `lease` replaces the claims' 30 minutes when given.
+    static func quicklyRepairing(lease: String? = nil) async throws -> LaunchedNetwork {
+        try await LaunchedNetwork(nodes: 14, configure: { config in
+            let quick = config.replacingOccurrences(of: "online-window: 4h0m0s", with: "online-window: 6s")
                 .replacingOccurrences(of: "checkin-interval: 5s", with: "checkin-interval: 0s")
                 .replacingOccurrences(of: "# time between passes over every segment; 0s runs passes only when triggered\n  interval: 30s", with: "interval: 2s")
                 .replacingOccurrences(of: "# time between claims of queued segments; 0s claims only when triggered\n  interval: 10s", with: "interval: 2s")
+            return lease.map { quick.replacingOccurrences(of: "lease: 30m0s", with: "lease: \($0)") } ?? quick
         }, configureNode: { $0.replacingOccurrences(of: "  interval: 1h0m0s", with: "  interval: 1s") })
+    }
+
+    @Test func aSegmentAtItsRepairThresholdIsRepairedOnTheNodesStillUp() async throws {
+        let network = try await Self.quicklyRepairing()
         #expect(try await network.uplink("mb", "sj://heal").status == 0)
         let (file, sha256) = try network.randomFile("photo", size: 3_000_000)
         #expect(try await network.uplink("cp", file.path, "sj://heal/photo.bin").status == 0)
@@ -25,10 +31,7 @@ struct NetworkRepairTests {
         #expect((segment.redundancy.repair, segment.redundancy.optimal) == (6, 8))
 
         // Stop holders until 6 pieces, the repair threshold, are left on nodes that are up.
-        var names: [Data: String] = [:]
-        for index in 1...network.nodeCount {
-            names[try IdentityFile.load(from: network.root + "/node\(index)/identity.key").id.bytes] = "node\(index)"
-        }
+        let names = try network.nodeNames()
         let stopped = Array(segment.pieces.map(\.node).prefix(segment.pieces.count - 6))
         for node in stopped {
             let name = try #require(names[node])
@@ -54,23 +57,14 @@ struct NetworkRepairTests {
     }
 
     @Test func aRepairerKilledMidRepairIsFinishedByTheNextAndLeavesNoPieceMissing() async throws {
-        // As above, and a claim's lease of 3 s, so the repairer the launcher starts again takes it up.
-        let network = try await LaunchedNetwork(nodes: 14, configure: { config in
-            config.replacingOccurrences(of: "online-window: 4h0m0s", with: "online-window: 6s")
-                .replacingOccurrences(of: "checkin-interval: 5s", with: "checkin-interval: 0s")
-                .replacingOccurrences(of: "# time between passes over every segment; 0s runs passes only when triggered\n  interval: 30s", with: "interval: 2s")
-                .replacingOccurrences(of: "# time between claims of queued segments; 0s claims only when triggered\n  interval: 10s", with: "interval: 1s")
-                .replacingOccurrences(of: "lease: 30m0s", with: "lease: 3s")
-        }, configureNode: { $0.replacingOccurrences(of: "  interval: 1h0m0s", with: "  interval: 1s") })
+        // A claim's lease of 3 s, so the repairer the launcher starts again takes it up.
+        let network = try await Self.quicklyRepairing(lease: "3s")
         #expect(try await network.uplink("mb", "sj://heal").status == 0)
         // One segment of 60 MB: its repair reads and writes tens of MB, long enough to be cut short.
         let (file, sha256) = try network.randomFile("big", size: 60_000_000)
         #expect(try await network.uplink("cp", file.path, "sj://heal/big.bin", timeout: 120).status == 0)
         let segment = try #require(try network.database.segments(after: nil, limit: 10).first)
-        var names: [Data: String] = [:]
-        for index in 1...network.nodeCount {
-            names[try IdentityFile.load(from: network.root + "/node\(index)/identity.key").id.bytes] = "node\(index)"
-        }
+        let names = try network.nodeNames()
         let stopped = Array(segment.pieces.map(\.node).prefix(segment.pieces.count - 6))
         for node in stopped {
             let name = try #require(names[node])

@@ -22,6 +22,24 @@ struct NetworkRepairTests {
         }, configureNode: { $0.replacingOccurrences(of: "  interval: 1h0m0s", with: "  interval: 1s") })
     }
 
+    /// Stops holders of `segment` with SIGTERM, as an operator stops a node, until 6 of its pieces
+    /// (the repair threshold) are left on nodes that are up; the ids of the nodes stopped.
+    static func stopHoldersToTheRepairThreshold(of segment: SegmentRecord, in network: LaunchedNetwork) async throws -> [Data] {
+        let names = try network.nodeNames()
+        let stopped = Array(segment.pieces.map(\.node).prefix(segment.pieces.count - 6))
+        for node in stopped {
+            let name = try #require(names[node])
+            let pid = try #require(try await network.pid(of: name), "\(name) is running")
+            kill(pid, SIGTERM)
+        }
+        return stopped
+    }
+
+    /// Pieces of the network's one segment on nodes not among `stopped`.
+    static func piecesUp(in network: LaunchedNetwork, besides stopped: [Data]) throws -> Int {
+        try network.database.segments(after: nil, limit: 10).first?.pieces.filter { !stopped.contains($0.node) }.count ?? 0
+    }
+
     @Test func aSegmentAtItsRepairThresholdIsRepairedOnTheNodesStillUp() async throws {
         let network = try await Self.quicklyRepairing()
         #expect(try await network.uplink("mb", "sj://heal").status == 0)
@@ -30,22 +48,14 @@ struct NetworkRepairTests {
         let segment = try #require(try network.database.segments(after: nil, limit: 10).first)
         #expect((segment.redundancy.repair, segment.redundancy.optimal) == (6, 8))
 
-        // Stop holders until 6 pieces, the repair threshold, are left on nodes that are up.
-        let names = try network.nodeNames()
-        let stopped = Array(segment.pieces.map(\.node).prefix(segment.pieces.count - 6))
-        for node in stopped {
-            let name = try #require(names[node])
-            let pid = try #require(try await network.pid(of: name), "\(name) is running")
-            kill(pid, SIGTERM)
-        }
+        let stopped = try await Self.stopHoldersToTheRepairThreshold(of: segment, in: network)
         let started = Date()
-        func piecesUp() throws -> Int {
-            try network.database.segments(after: nil, limit: 10).first?.pieces.filter { !stopped.contains($0.node) }.count ?? 0
-        }
+        func piecesUp() throws -> Int { try Self.piecesUp(in: network, besides: stopped) }
         try await network.launched.until("the segment back at optimal on nodes that are up", timeout: 90) { ((try? piecesUp()) ?? 0) >= 8 }
         let took = Date().timeIntervalSince(started)
         // Offline after 6 s, then one checker pass and one repairer round (2 s each), and the repair.
         #expect(try piecesUp() >= 8, "repaired after \(took) s")
+        let names = try network.nodeNames()
         for node in stopped {
             #expect(try await network.pid(of: try #require(names[node])) == nil, "a node stopped with SIGTERM stays down")
         }
@@ -65,20 +75,13 @@ struct NetworkRepairTests {
         #expect(try await network.uplink("cp", file.path, "sj://heal/big.bin", timeout: 120).status == 0)
         let segment = try #require(try network.database.segments(after: nil, limit: 10).first)
         let names = try network.nodeNames()
-        let stopped = Array(segment.pieces.map(\.node).prefix(segment.pieces.count - 6))
-        for node in stopped {
-            let name = try #require(names[node])
-            let pid = try #require(try await network.pid(of: name), "\(name) is running")
-            kill(pid, SIGTERM)
-        }
+        let stopped = try await Self.stopHoldersToTheRepairThreshold(of: segment, in: network)
         // The moment a repairer claims the segment, it is killed.
         try await network.launched.until("the segment claimed", timeout: 60) { ((try? network.database.repairQueue()) ?? []).contains { $0.attempts >= 1 } }
         let repairer = try #require(try await network.pid(of: "repairer"))
         kill(repairer, SIGKILL)
         try await network.launched.until("the repairer started again") { network.launched.count("spawned", of: "repairer") >= 2 }
-        func piecesUp() throws -> Int {
-            try network.database.segments(after: nil, limit: 10).first?.pieces.filter { !stopped.contains($0.node) }.count ?? 0
-        }
+        func piecesUp() throws -> Int { try Self.piecesUp(in: network, besides: stopped) }
         try await network.launched.until("the next repairer finished the segment", timeout: 90) { ((try? piecesUp()) ?? 0) >= 8 }
 
         // Every piece the segment lists is on its node, under the piece id derived for it.

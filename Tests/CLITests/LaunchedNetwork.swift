@@ -1,6 +1,10 @@
 import Crypto
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Identity
+import NodeProtocol
 import SatelliteDB
 import Testing
 
@@ -139,4 +143,50 @@ final class LaunchedNetwork {
         }
         return names
     }
+}
+
+/// Nodes of a launched network stopped with SIGSTOP while the test checks them in every second
+/// in their place, with their own keys: to the satellite they are online, and every transfer to
+/// them hangs, as with a node whose disk stopped answering. ``resume()`` sends SIGCONT; so does
+/// releasing it.
+final class HungNodes {
+    private let pids: [Int32]
+    private let checkIns: Task<Void, Never>
+
+    init(_ names: [String], of network: LaunchedNetwork) async throws {
+        var pids: [Int32] = []
+        var bodies: [(URL, @Sendable () -> Data)] = []
+        for name in names {
+            let directory = network.root + "/" + name
+            let identity = try IdentityFile.load(from: directory + "/identity.key")
+            let node = try #require(try network.database.node(id: identity.id.bytes), "\(name) checked in")
+            let config = try String(contentsOfFile: directory + "/storagenode.yaml", encoding: .utf8)
+            let satellite = try #require(config.split(separator: "\n").first { $0.contains("satellite-url:") }?.split(separator: " ").last)
+            let url = try #require(URL(string: "\(satellite)/v1/contact/checkin"))
+            bodies.append((url, { SignedCheckIn(identity: identity, address: node.address, freeDisk: node.freeDisk, version: node.version).json }))
+            pids.append(try #require(try await network.pid(of: name), "\(name) is running"))
+        }
+        for pid in pids { kill(pid, SIGSTOP) }
+        self.pids = pids
+        let requests = bodies
+        checkIns = Task {
+            while !Task.isCancelled {
+                for (url, body) in requests {
+                    var request = URLRequest(url: url)
+                    request.httpMethod = "POST"
+                    request.timeoutInterval = 5
+                    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                    _ = try? await URLSession.shared.upload(for: request, from: body())
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    func resume() {
+        checkIns.cancel()
+        for pid in pids { kill(pid, SIGCONT) }
+    }
+
+    deinit { resume() }
 }

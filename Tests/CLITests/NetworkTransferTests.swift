@@ -71,7 +71,8 @@ struct NetworkTransferTests {
         }
         #expect(try await network.uplink("mb", "sj://kill").status == 0)
         let (kept, keptSHA256) = try network.randomFile("kept", size: Self.plainPerSegment + 1000)
-        #expect(try await network.uplink("cp", kept.path, "sj://kill/kept.bin", timeout: 120).status == 0)
+        let keptUpload = try await network.uplink("cp", kept.path, "sj://kill/kept.bin", timeout: 120)
+        try #require(keptUpload.status == 0, "\(keptUpload.stderr)")
         let keptStreams = Set(try network.database.segments(after: nil, limit: 100).map(\.streamID))
         #expect(keptStreams.count == 1)
 

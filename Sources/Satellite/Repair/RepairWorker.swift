@@ -106,11 +106,13 @@ public final class RepairWorker: Sendable {
         }
         let usedNetworks = distinctNetworks ? Set(healthy.compactMap { standings[$0.node]?.lastNet }) : []
         switch try await repairer.repair(segment, healthy: healthy, usedNetworks: usedNetworks, now: now) {
-        case .repaired(let pieces, let added):
+        case .repaired(let pieces, let added, let notStored):
             repaired.increment()
             piecesAdded.increment(by: added)
             try await threads.run { try db.removeFromQueue(streamID: claim.streamID, position: claim.position) }
-            log.info("segment repaired", metadata: ["position": "\(claim.position)", "healthy": "\(healthy.count)", "pieces": "\(pieces)", "added": "\(added)"])
+            var metadata: Logger.Metadata = ["position": "\(claim.position)", "healthy": "\(healthy.count)", "pieces": "\(pieces)", "added": "\(added)"]
+            if !notStored.isEmpty { metadata["not-stored"] = .string(notStored.joined(separator: "; ")) }
+            log.info("segment repaired", metadata: metadata)
             return .repaired(pieces: pieces, added: added)
         case .segmentChanged:
             try await threads.run { try db.removeFromQueue(streamID: claim.streamID, position: claim.position) }

@@ -16,8 +16,9 @@ import Synchronization
 final class SegmentRepairer: Sendable {
     /// How a repair of one segment ended.
     enum Result: Sendable, Equatable {
-        /// The segment holds `pieces` pieces now, `added` of them new.
-        case repaired(pieces: Int, added: Int)
+        /// The segment holds `pieces` pieces now, `added` of them new; `notStored` says why each
+        /// new piece that a chosen node did not take is missing.
+        case repaired(pieces: Int, added: Int, notStored: [String])
         /// The segment changed (deleted, overwritten, repaired by another) while it was being
         /// repaired; nothing was changed, and the new pieces are left to garbage collection.
         case segmentChanged
@@ -96,9 +97,11 @@ final class SegmentRepairer: Sendable {
         let writes = signer.repairLimits(
             .putRepair, rootPieceID: root, pieces: targets.map { ($0.0, $0.1) }, pieceSize: pieceSize, pieceExpiration: owner.expiresAt, billedTo: billing, now: now
         )
-        let stored = await store(runs, to: targets.map { ($0.0, $0.2) }, limits: writes.limits, key: writes.piecePrivateKey)
+        let (stored, notStored) = await store(runs, to: targets.map { ($0.0, $0.2) }, limits: writes.limits, key: writes.piecePrivateKey)
         guard healthy.count + stored.count > r.repair else {
-            return .failed("stored \(stored.count) of \(targets.count) new pieces; the segment would still need repair")
+            return .failed(
+                "stored \(stored.count) of \(targets.count) new pieces; the segment would still need repair: " + notStored.prefix(3).joined(separator: "; ")
+            )
         }
         let list = (healthy + stored).sorted { $0.number < $1.number }
         if let hook = beforeSwap.withLock({ $0 }) { try await hook() }
@@ -118,7 +121,7 @@ final class SegmentRepairer: Sendable {
             }
             return .segmentChanged
         }
-        return .repaired(pieces: list.count, added: stored.count)
+        return .repaired(pieces: list.count, added: stored.count, notStored: notStored)
     }
 
     /// `k` whole pieces, from the first nodes to serve them, each checked against the limit it was
@@ -166,19 +169,32 @@ final class SegmentRepairer: Sendable {
         }
     }
 
-    /// Stores piece `number` on each target under its limit; the pieces the nodes took.
-    private func store(_ runs: PieceRuns, to targets: [(number: Int, address: String)], limits: [OrderLimit], key: Curve25519.Signing.PrivateKey) async -> [Piece] {
-        await withTaskGroup(of: Piece?.self) { group in
+    /// Stores piece `number` on each target under its limit; the pieces the nodes took, and why
+    /// each of the others is not stored.
+    private func store(
+        _ runs: PieceRuns, to targets: [(number: Int, address: String)], limits: [OrderLimit], key: Curve25519.Signing.PrivateKey
+    ) async -> (stored: [Piece], notStored: [String]) {
+        await withTaskGroup(of: Swift.Result<Piece, any Error>.self) { group in
             for (index, target) in targets.enumerated() {
                 group.addTask { [pieces] in
                     let limit = limits[index]
-                    guard (try? await pieces.upload([runs[target.number]], to: target.address, limit: limit, pieceKey: key)) != nil else { return nil }
-                    return Piece(number: target.number, node: limit.storageNodeID.bytes)
+                    do {
+                        _ = try await pieces.upload([runs[target.number]], to: target.address, limit: limit, pieceKey: key)
+                        return .success(Piece(number: target.number, node: limit.storageNodeID.bytes))
+                    } catch {
+                        return .failure(error)
+                    }
                 }
             }
             var stored: [Piece] = []
-            for await piece in group { if let piece { stored.append(piece) } }
-            return stored
+            var notStored: [String] = []
+            for await outcome in group {
+                switch outcome {
+                case .success(let piece): stored.append(piece)
+                case .failure(let error): notStored.append("\(error)")
+                }
+            }
+            return (stored, notStored)
         }
     }
 }

@@ -63,7 +63,7 @@ struct NetworkRepairTests {
         let down = try await network.uplink("cp", "sj://heal/photo.bin", back.path)
         #expect(down.status == 0, "\(down.stderr)")
         #expect(try LaunchedNetwork.sha256(of: back) == sha256)
-        #expect(network.launched.logText("repairer").contains("segment repaired"))
+        try await network.launched.until("the repairer logs the repair", timeout: 10) { network.launched.logText("repairer").contains("segment repaired") }
     }
 
     @Test func aRepairerKilledMidRepairIsFinishedByTheNextAndLeavesNoPieceMissing() async throws {

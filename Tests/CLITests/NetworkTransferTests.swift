@@ -61,9 +61,11 @@ struct NetworkTransferTests {
     }
 
     @Test func anUploadKilledMidwayIsDeletedAtItsZombieDeadlineAndLeavesNoPieceMissing() async throws {
-        // Pending uploads die 10 s after their last committed segment; deletion looks every second.
+        // Pending uploads die 30 s after their begin or their last committed segment; deletion
+        // looks every second. (With 10 s, a full run's load once held the first segment of an
+        // upload that was still going past its deadline.)
         let network = try await LaunchedNetwork(nodes: 5) { config in
-            config.replacingOccurrences(of: "zombie-deadline: 24h0m0s", with: "zombie-deadline: 10s")
+            config.replacingOccurrences(of: "zombie-deadline: 24h0m0s", with: "zombie-deadline: 30s")
                 .replacingOccurrences(
                     of: "deletion:\n  # time between deletions of expired objects and abandoned uploads; 0s only when triggered\n  interval: 1h0m0s",
                     with: "deletion:\n  interval: 1s"
@@ -89,8 +91,9 @@ struct NetworkTransferTests {
         let listed = try await network.uplink("ls", "sj://kill/")
         #expect(!listed.stdout.contains("doomed.bin"), "a pending upload is not listed: \(listed.stdout)")
 
-        try await network.launched.until("the deletion chore removed the abandoned upload", timeout: 60) { ((try? pendingSegments()) ?? 1) == 0 }
-        #expect(network.launched.logText("core").contains("\"zombies\":\"1\""), "the core logs the deletion")
+        try await network.launched.until("the deletion chore removed the abandoned upload", timeout: 90) { ((try? pendingSegments()) ?? 1) == 0 }
+        // The line follows the deletion's commit, through the launcher's log pipe.
+        try await network.launched.until("the core logs the deletion", timeout: 10) { network.launched.logText("core").contains("\"zombies\":\"1\"") }
 
         // Every piece of what is committed is on its node, under the piece id derived for it.
         var nodeDirectories: [Data: String] = [:]

@@ -169,6 +169,16 @@ enum Migrations {
                 table.column("contained_at", .datetime).notNull()
             }
         }
+        migrator.registerMigration("0007-unknown-audits") { db in
+            // Storj's second scale, for audits that ended in an error neither offline nor a
+            // failure: NULL until a success or an unknown error first moves it; a node whose
+            // score falls to the threshold is suspended (offered for nothing) until it recovers.
+            try db.alter(table: "nodes") { table in
+                table.add(column: "unknown_alpha", .double)
+                table.add(column: "unknown_beta", .double)
+                table.add(column: "suspended_at", .datetime)
+            }
+        }
         return migrator
     }
 

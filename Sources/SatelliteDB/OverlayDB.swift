@@ -57,11 +57,14 @@ public struct EligibleNode: Sendable, Equatable {
     public let choice: NodeChoice
     public let freeDisk: Int64
     public let lastContactSuccess: Date
+    /// The audits the node has had, passed or failed: what vetting counts.
+    public let audits: Int
 
-    public init(choice: NodeChoice, freeDisk: Int64, lastContactSuccess: Date) {
+    public init(choice: NodeChoice, freeDisk: Int64, lastContactSuccess: Date, audits: Int = 0) {
         self.choice = choice
         self.freeDisk = freeDisk
         self.lastContactSuccess = lastContactSuccess
+        self.audits = audits
     }
 }
 
@@ -76,8 +79,12 @@ public protocol OverlayDB: Sendable {
     func nodeCount() throws -> Int
     /// Sets when the node was last contacted successfully (as an audit or a ping would).
     func recordContactSuccess(id: Data, at: Date) throws
-    /// Every node contacted successfully since `onlineSince`, neither disqualified nor exiting.
+    /// Every node contacted successfully since `onlineSince`, neither disqualified, suspended nor
+    /// exiting.
     func eligibleNodes(onlineSince: Date) throws -> [EligibleNode]
+    /// Every node contacted successfully since `onlineSince` and not disqualified, suspended and
+    /// exiting ones too: the nodes that keep pieces for the satellite.
+    func keepingNodes(onlineSince: Date) throws -> [NodeChoice]
 }
 
 extension SatelliteDatabase: OverlayDB {
@@ -113,17 +120,26 @@ extension SatelliteDatabase: OverlayDB {
             try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
-                        SELECT id, address, last_net, free_disk, last_contact_success FROM nodes
-                        WHERE last_contact_success >= ? AND disqualified_at IS NULL AND exit_initiated_at IS NULL
+                        SELECT id, address, last_net, free_disk, last_contact_success, audit_count FROM nodes
+                        WHERE last_contact_success >= ? AND disqualified_at IS NULL AND suspended_at IS NULL AND exit_initiated_at IS NULL
                         """
                 ),
                 arguments: [onlineSince]
             ).map {
                 EligibleNode(
                     choice: NodeChoice(id: $0["id"], address: $0["address"], lastNet: $0["last_net"]),
-                    freeDisk: $0["free_disk"], lastContactSuccess: $0["last_contact_success"]
+                    freeDisk: $0["free_disk"], lastContactSuccess: $0["last_contact_success"], audits: $0["audit_count"]
                 )
             }
+        }
+    }
+
+    public func keepingNodes(onlineSince: Date) throws -> [NodeChoice] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT id, address, last_net FROM nodes WHERE last_contact_success >= ? AND disqualified_at IS NULL"),
+                arguments: [onlineSince]
+            ).map { NodeChoice(id: $0["id"], address: $0["address"], lastNet: $0["last_net"]) }
         }
     }
 

@@ -2,61 +2,123 @@ import Foundation
 import GRDB
 
 /// A node's audit standing as stored: its alpha and beta (nil before its first audit), its audits
-/// and the successful ones, and when it was disqualified.
+/// passed or failed and the ones passed, its unknown-error alpha and beta (nil before a success or
+/// an unknown error first moved them), and when it was disqualified or suspended.
 public struct AuditStanding: Sendable, Equatable {
     public let alpha: Double?
     public let beta: Double?
     public let successes: Int
     public let count: Int
+    public let unknownAlpha: Double?
+    public let unknownBeta: Double?
     public let disqualifiedAt: Date?
+    public let suspendedAt: Date?
+}
+
+/// What one audit found of a node.
+public enum AuditVerdict: Sendable, Equatable {
+    case success
+    case failure
+    /// An error that is neither the node being offline nor proof that it lost the data.
+    case unknown
+}
+
+/// The nodes one ``ReputationDB/recordAudits(_:at:update:)`` call changed the standing of.
+public struct StandingChanges: Sendable, Equatable {
+    public var disqualified: [Data] = []
+    public var suspended: [Data] = []
+    public var unsuspended: [Data] = []
+
+    public init() {}
+}
+
+/// A node's two scales as an update reads them, and as it writes them back (nil: not started,
+/// or left as it is).
+public struct ReputationScales: Sendable, Equatable {
+    public var auditAlpha: Double?
+    public var auditBeta: Double?
+    public var unknownAlpha: Double?
+    public var unknownBeta: Double?
+
+    public init(auditAlpha: Double? = nil, auditBeta: Double? = nil, unknownAlpha: Double? = nil, unknownBeta: Double? = nil) {
+        self.auditAlpha = auditAlpha
+        self.auditBeta = auditBeta
+        self.unknownAlpha = unknownAlpha
+        self.unknownBeta = unknownBeta
+    }
 }
 
 /// The nodes' reputations.
 public protocol ReputationDB: Sendable {
     /// Applies one audit of each node, in order, in one write transaction: `update` takes the
-    /// node's alpha and beta (nil before its first audit) and whether the audit succeeded, and
-    /// answers the new alpha and beta and whether that disqualifies the node. Returns the nodes
-    /// disqualified by this call (a node disqualified before stays as it was).
+    /// node's scales and the verdict, and answers the new scales and whether the node is now
+    /// disqualified and whether it is suspended. A success or a failure counts as an audit (what
+    /// vetting counts); an unknown error does not. A node disqualified before stays as it was.
     func recordAudits(
-        _ outcomes: [(node: Data, success: Bool)], at: Date,
-        update: (_ alpha: Double?, _ beta: Double?, _ success: Bool) -> (alpha: Double, beta: Double, disqualify: Bool)
-    ) throws -> [Data]
+        _ outcomes: [(node: Data, verdict: AuditVerdict)], at: Date,
+        update: (ReputationScales, AuditVerdict) -> (scales: ReputationScales, disqualify: Bool, suspend: Bool)
+    ) throws -> StandingChanges
     func auditStanding(of node: Data) throws -> AuditStanding?
 }
 
 extension SatelliteDatabase: ReputationDB {
     public func recordAudits(
-        _ outcomes: [(node: Data, success: Bool)], at: Date,
-        update: (_ alpha: Double?, _ beta: Double?, _ success: Bool) -> (alpha: Double, beta: Double, disqualify: Bool)
-    ) throws -> [Data] {
+        _ outcomes: [(node: Data, verdict: AuditVerdict)], at: Date,
+        update: (ReputationScales, AuditVerdict) -> (scales: ReputationScales, disqualify: Bool, suspend: Bool)
+    ) throws -> StandingChanges {
         try pool.write { db in
-            var disqualified: [Data] = []
+            var changes = StandingChanges()
             for outcome in outcomes {
                 guard let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT audit_alpha, audit_beta, disqualified_at, audit_count FROM nodes WHERE id = ?"), arguments: [outcome.node]
+                    db.cachedStatement(
+                        sql: "SELECT audit_alpha, audit_beta, disqualified_at, audit_count, unknown_alpha, unknown_beta, suspended_at FROM nodes WHERE id = ?"
+                    ),
+                    arguments: [outcome.node]
                 ) else { continue }
                 let audited = (row[3] as Int) > 0
-                let next = update(audited ? row[0] : nil, audited ? row[1] : nil, outcome.success)
+                let stored = ReputationScales(
+                    auditAlpha: audited ? row[0] : nil, auditBeta: audited ? row[1] : nil, unknownAlpha: row[4], unknownBeta: row[5]
+                )
+                let next = update(stored, outcome.verdict)
                 let newlyDisqualified = next.disqualify && (row[2] as Date?) == nil
+                let wasSuspended = (row[6] as Date?) != nil
+                let counted = outcome.verdict != .unknown
                 try db.cachedStatement(
                     sql: """
-                        UPDATE nodes SET audit_alpha = ?, audit_beta = ?, audit_count = audit_count + 1, audit_successes = audit_successes + ?,
-                        disqualified_at = CASE WHEN ? THEN ? ELSE disqualified_at END WHERE id = ?
+                        UPDATE nodes SET audit_alpha = COALESCE(?, audit_alpha), audit_beta = COALESCE(?, audit_beta),
+                        unknown_alpha = COALESCE(?, unknown_alpha), unknown_beta = COALESCE(?, unknown_beta),
+                        audit_count = audit_count + ?, audit_successes = audit_successes + ?,
+                        disqualified_at = CASE WHEN ? THEN ? ELSE disqualified_at END,
+                        suspended_at = CASE WHEN ? THEN COALESCE(suspended_at, ?) ELSE NULL END WHERE id = ?
                         """
-                ).execute(arguments: [next.alpha, next.beta, outcome.success ? 1 : 0, newlyDisqualified, at, outcome.node])
-                if newlyDisqualified { disqualified.append(outcome.node) }
+                ).execute(arguments: [
+                    next.scales.auditAlpha, next.scales.auditBeta, next.scales.unknownAlpha, next.scales.unknownBeta,
+                    counted ? 1 : 0, outcome.verdict == .success ? 1 : 0, newlyDisqualified, at, next.suspend, at, outcome.node,
+                ])
+                if newlyDisqualified { changes.disqualified.append(outcome.node) }
+                if next.suspend && !wasSuspended { changes.suspended.append(outcome.node) }
+                if !next.suspend && wasSuspended { changes.unsuspended.append(outcome.node) }
             }
-            return disqualified
+            return changes
         }
     }
 
     public func auditStanding(of node: Data) throws -> AuditStanding? {
         try pool.read { db in
             try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT audit_alpha, audit_beta, audit_successes, audit_count, disqualified_at FROM nodes WHERE id = ?"), arguments: [node]
+                db.cachedStatement(
+                    sql: """
+                        SELECT audit_alpha, audit_beta, audit_successes, audit_count, disqualified_at, unknown_alpha, unknown_beta, suspended_at
+                        FROM nodes WHERE id = ?
+                        """
+                ),
+                arguments: [node]
             ).map { row in
                 let audited = (row[3] as Int) > 0
-                return AuditStanding(alpha: audited ? row[0] : nil, beta: audited ? row[1] : nil, successes: row[2], count: row[3], disqualifiedAt: row[4])
+                return AuditStanding(
+                    alpha: audited ? row[0] : nil, beta: audited ? row[1] : nil, successes: row[2], count: row[3], unknownAlpha: row[5], unknownBeta: row[6],
+                    disqualifiedAt: row[4], suspendedAt: row[7]
+                )
             }
         }
     }

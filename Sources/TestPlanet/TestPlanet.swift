@@ -91,6 +91,8 @@ public final class TestPlanet: Sendable {
         apiConfig.metainfo.maxSegmentSize = 1 << 20
         // A node is offered the moment it checks in, and not once it is taken offline.
         apiConfig.overlay.selectionCacheStaleness = .zero
+        // Nodes are vetted at once: a planet's nodes are not audited a hundred times first.
+        apiConfig.overlay.vettingAudits = 0
         // Simulated nodes live on private addresses, and all check in from loopback.
         apiConfig.contact.allowPrivateAddresses = true
         apiConfig.contact.maxNodesPerSource = 0
@@ -104,6 +106,7 @@ public final class TestPlanet: Sendable {
         repairerConfig.gc.grace = .zero
         repairerConfig.metainfo.maxSegmentSize = 1 << 20
         repairerConfig.overlay.selectionCacheStaleness = .zero
+        repairerConfig.overlay.vettingAudits = 0
         reconfigure.repairer(&repairerConfig)
 
         let satelliteIdentity = PeerIdentity.generate()

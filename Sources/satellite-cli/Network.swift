@@ -62,6 +62,8 @@ struct Network: AsyncParsableCommand {
             config.contact.maxNodesPerSource = 0
             config.contact.maxNodesPerSourceNetwork = 0
             config.overlay.distinctNetworks = false
+            // Nothing audits a fresh network's nodes a hundred times before its first upload.
+            config.overlay.vettingAudits = 0
             config.metainfo.redundancy = Self.redundancy(nodes: nodes)
             config.processes = ProcessEntry.satelliteDefaults + (1...nodes).map { index in
                 var entry = ProcessEntry(name: "node\(index)", program: .exec(program))

@@ -79,6 +79,7 @@ struct NodeSelectionTests {
             lock.withLock { reads += 1 }
             return try database.eligibleNodes(onlineSince: onlineSince)
         }
+        func keepingNodes(onlineSince: Date) throws -> [NodeChoice] { try database.keepingNodes(onlineSince: onlineSince) }
     }
 
     @Test func manySegmentsAreChosenFromOneReadEachAnewAndOnePerNetwork() throws {

@@ -126,3 +126,80 @@ final class SilentListener: @unchecked Sendable {
         Glibc.close(descriptor)
     }
 }
+
+extension AuditTests {
+    /// A node whose every piece is garbage answers every audit wrongly: the erasure code names it
+    /// each time, and the beta model disqualifies it at its 41st failure from a clean start, not
+    /// its 40th. It is then offered for nothing, and with a repair threshold of 9 of 10 each of
+    /// its segments is queued and repaired onto other nodes.
+    @Test func aNodeThatAnswersEveryAuditWronglyIsDisqualifiedAtItsFortyFirstFailureAndRepairedAway() async throws {
+        try await UplinkTests.withUplink(nodes: 14, redundancy: "4/9/10/10") { planet, uplink in
+            try await uplink.createBucket("audit")
+            let data = UplinkTests.bytes(2_500_000, seed: 74)
+            try await uplink.upload(bucket: "audit", key: "doc", data: data)
+            let segments = try planet.database.segments(after: nil, limit: 10)
+            let liarID = try #require(segments.first?.pieces.first?.node)
+            let liar = try #require(planet.storageNodes.first { $0.identity.id.bytes == liarID })
+            let blobs = "\(liar.pieces.directory)/blobs/\(planet.satelliteIdentity.id.hex)"
+            var rewritten = 0
+            for name in FileManager.default.enumerator(atPath: blobs)?.allObjects as? [String] ?? [] where name.count > 2 {
+                var file = try #require(FileManager.default.contents(atPath: blobs + "/" + name))
+                for index in PieceHeader.size..<file.count { file[index] ^= 0xA5 }
+                try file.write(to: URL(fileURLWithPath: blobs + "/" + name))
+                rewritten += 1
+            }
+            let held = segments.filter { $0.pieces.contains { $0.node == liarID } }
+            #expect(rewritten == held.count)
+
+            for failure in 1...41 {
+                let segment = held[failure % held.count]
+                let report = try await planet.repairer.audit.audit(segment)
+                #expect(report.fails == [liarID], "audit \(failure): \(report)")
+                let standing = try #require(try planet.database.auditStanding(of: liarID))
+                #expect(standing.count == failure && standing.successes == 0)
+                #expect((standing.disqualifiedAt != nil) == (failure == 41), "after failure \(failure)")
+            }
+
+            let offered = try planet.api.overlay.selection.select(count: 14, minFreeDisk: 0)
+            #expect(offered.count == 13 && !offered.contains { $0.id == liarID }, "a disqualified node is offered for nothing")
+            #expect(try planet.core.checker.pass().queued == held.count)
+            let outcomes = try await planet.repairer.worker.claimAndWork()
+            #expect(outcomes.count == held.count && outcomes.allSatisfy { if case .repaired = $0 { true } else { false } }, "\(outcomes)")
+            for segment in try planet.database.segments(after: nil, limit: 10) {
+                #expect(!segment.pieces.contains { $0.node == liarID }, "segment \(segment.position) still lists the liar")
+                #expect(segment.pieces.count == 10)
+            }
+            #expect(try await uplink.download(bucket: "audit", key: "doc") == data)
+        }
+    }
+}
+
+extension AuditTests {
+    /// A node that answers an audit with an error that is neither offline nor a missing piece (its
+    /// piece's path is a directory now: the node cannot read it) gets an unknown verdict: its
+    /// unknown-error scale falls from Storj's starting alpha of 1 to 0.487, it is suspended and
+    /// offered for nothing, and its audit scale and audit count are untouched.
+    @Test func anUnknownErrorSuspendsAFreshNodeAndLeavesItsAuditScaleAlone() async throws {
+        try await UplinkTests.withUplink(nodes: 10, redundancy: "4/6/8/10") { planet, uplink in
+            try await uplink.createBucket("audit")
+            try await uplink.upload(bucket: "audit", key: "doc", data: UplinkTests.bytes(300_000, seed: 75))
+            let segment = try #require(try planet.database.segments(after: nil, limit: 10).first)
+            let root = try #require(segment.rootPieceID.flatMap(PieceID.init(bytes:)))
+            let victim = segment.pieces[1]
+            let node = try #require(planet.storageNodes.first { $0.identity.id.bytes == victim.node })
+            let id = root.derived(forNode: node.identity.id, number: victim.number).hex
+            let path = "\(node.pieces.directory)/blobs/\(planet.satelliteIdentity.id.hex)/\(id.prefix(2))/\(id.dropFirst(2))"
+            try FileManager.default.removeItem(atPath: path)
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+
+            let report = try await planet.repairer.audit.audit(segment)
+            #expect(report.unknown == [victim.node] && report.fails.isEmpty, "\(report)")
+            let standing = try #require(try planet.database.auditStanding(of: victim.node))
+            #expect(standing.suspendedAt != nil && standing.disqualifiedAt == nil)
+            #expect(standing.count == 0 && standing.alpha == nil, "an unknown error is no audit on the audit scale")
+            #expect(standing.unknownAlpha == 0.95 && standing.unknownBeta == 1)
+            let offered = try planet.api.overlay.selection.select(count: 10, minFreeDisk: 0)
+            #expect(offered.count == 9 && !offered.contains { $0.id == victim.node }, "a suspended node is offered for nothing")
+        }
+    }
+}

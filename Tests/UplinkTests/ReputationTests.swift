@@ -38,13 +38,13 @@ struct ReputationTests {
             var disqualified: [Data] = []
             for round in 1...41 {
                 let now = Date()
-                disqualified += try service.record(liars.map { ($0, false) }, at: now)
+                disqualified += try service.record(liars.map { ($0, false) }, at: now).disqualified
                 #expect(disqualified.isEmpty == (round < 41), "round \(round)")
             }
             #expect(Set(disqualified) == Set(liars))
             let standing = try #require(try planet.database.auditStanding(of: liars[0]))
             #expect(standing.count == 41 && standing.successes == 0 && standing.disqualifiedAt != nil)
-            #expect(try service.record([(liars[0], true)]).isEmpty, "disqualified once, not again")
+            #expect(try service.record([(liars[0], true)]).disqualified.isEmpty, "disqualified once, not again")
 
             // Out of selection: a new upload is offered none of them.
             try await uplink.upload(bucket: "reputation", key: "after", data: data)

@@ -115,7 +115,6 @@ extension APIHandlers {
         }
     }
 
-    /// The error body when a segment could not be offered `total` nodes.
     /// How beginning an object ended.
     private enum Begun: Sendable {
         case begun(ObjectRecord, [[NodeChoice]])
@@ -123,9 +122,13 @@ extension APIHandlers {
         case refused(ObjectConflict)
     }
 
+    /// The error body when a segment could not be offered `total` nodes.
     private static func shortOffer(_ choices: [[NodeChoice]], total: Int) -> ErrorBody? {
         guard let short = choices.first(where: { $0.count < total }) else { return nil }
-        return ErrorBody(.notEnoughNodes, "only \(short.count) suitable nodes on distinct networks are online; a segment needs \(total)")
+        return ErrorBody(
+            .notEnoughNodes,
+            "only \(short.count) suitable nodes are online (with room, on distinct networks, and vetted but for the share new nodes may have); a segment needs \(total)"
+        )
     }
 
     private static func offerRecords(_ choices: [[NodeChoice]], roots: [PieceID]) -> [SegmentOfferRecord] {

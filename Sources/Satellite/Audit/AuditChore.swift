@@ -54,6 +54,8 @@ public final class AuditChore: Sendable {
     private let reputation: ReputationService
     private let log: Logger
     private let outcomes: @Sendable (String, Int) -> Void
+    /// Counts nodes disqualified, suspended and released from suspension.
+    private let standingChanges: @Sendable (String, Int) -> Void
     private let durations: @Sendable (Duration) -> Void
 
     public init(
@@ -67,6 +69,9 @@ public final class AuditChore: Sendable {
         self.reputation = ReputationService(config: reputation, db: db)
         self.log = log
         outcomes = { outcome, count in Counter(label: "satellite_audit_outcomes_total", dimensions: [("outcome", outcome)], factory: metrics).increment(by: count) }
+        standingChanges = { change, count in
+            Counter(label: "satellite_reputation_changes_total", dimensions: [("change", change)], factory: metrics).increment(by: count)
+        }
         durations = SatelliteMetrics.chores.recorder("audit:chore", factory: metrics)
         cycle = Cycle(interval: config.interval)
     }
@@ -86,9 +91,8 @@ public final class AuditChore: Sendable {
             log.info("node contained", metadata: ["node": .string(Hex.encode(pending.node)), "position": "\(pending.position)"])
         }
         if report.noVerdict == nil {
-            let recorded = report.successes.map { ($0, true) } + report.fails.map { ($0, false) }
-            let disqualified = try await threads.run { try self.reputation.record(recorded) }
-            for node in disqualified { log.warning("node disqualified", metadata: ["node": .string(Hex.encode(node))]) }
+            let recorded = report.successes.map { (node: $0, verdict: AuditVerdict.success) } + report.fails.map { ($0, .failure) } + report.unknown.map { ($0, .unknown) }
+            try await record(recorded)
         }
         for (outcome, nodes) in [
             ("success", report.successes), ("fail", report.fails), ("offline", report.offline), ("unknown", report.unknown), ("contained", report.contained.map(\.node)),
@@ -101,6 +105,17 @@ public final class AuditChore: Sendable {
         return report
     }
 
+    /// Records the verdicts in the reputations, and logs and counts what they changed.
+    private func record(_ verdicts: [(node: Data, verdict: AuditVerdict)]) async throws {
+        let changes = try await threads.run { try self.reputation.record(verdicts) }
+        for (change, nodes) in [("disqualified", changes.disqualified), ("suspended", changes.suspended), ("unsuspended", changes.unsuspended)] {
+            for node in nodes {
+                log.log(level: change == "unsuspended" ? .info : .warning, "node \(change)", metadata: ["node": .string(Hex.encode(node))])
+            }
+            if !nodes.isEmpty { standingChanges(change, nodes.count) }
+        }
+    }
+
     /// Asks each contained node for its pending audit's whole piece: an answer that proves the
     /// piece is a success and one that does not a failure (either releases the node); a timeout
     /// counts, and the `audit.max-reverifications`-th is a failure; an offline node stays contained.
@@ -111,18 +126,18 @@ public final class AuditChore: Sendable {
             let outcome: String
             switch try await verifier.reverify(pending) {
             case .success:
-                _ = try await threads.run { try self.reputation.record([(pending.node, true)]) }
+                try await record([(pending.node, .success)])
                 try await threads.run { try db.release(pending.node) }
                 outcome = "success"
             case .fail(let why):
                 log.warning("reverification failed", metadata: ["node": .string(Hex.encode(pending.node)), "reason": .string(why)])
-                _ = try await threads.run { try self.reputation.record([(pending.node, false)]) }
+                try await record([(pending.node, .failure)])
                 try await threads.run { try db.release(pending.node) }
                 outcome = "fail"
             case .timedOut:
                 let count = try await threads.run { try db.countReverification(of: pending.node) }
                 if count >= config.maxReverifications {
-                    _ = try await threads.run { try self.reputation.record([(pending.node, false)]) }
+                    try await record([(pending.node, .failure)])
                     try await threads.run { try db.release(pending.node) }
                     outcome = "fail"
                 } else {

@@ -83,9 +83,10 @@ public final class GarbageCollection: Sendable {
     public func pass(at now: Date = Date()) async throws -> Pass {
         let createdBefore = Int64((now - config.grace.timeInterval).timeIntervalSince1970.rounded(.down))
         let db = self.db
-        let nodes = try await threads.run { try db.eligibleNodes(onlineSince: now - self.onlineWindow.timeInterval) }
+        // Suspended and exiting nodes keep pieces too.
+        let nodes = try await threads.run { try db.keepingNodes(onlineSince: now - self.onlineWindow.timeInterval) }
         // Two passes over the segments: one to size each node's filter, one to fill it.
-        var counts: [Data: Int] = Dictionary(uniqueKeysWithValues: nodes.map { ($0.choice.id, 0) })
+        var counts: [Data: Int] = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, 0) })
         try await eachSegment { segment in
             for piece in segment.pieces where counts[piece.node] != nil { counts[piece.node]! += 1 }
         }
@@ -103,12 +104,12 @@ public final class GarbageCollection: Sendable {
         let requests = filters.mapValues { RetainRequest.signed(by: identity, createdBefore: createdBefore, filter: $0) }
         let outcomes = await withTaskGroup(of: (String, Result<Int, any Error>).self) { group in
             for node in nodes {
-                guard let request = requests[node.choice.id] else { continue }
+                guard let request = requests[node.id] else { continue }
                 group.addTask { [pieces] in
                     do {
-                        return (node.choice.address, .success(try await pieces.retain(at: node.choice.address, request).trashed))
+                        return (node.address, .success(try await pieces.retain(at: node.address, request).trashed))
                     } catch {
-                        return (node.choice.address, .failure(error))
+                        return (node.address, .failure(error))
                     }
                 }
             }

@@ -12,7 +12,7 @@ public struct Overlay: Sendable {
 
     public init(config: OverlayConfig, db: any OverlayDB, log: Logger) {
         self.config = config
-        self.selection = NodeSelectionCache(staleness: config.selectionCacheStaleness, onlineWindow: config.onlineWindow, distinctNetworks: config.distinctNetworks, db: db)
+        self.selection = NodeSelectionCache(config: config, db: db)
         self.db = db
         self.log = log
     }

@@ -8,6 +8,11 @@ public struct OverlayConfig: ConfigSection, Equatable {
     public var selectionCacheStaleness: Duration = .seconds(30)
     /// Whether a segment's nodes must be on distinct networks (Storj's `overlay.node.distinct-ip`).
     public var distinctNetworks = true
+    /// Audits, passed or failed, before a node is vetted (Storj's `reputation.audit-count`).
+    public var vettingAudits = 100
+    /// The most of a segment's nodes that go to nodes not yet vetted (Storj's
+    /// `overlay.node.new-node-fraction`).
+    public var newNodeFraction = 0.05
 
     public init() {}
 
@@ -21,6 +26,16 @@ public struct OverlayConfig: ConfigSection, Equatable {
         .bool(
             "distinct-networks", \.distinctNetworks,
             help: "offer a segment at most one node a network (/24 of IPv4, /64 of IPv6), so one operator or outage cannot hold many of its pieces; off only for a network on one machine"
+        ),
+        .int(
+            "vetting-audits", \.vettingAudits,
+            help: "audits, passed or failed, before a node is vetted; 0 vets every node at once (a network on one machine, where nothing audits enough)",
+            range: 0 ... 1_000_000
+        ),
+        .double(
+            "new-node-fraction", \.newNodeFraction,
+            help: "the most of a segment's nodes (rounded down) offered to nodes not yet vetted; vetted nodes make up for too few new ones, never the other way round",
+            range: 0 ... 1
         ),
     ]
 }

@@ -73,10 +73,7 @@ public final class Repairer: SatellitePeer {
                 let worker = RepairWorker(
                     config: config.repairer, onlineWindow: config.overlay.onlineWindow, distinctNetworks: config.overlay.distinctNetworks, db: database,
                     threads: basis.blockingThreads,
-                    selection: NodeSelectionCache(
-                        staleness: config.overlay.selectionCacheStaleness, onlineWindow: config.overlay.onlineWindow,
-                        distinctNetworks: config.overlay.distinctNetworks, db: database
-                    ),
+                    selection: NodeSelectionCache(config: config.overlay, db: database),
                     signer: OrderSigner(identity: identity, config: config.orders), pieces: nodeClient,
                     log: basis.log.named("repair:worker"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )

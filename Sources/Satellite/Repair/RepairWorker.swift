@@ -37,6 +37,8 @@ public final class RepairWorker: Sendable {
     private let attempts: Counter
     private let repaired: Counter
     private let piecesAdded: Counter
+    private let bytesDownloaded: Counter
+    private let bytesUploaded: Counter
     private let durations: @Sendable (Duration) -> Void
 
     public init(
@@ -47,6 +49,8 @@ public final class RepairWorker: Sendable {
         self.attempts = Counter(label: "satellite_repair_attempts_total", dimensions: [], factory: metrics)
         self.repaired = Counter(label: "satellite_repair_succeeded_total", dimensions: [], factory: metrics)
         self.piecesAdded = Counter(label: "satellite_repair_pieces_added_total", dimensions: [], factory: metrics)
+        self.bytesDownloaded = Counter(label: "satellite_repair_bytes_total", dimensions: [("direction", "downloaded")], factory: metrics)
+        self.bytesUploaded = Counter(label: "satellite_repair_bytes_total", dimensions: [("direction", "uploaded")], factory: metrics)
         self.durations = SatelliteMetrics.chores.recorder("repair:worker", factory: metrics)
         self.config = config
         self.onlineWindow = onlineWindow
@@ -106,11 +110,13 @@ public final class RepairWorker: Sendable {
         }
         let usedNetworks = distinctNetworks ? Set(healthy.compactMap { standings[$0.node]?.lastNet }) : []
         switch try await repairer.repair(segment, healthy: healthy, usedNetworks: usedNetworks, now: now) {
-        case .repaired(let pieces, let added, let notStored):
+        case .repaired(let pieces, let added, let notStored, let read, let written):
             repaired.increment()
             piecesAdded.increment(by: added)
+            bytesDownloaded.increment(by: read)
+            bytesUploaded.increment(by: written)
             try await threads.run { try db.removeFromQueue(streamID: claim.streamID, position: claim.position) }
-            var metadata: Logger.Metadata = ["position": "\(claim.position)", "healthy": "\(healthy.count)", "pieces": "\(pieces)", "added": "\(added)"]
+            var metadata: Logger.Metadata = ["position": "\(claim.position)", "healthy": "\(healthy.count)", "pieces": "\(pieces)", "added": "\(added)", "read": "\(read)", "written": "\(written)"]
             if !notStored.isEmpty { metadata["not-stored"] = .string(notStored.joined(separator: "; ")) }
             log.info("segment repaired", metadata: metadata)
             return .repaired(pieces: pieces, added: added)

@@ -17,8 +17,9 @@ final class SegmentRepairer: Sendable {
     /// How a repair of one segment ended.
     enum Result: Sendable, Equatable {
         /// The segment holds `pieces` pieces now, `added` of them new; `notStored` says why each
-        /// new piece that a chosen node did not take is missing.
-        case repaired(pieces: Int, added: Int, notStored: [String])
+        /// new piece that a chosen node did not take is missing; `read` and `written` are the
+        /// bytes of pieces downloaded and stored.
+        case repaired(pieces: Int, added: Int, notStored: [String], read: Int64, written: Int64)
         /// The segment changed (deleted, overwritten, repaired by another) while it was being
         /// repaired; nothing was changed, and the new pieces are left to garbage collection.
         case segmentChanged
@@ -121,7 +122,9 @@ final class SegmentRepairer: Sendable {
             }
             return .segmentChanged
         }
-        return .repaired(pieces: list.count, added: stored.count, notStored: notStored)
+        return .repaired(
+            pieces: list.count, added: stored.count, notStored: notStored, read: pieceSize * Int64(shares.count), written: pieceSize * Int64(stored.count)
+        )
     }
 
     /// `k` whole pieces, from the first nodes to serve them, each checked against the limit it was

@@ -10,6 +10,11 @@ public struct ReputationConfig: ConfigSection, Equatable {
     public var lambda = 0.999
     public var weight = 1.0
     public var disqualificationThreshold = 0.96
+    public var unknownInitialAlpha = 1.0
+    public var unknownInitialBeta = 0.0
+    public var unknownLambda = 0.95
+    public var unknownWeight = 1.0
+    public var suspensionThreshold = 0.6
 
     public init() {}
 
@@ -20,6 +25,15 @@ public struct ReputationConfig: ConfigSection, Equatable {
         .double("weight", \.weight, help: "what one audit adds to alpha (success) or beta (failure)", range: 0 ... 1_000),
         .double(
             "disqualification-threshold", \.disqualificationThreshold, help: "a node whose score alpha/(alpha+beta) falls to this or below is disqualified",
+            range: 0 ... 1
+        ),
+        .double("unknown-initial-alpha", \.unknownInitialAlpha, help: "a new node's alpha on the scale of audits that ended in an unknown error", range: 0 ... 1_000_000),
+        .double("unknown-initial-beta", \.unknownInitialBeta, help: "a new node's beta on the scale of audits that ended in an unknown error", range: 0 ... 1_000_000),
+        .double("unknown-lambda", \.unknownLambda, help: "how much of its history each audit keeps on the unknown-error scale", range: 0 ... 1),
+        .double("unknown-weight", \.unknownWeight, help: "what one success or unknown error adds on the unknown-error scale", range: 0 ... 1_000),
+        .double(
+            "suspension-threshold", \.suspensionThreshold,
+            help: "a node whose unknown-error score falls to this or below is suspended (offered for nothing, its pieces still counted) until it rises above",
             range: 0 ... 1
         ),
     ]
@@ -47,9 +61,14 @@ public struct Reputation: Sendable, Equatable {
 
     /// The reputation after one audit.
     public func after(success: Bool, _ config: ReputationConfig) -> Reputation {
+        after(success: success, lambda: config.lambda, weight: config.weight)
+    }
+
+    /// The reputation after one audit on a scale of forgetting factor `lambda` and weight `weight`.
+    public func after(success: Bool, lambda: Double, weight: Double) -> Reputation {
         success
-            ? Reputation(alpha: config.lambda * alpha + config.weight, beta: config.lambda * beta)
-            : Reputation(alpha: config.lambda * alpha, beta: config.lambda * beta + config.weight)
+            ? Reputation(alpha: lambda * alpha + weight, beta: lambda * beta)
+            : Reputation(alpha: lambda * alpha, beta: lambda * beta + weight)
     }
 
     public func isDisqualified(_ config: ReputationConfig) -> Bool {
@@ -57,9 +76,14 @@ public struct Reputation: Sendable, Equatable {
     }
 }
 
-/// Audit outcomes into the nodes' reputations: each applied with ``Reputation/after(success:_:)``,
-/// and a node whose score falls to the threshold disqualified, which takes it out of node
-/// selection and makes its pieces count as lost, so the checker queues their segments for repair.
+/// Audit outcomes into the nodes' reputations, on Storj's two scales:
+/// - successes and failures move the audit scale (``Reputation/after(success:_:)``), and a node
+///   whose score falls to `disqualification-threshold` is disqualified, which takes it out of node
+///   selection and makes its pieces count as lost, so the checker queues their segments;
+/// - successes and unknown errors move the unknown-error scale (`unknown-lambda`,
+///   `unknown-weight`), and a node whose score there is at or below `suspension-threshold` is
+///   suspended: offered for nothing, its pieces still counted, until a success lifts it above.
+///   From a steady clean state (alpha 20) ten unknown errors in a row suspend and nine do not.
 public struct ReputationService: Sendable {
     public let config: ReputationConfig
     let db: any ReputationDB
@@ -69,13 +93,33 @@ public struct ReputationService: Sendable {
         self.db = db
     }
 
-    /// Records each audit; returns the nodes it disqualified.
-    public func record(_ outcomes: [(node: Data, success: Bool)], at now: Date = Date()) throws -> [Data] {
+    /// Records each audit; returns the nodes it disqualified, suspended and released from
+    /// suspension.
+    public func record(_ outcomes: [(node: Data, verdict: AuditVerdict)], at now: Date = Date()) throws -> StandingChanges {
         let config = self.config
-        return try db.recordAudits(outcomes, at: now) { alpha, beta, success in
-            let before = Reputation(alpha: alpha ?? config.initialAlpha, beta: beta ?? config.initialBeta)
-            let after = before.after(success: success, config)
-            return (after.alpha, after.beta, after.isDisqualified(config))
+        return try db.recordAudits(outcomes, at: now) { stored, verdict in
+            var audit = Reputation(alpha: stored.auditAlpha ?? config.initialAlpha, beta: stored.auditBeta ?? config.initialBeta)
+            var unknown = Reputation(alpha: stored.unknownAlpha ?? config.unknownInitialAlpha, beta: stored.unknownBeta ?? config.unknownInitialBeta)
+            var scales = ReputationScales()
+            switch verdict {
+            case .success, .failure:
+                audit = audit.after(success: verdict == .success, config)
+                scales.auditAlpha = audit.alpha
+                scales.auditBeta = audit.beta
+            case .unknown:
+                break
+            }
+            if verdict != .failure {
+                unknown = unknown.after(success: verdict == .success, lambda: config.unknownLambda, weight: config.unknownWeight)
+                scales.unknownAlpha = unknown.alpha
+                scales.unknownBeta = unknown.beta
+            }
+            return (scales, audit.isDisqualified(config), unknown.score <= config.suspensionThreshold)
         }
+    }
+
+    /// Records each audit as a success or a failure.
+    public func record(_ outcomes: [(node: Data, success: Bool)], at now: Date = Date()) throws -> StandingChanges {
+        try record(outcomes.map { (node: $0.node, verdict: $0.success ? AuditVerdict.success : .failure) }, at: now)
     }
 }

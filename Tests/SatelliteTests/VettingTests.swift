@@ -7,7 +7,7 @@ import Testing
 /// Vetting over HTTP: a node is new until it has had `overlay.vetting-audits` audits, and only
 /// `overlay.new-node-fraction` of a segment's nodes go to new ones, so that a flood of fresh
 /// identities cannot take the uploads.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct VettingTests {
     /// 10 nodes vetted by 100 passed audits each and 100 new ones, all checked in over HTTP, with
     /// Storj's 100 audits and the code 4/6/8/10; the ids of the vetted and of the new ones.

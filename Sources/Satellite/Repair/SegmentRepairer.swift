@@ -85,38 +85,55 @@ final class SegmentRepairer: Sendable {
         }
 
         // New pieces on new nodes, up to optimal and 5 % more (Storj's margin), never past total.
+        // A piece a chosen node did not take is tried again, up to twice, each time on a node not
+        // tried yet: one that died since its last check-in, or one holding an unreferenced piece
+        // of that id (an upload's long tail, a killed repair) refuses it.
         let held = Set(healthy.map(\.number))
-        let free = (0..<r.total).filter { !held.contains($0) }
+        var free = (0..<r.total).filter { !held.contains($0) }
         let wanted = min(free.count, Int((Double(r.optimal) * 1.05).rounded(.up)) - healthy.count)
-        let chosen = try await threads.run {
-            try selection.select(count: wanted, minFreeDisk: pieceSize, excluded: Set(segment.pieces.map(\.node)), excludedNetworks: usedNetworks, now: now)
-        }
-        guard healthy.count + chosen.count > r.repair else {
-            return .failed("only \(chosen.count) new nodes on new networks are available; \(r.optimal - healthy.count) are needed")
-        }
-        let targets = zip(free, chosen).compactMap { number, node in NodeID(bytes: node.id).map { (number, $0, node.address) } }
-        let writes = signer.repairLimits(
-            .putRepair, rootPieceID: root, pieces: targets.map { ($0.0, $0.1) }, pieceSize: pieceSize, pieceExpiration: owner.expiresAt, billedTo: billing, now: now
-        )
-        let (stored, notStored) = await store(runs, to: targets.map { ($0.0, $0.2) }, limits: writes.limits, key: writes.piecePrivateKey)
-        guard healthy.count + stored.count > r.repair else {
-            return .failed(
-                "stored \(stored.count) of \(targets.count) new pieces; the segment would still need repair: " + notStored.prefix(3).joined(separator: "; ")
+        var tried = Set(segment.pieces.map(\.node))
+        var networks = usedNetworks
+        var stored: [Piece] = []
+        var notStored: [String] = []
+        var targetAddresses: [Data: String] = [:]
+        for round in 0..<3 where stored.count < wanted {
+            let count = wanted - stored.count
+            let (excluded, excludedNetworks) = (tried, networks)
+            let chosen = try await threads.run {
+                try selection.select(count: count, minFreeDisk: pieceSize, excluded: excluded, excludedNetworks: excludedNetworks, now: now)
+            }
+            guard round > 0 || healthy.count + chosen.count > r.repair else {
+                return .failed("only \(chosen.count) new nodes on new networks are available; \(r.optimal - healthy.count) are needed")
+            }
+            guard !chosen.isEmpty else { break }
+            tried.formUnion(chosen.map(\.id))
+            networks.formUnion(chosen.map(\.lastNet))
+            let targets = zip(free, chosen).compactMap { number, node in NodeID(bytes: node.id).map { (number, $0, node.address) } }
+            for target in targets { targetAddresses[target.1.bytes] = target.2 }
+            let writes = signer.repairLimits(
+                .putRepair, rootPieceID: root, pieces: targets.map { ($0.0, $0.1) }, pieceSize: pieceSize, pieceExpiration: owner.expiresAt, billedTo: billing, now: now
             )
+            let outcome = await store(runs, to: targets.map { ($0.0, $0.2) }, limits: writes.limits, key: writes.piecePrivateKey)
+            stored += outcome.stored
+            notStored += outcome.notStored
+            let taken = Set(outcome.stored.map(\.number))
+            free.removeAll { taken.contains($0) }
+        }
+        guard healthy.count + stored.count > r.repair else {
+            return .failed("stored \(stored.count) of \(wanted) new pieces; the segment would still need repair: " + notStored.prefix(3).joined(separator: "; "))
         }
         let list = (healthy + stored).sorted { $0.number < $1.number }
         if let hook = beforeSwap.withLock({ $0 }) { try await hook() }
         guard try await threads.run({ try db.replacePieces(streamID: segment.streamID, position: segment.position, expected: segment.pieces, with: list) }) else {
             // Nothing references the new pieces: take them back now rather than leave them to
             // garbage collection.
-            let addresses = Dictionary(targets.map { ($0.1.bytes, $0.2) }) { first, _ in first }
             let deletes = signer.repairLimits(
                 .delete, rootPieceID: root, pieces: stored.compactMap { piece in NodeID(bytes: piece.node).map { (piece.number, $0) } }, pieceSize: 0,
                 pieceExpiration: nil, billedTo: billing, now: now
             )
             await withTaskGroup(of: Void.self) { group in
                 for limit in deletes.limits {
-                    guard let address = addresses[limit.storageNodeID.bytes] else { continue }
+                    guard let address = targetAddresses[limit.storageNodeID.bytes] else { continue }
                     group.addTask { [client = self.pieces] in try? await client.delete(from: address, limit: limit) }
                 }
             }

@@ -10,9 +10,7 @@ import PeerRuntime
 /// The piece protocol over HTTP (Storj's piecestore Upload, Download and Delete, on Hummingbird):
 ///
 /// - `POST /v1/pieces/upload`: the body is ``PieceFrame``s, the order limit, the data, the
-///   uplink's signed hash; the answer is the node's signed ``PieceHash`` (144 bytes). The same
-///   bytes sent again under a piece id already stored are answered the same way, and other bytes
-///   under it with `already_stored` (``StoredPieceComparison``).
+///   uplink's signed hash; the answer is the node's signed ``PieceHash`` (144 bytes).
 /// - `POST /v1/pieces/download`: the body is an order limit and the range, offset and count as
 ///   big-endian Int64s; the answer streams the bytes. A GET_REPAIR or GET_AUDIT read of a whole
 ///   piece also carries the limit it was stored under and the uplink's signed hash
@@ -64,14 +62,7 @@ public struct PieceEndpoint: Sendable {
         let free = store.freeSpace
         guard free >= limit.limit else { throw OrderLimitRefusal.notEnoughSpace(free: free, limit: limit.limit) }
         let store = self.store
-        let writer = try await threads.run { () throws -> any PieceDestination in
-            do {
-                return try store.writer(for: limit.pieceID, satellite: limit.satelliteID)
-            } catch PieceStoreError.alreadyStored {
-                let stored = try store.reader(for: limit.pieceID, satellite: limit.satelliteID)
-                return StoredPieceComparison(piece: limit.pieceID, storedHash: stored.header.hash)
-            }
-        }
+        let writer = try await threads.run { try store.writer(for: limit.pieceID, satellite: limit.satelliteID) }
         do {
             while true {
                 switch try await frames.next() {

@@ -148,7 +148,8 @@ final class LaunchedNetwork {
 /// Nodes of a launched network stopped with SIGSTOP while the test checks them in every second
 /// in their place, with their own keys: to the satellite they are online, and every transfer to
 /// them hangs, as with a node whose disk stopped answering. ``resume()`` sends SIGCONT; so does
-/// releasing it.
+/// releasing it. The launcher's hang detection must be off (`heartbeat-timeout: 0s`), or it
+/// restarts them.
 final class HungNodes {
     private let pids: [Int32]
     private let checkIns: Task<Void, Never>

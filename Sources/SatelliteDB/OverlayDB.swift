@@ -23,7 +23,7 @@ public struct NodeCheckIn: Sendable, Equatable {
 }
 
 /// A storage node as the overlay knows it.
-public struct NodeRecord: Sendable, Equatable, FetchableRecord {
+public struct NodeRecord: Sendable, Equatable {
     public let id: Data
     public let address: String
     public let lastNet: String
@@ -37,18 +37,32 @@ public struct NodeRecord: Sendable, Equatable, FetchableRecord {
     /// The Ed25519 key the node's id is the hash of; nil if it never checked in with one.
     public let publicKey: Data?
 
-    public init(row: Row) throws {
-        id = row["id"]
-        address = row["address"]
-        lastNet = row["last_net"]
-        freeDisk = row["free_disk"]
-        version = row["version"]
-        lastContactSuccess = row["last_contact_success"]
-        lastContactFailure = row["last_contact_failure"]
-        disqualifiedAt = row["disqualified_at"]
-        exitInitiatedAt = row["exit_initiated_at"]
-        createdAt = row["created_at"]
-        publicKey = row["public_key"]
+    public init(
+        id: Data, address: String, lastNet: String, freeDisk: Int64, version: String, lastContactSuccess: Date?, lastContactFailure: Date?,
+        disqualifiedAt: Date?, exitInitiatedAt: Date?, createdAt: Date, publicKey: Data?
+    ) {
+        self.id = id
+        self.address = address
+        self.lastNet = lastNet
+        self.freeDisk = freeDisk
+        self.version = version
+        self.lastContactSuccess = lastContactSuccess
+        self.lastContactFailure = lastContactFailure
+        self.disqualifiedAt = disqualifiedAt
+        self.exitInitiatedAt = exitInitiatedAt
+        self.createdAt = createdAt
+        self.publicKey = publicKey
+    }
+}
+
+// The record stays a plain value; reading it from a row is the SQLite side's business.
+extension NodeRecord {
+    init(row: Row) {
+        self.init(
+            id: row["id"], address: row["address"], lastNet: row["last_net"], freeDisk: row["free_disk"], version: row["version"],
+            lastContactSuccess: row["last_contact_success"], lastContactFailure: row["last_contact_failure"], disqualifiedAt: row["disqualified_at"],
+            exitInitiatedAt: row["exit_initiated_at"], createdAt: row["created_at"], publicKey: row["public_key"]
+        )
     }
 }
 
@@ -106,7 +120,7 @@ extension SatelliteDatabase: OverlayDB {
     }
 
     public func node(id: Data) throws -> NodeRecord? {
-        try pool.read { db in try NodeRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM nodes WHERE id = ?"), arguments: [id]) }
+        try pool.read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM nodes WHERE id = ?"), arguments: [id]).map(NodeRecord.init(row:)) }
     }
 
     public func recordContactSuccess(id: Data, at: Date) throws {

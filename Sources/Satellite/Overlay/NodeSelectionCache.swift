@@ -35,16 +35,14 @@ public final class NodeSelectionCache: Sendable {
 
     /// A snapshot's nodes, each kind with the order its draws leave it in.
     private struct Pools {
-        let vetted: [EligibleNode]
-        let new: [EligibleNode]
+        let nodes: Nodes
         var vettedOrder: [Int]
         var newOrder: [Int]
 
         init(_ nodes: Nodes) {
-            vetted = nodes.vetted
-            new = nodes.new
-            vettedOrder = Array(vetted.indices)
-            newOrder = Array(new.indices)
+            self.nodes = nodes
+            vettedOrder = Array(nodes.vetted.indices)
+            newOrder = Array(nodes.new.indices)
         }
     }
 
@@ -115,10 +113,10 @@ public final class NodeSelectionCache: Sendable {
     private func choose(
         count: Int, from pools: inout Pools, minFreeDisk: Int64, excluded: Set<Data>, excludedNetworks: Set<String>, now: Date
     ) -> [NodeChoice] {
-        let newCount = pools.new.isEmpty ? 0 : Int(Double(count) * newNodeFraction)
+        let newCount = pools.nodes.new.isEmpty ? 0 : Int(Double(count) * newNodeFraction)
         var networks = excludedNetworks
-        var chosen = draw(newCount, from: pools.new, order: &pools.newOrder, into: [], networks: &networks, minFreeDisk: minFreeDisk, excluded: excluded, now: now)
-        chosen = draw(count, from: pools.vetted, order: &pools.vettedOrder, into: chosen, networks: &networks, minFreeDisk: minFreeDisk, excluded: excluded, now: now)
+        var chosen = draw(newCount, from: pools.nodes.new, order: &pools.newOrder, into: [], networks: &networks, minFreeDisk: minFreeDisk, excluded: excluded, now: now)
+        chosen = draw(count, from: pools.nodes.vetted, order: &pools.vettedOrder, into: chosen, networks: &networks, minFreeDisk: minFreeDisk, excluded: excluded, now: now)
         if newCount > 0 { chosen.shuffle() }
         return chosen
     }

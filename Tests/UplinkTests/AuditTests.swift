@@ -17,12 +17,9 @@ struct AuditTests {
             try await uplink.createBucket("audit")
             try await uplink.upload(bucket: "audit", key: "doc", data: UplinkTests.bytes(600_000, seed: 71))
             let segment = try #require(try planet.database.segments(after: nil, limit: 10).first)
-            let root = try #require(segment.rootPieceID.flatMap(PieceID.init(bytes:)))
             // One byte of stripe 7 of one node's piece.
             let victim = segment.pieces[2]
-            let node = try #require(planet.storageNodes.first { $0.identity.id.bytes == victim.node })
-            let id = root.derived(forNode: node.identity.id, number: victim.number).hex
-            let path = "\(node.pieces.directory)/blobs/\(planet.satelliteIdentity.id.hex)/\(id.prefix(2))/\(id.dropFirst(2))"
+            let path = try planet.blobPath(of: victim, in: segment)
             var file = try #require(FileManager.default.contents(atPath: path))
             file[PieceHeader.size + 7 * 256 + 100] ^= 0x01
             try file.write(to: URL(fileURLWithPath: path))
@@ -45,10 +42,7 @@ struct AuditTests {
             try await uplink.upload(bucket: "audit", key: "doc", data: UplinkTests.bytes(300_000, seed: 72))
             let segment = try #require(try planet.database.segments(after: nil, limit: 10).first)
             let lost = segment.pieces[0].node, down = segment.pieces[1].node
-            let root = try #require(segment.rootPieceID.flatMap(PieceID.init(bytes:)))
-            let losing = try #require(planet.storageNodes.first { $0.identity.id.bytes == lost })
-            let id = root.derived(forNode: losing.identity.id, number: segment.pieces[0].number).hex
-            try FileManager.default.removeItem(atPath: "\(losing.pieces.directory)/blobs/\(planet.satelliteIdentity.id.hex)/\(id.prefix(2))/\(id.dropFirst(2))")
+            try FileManager.default.removeItem(atPath: try planet.blobPath(of: segment.pieces[0], in: segment))
             await planet.stopStorageNode(try #require(planet.storageNodes.firstIndex { $0.identity.id.bytes == down }))
             let report = try await planet.repairer.audit.audit(segment)
             #expect(report.fails == [lost], "\(report)")
@@ -184,11 +178,8 @@ extension AuditTests {
             try await uplink.createBucket("audit")
             try await uplink.upload(bucket: "audit", key: "doc", data: UplinkTests.bytes(300_000, seed: 75))
             let segment = try #require(try planet.database.segments(after: nil, limit: 10).first)
-            let root = try #require(segment.rootPieceID.flatMap(PieceID.init(bytes:)))
             let victim = segment.pieces[1]
-            let node = try #require(planet.storageNodes.first { $0.identity.id.bytes == victim.node })
-            let id = root.derived(forNode: node.identity.id, number: victim.number).hex
-            let path = "\(node.pieces.directory)/blobs/\(planet.satelliteIdentity.id.hex)/\(id.prefix(2))/\(id.dropFirst(2))"
+            let path = try planet.blobPath(of: victim, in: segment)
             try FileManager.default.removeItem(atPath: path)
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
 

@@ -122,11 +122,8 @@ struct PlanetRepairTests {
             let healthy = segment.pieces.filter { !down.contains($0.node) }
             // Nodes that rewrote their piece and its header's hash, so that their own check passes,
             // until only 3 honest pieces are left: fewer than k = 4.
-            let root = try #require(segment.rootPieceID.flatMap(PieceID.init(bytes:)))
             for piece in healthy.prefix(healthy.count - 3) {
-                let node = try #require(planet.storageNodes.first { $0.identity.id.bytes == piece.node })
-                let id = root.derived(forNode: node.identity.id, number: piece.number).hex
-                let path = "\(node.pieces.directory)/blobs/\(planet.satelliteIdentity.id.hex)/\(id.prefix(2))/\(id.dropFirst(2))"
+                let path = try planet.blobPath(of: piece, in: segment)
                 var file = try #require(FileManager.default.contents(atPath: path))
                 file[PieceHeader.size + 10] ^= 0xFF
                 var header = try #require(PieceHeader(decoding: file.prefix(PieceHeader.size)))

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Identity
 import Lifecycle
+import NodeProtocol
 import PeerRuntime
 import Supervision
 import Satellite
@@ -194,5 +195,15 @@ struct UplinkTests {
             let cost = try await served() - before
             #expect(cost > 0 && cost <= 3 * 32 * 1024, "a 100-byte range cost \(cost) bytes from the nodes")
         }
+    }
+}
+
+extension TestPlanet {
+    /// The file that holds `piece` of `segment` on its node, under the piece id derived for it.
+    func blobPath(of piece: Piece, in segment: SegmentRecord) throws -> String {
+        let root = try #require(segment.rootPieceID.flatMap(PieceID.init(bytes:)), "segment \(segment.position) has a root piece id")
+        let node = try #require(storageNodes.first { $0.identity.id.bytes == piece.node }, "piece \(piece.number) is on a node of the planet")
+        let id = root.derived(forNode: node.identity.id, number: piece.number).hex
+        return "\(node.pieces.directory)/blobs/\(satelliteIdentity.id.hex)/\(id.prefix(2))/\(id.dropFirst(2))"
     }
 }

@@ -123,14 +123,16 @@ let package = Package(
             dependencies: ["CSupport", "SatelliteConfig", "StructuredLogging", "Supervision", "Units"],
             swiftSettings: strict
         ),
+        // Each subsystem's storage as a protocol, with plain records: no database's types.
+        .target(name: "SatelliteDB", dependencies: ["SatelliteConfig"], swiftSettings: strict),
+        // The embedded backend: one SQLite file (GRDB), its blocking calls on threads of its own.
         .target(
-            name: "SatelliteDB",
-            dependencies: [
-                "SatelliteConfig",
-                .product(name: "GRDB", package: "GRDB.swift"),
-            ],
+            name: "SatelliteDBSQLite",
+            dependencies: ["PeerRuntime", "SatelliteDB", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
+        // Opens the backend `database.url` names; the one place that knows them all.
+        .target(name: "SatelliteDatabases", dependencies: ["PeerRuntime", "SatelliteConfig", "SatelliteDB", "SatelliteDBSQLite"], swiftSettings: strict),
         // The API's types and routing, generated from openapi.yaml by scripts/generate-openapi
         // and committed, so a clean build does not build the generator.
         .target(
@@ -256,7 +258,7 @@ let package = Package(
         .target(
             name: "TestPlanet",
             dependencies: [
-                "Identity", "NodeProtocol", "Satellite", "StorageNode", "PeerRuntime", "SatelliteDB", "Lifecycle", "Supervision",
+                "Identity", "NodeProtocol", "Satellite", "StorageNode", "PeerRuntime", "SatelliteDB", "SatelliteDatabases", "Lifecycle", "Supervision",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -277,6 +279,7 @@ let package = Package(
                 "CSupport",
                 "SatelliteConfig",
                 "SatelliteDB",
+                "SatelliteDatabases",
                 "StructuredLogging",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -319,12 +322,12 @@ let package = Package(
         .testTarget(name: "SatelliteConfigTests", dependencies: ["SatelliteConfig", "Units"], swiftSettings: strict),
         .testTarget(
             name: "SatelliteTests",
-            dependencies: ["Identity", "NodeProtocol", "Satellite", "StorageNode", "PeerRuntime", "TestPlanet", .product(name: "Crypto", package: "swift-crypto"), "SatelliteDB", "SatelliteConfig", "Lifecycle", "Supervision", "SatelliteAPI", .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")],
+            dependencies: ["Identity", "NodeProtocol", "Satellite", "StorageNode", "PeerRuntime", "TestPlanet", .product(name: "Crypto", package: "swift-crypto"), "SatelliteDB", "SatelliteDBSQLite", "SatelliteConfig", "Lifecycle", "Supervision", "SatelliteAPI", .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")],
             swiftSettings: strict
         ),
-        .testTarget(name: "SatelliteDBTests", dependencies: ["SatelliteDB", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
+        .testTarget(name: "SatelliteDBTests", dependencies: ["SatelliteDB", "SatelliteDBSQLite", "SatelliteDatabases", "PeerRuntime", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(name: "StructuredLoggingTests", dependencies: ["StructuredLogging"], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["satellite-cli", "storagenode-cli", "SatelliteDB", "Identity", "NodeProtocol", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["satellite-cli", "storagenode-cli", "SatelliteDB", "SatelliteDBSQLite", "Identity", "NodeProtocol", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -161,6 +161,16 @@ public final class PeerGroup: Sendable {
         }
     }
 
+    /// Creates one subsystem of a peer whose creation awaits (a database call), naming it in any
+    /// error its creation throws. Cancellation is `make`'s to honour.
+    public func wiring<T>(_ subsystem: String, _ make: () async throws -> T) async throws -> T {
+        do {
+            return try await make()
+        } catch {
+            throw PeerItemFailure(item: subsystem, underlying: error)
+        }
+    }
+
     /// Waits until every item's run has started; `false` if ``run()`` returned first.
     ///
     /// A peer is ready when this returns true: every subsystem is up. Cancelling the waiting

@@ -34,4 +34,10 @@ public final class BlockingThreads: Sendable {
     public func close() async {
         try? await pool.shutdownGracefully()
     }
+
+    /// ``close()`` for a caller that cannot await (a `defer`, a `deinit`): blocks the calling
+    /// thread until the work in flight has finished.
+    public func closeBlocking() {
+        try? pool.syncShutdownGracefully()
+    }
 }

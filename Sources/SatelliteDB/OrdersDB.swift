@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// One order a node settled, as the satellite checked it.
 public struct SettledOrder: Sendable, Equatable {
@@ -31,64 +30,25 @@ public struct BucketBandwidth: Sendable, Equatable {
     public let action: String
     public let intervalStart: Date
     public let bytes: Int64
+
+    public init(project: Data, bucket: String, action: String, intervalStart: Date, bytes: Int64) {
+        self.project = project
+        self.bucket = bucket
+        self.action = action
+        self.intervalStart = intervalStart
+        self.bytes = bytes
+    }
 }
 
 /// Settled orders and the bandwidth they add to buckets.
 public protocol OrdersDB: Sendable {
     /// The public key a node's signed check-in showed, or nil for a node unknown or without one.
-    func publicKey(ofNode node: Data) throws -> Data?
+    func publicKey(ofNode node: Data) async throws -> Data?
     /// Records each order whose serial was not settled before, adding its amount to its bucket's
     /// bandwidth in the hour of `at`, in one transaction; answers, for each, whether it was new.
-    func settle(_ orders: [SettledOrder], at: Date) throws -> [Bool]
+    func settle(_ orders: [SettledOrder], at: Date) async throws -> [Bool]
     /// Every bucket's settled bandwidth, by hour.
-    func bucketBandwidth(project: Data) throws -> [BucketBandwidth]
+    func bucketBandwidth(project: Data) async throws -> [BucketBandwidth]
     /// Forgets up to `limit` settled serials that can no longer be settled at `now`; returns how many.
-    func deleteSettledSerials(before now: Date, limit: Int) throws -> Int
-}
-
-extension SatelliteDatabase: OrdersDB {
-    public func publicKey(ofNode node: Data) throws -> Data? {
-        try readOneStatement { db in try Data.fetchOne(db.cachedStatement(sql: "SELECT public_key FROM nodes WHERE id = ?"), arguments: [node]) }
-    }
-
-    public func settle(_ orders: [SettledOrder], at: Date) throws -> [Bool] {
-        let hour = Date(timeIntervalSince1970: (at.timeIntervalSince1970 / 3600).rounded(.down) * 3600)
-        return try pool.write { db in
-            let claim = try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO settled_orders (serial, node_id, action, amount, settled_at, settleable_until) VALUES (?, ?, ?, ?, ?, ?)"
-            )
-            let add = try db.cachedStatement(
-                sql: """
-                    INSERT INTO bucket_bandwidth (project_id, bucket, action, interval_start, bytes) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (project_id, bucket, action, interval_start) DO UPDATE SET bytes = bytes + excluded.bytes
-                    """
-            )
-            return try orders.map { order in
-                try claim.execute(arguments: [order.serial, order.node, order.action, order.amount, at, order.settleableUntil])
-                guard db.changesCount == 1 else { return false }
-                try add.execute(arguments: [order.project, order.bucket, order.action, hour, order.amount])
-                return true
-            }
-        }
-    }
-
-    public func bucketBandwidth(project: Data) throws -> [BucketBandwidth] {
-        try pool.read { db in
-            try Row.fetchAll(
-                db.cachedStatement(
-                    sql: "SELECT bucket, action, interval_start, bytes FROM bucket_bandwidth WHERE project_id = ? ORDER BY bucket, action, interval_start"
-                ),
-                arguments: [project]
-            ).map { BucketBandwidth(project: project, bucket: $0[0], action: $0[1], intervalStart: $0[2], bytes: $0[3]) }
-        }
-    }
-
-    public func deleteSettledSerials(before now: Date, limit: Int) throws -> Int {
-        try pool.write { db in
-            try db.cachedStatement(
-                sql: "DELETE FROM settled_orders WHERE rowid IN (SELECT rowid FROM settled_orders WHERE settleable_until < ? LIMIT ?)"
-            ).execute(arguments: [now, limit])
-            return db.changesCount
-        }
-    }
+    func deleteSettledSerials(before now: Date, limit: Int) async throws -> Int
 }

@@ -147,9 +147,9 @@ public enum TestPlanetError: Error, CustomStringConvertible {
 
 extension TestPlanet {
     /// Makes a project and one API key for it, as `satellite admin` does; returns the key.
-    public func makeProject(_ name: String) throws -> String {
-        try Projects(db: database).create(name: name)
-        return try APIKeys(db: database).create(project: name)
+    public func makeProject(_ name: String) async throws -> String {
+        try await Projects(db: database).create(name: name)
+        return try await APIKeys(db: database).create(project: name)
     }
 }
 
@@ -169,9 +169,9 @@ extension TestPlanet {
 
 extension TestPlanet {
     /// Makes the node look offline: its last successful contact moves before the online window.
-    public func takeOffline(_ node: SimulatedNode) throws {
+    public func takeOffline(_ node: SimulatedNode) async throws {
         guard let id = Self.bytes(node.id) else { return }
-        try database.recordContactSuccess(id: id, at: Date(timeIntervalSinceNow: -Double(core.checker.onlineWindowSeconds) - 60))
+        try await database.recordContactSuccess(id: id, at: Date(timeIntervalSinceNow: -Double(core.checker.onlineWindowSeconds) - 60))
     }
 
     public static func bytes(_ hex: String) -> Data? {

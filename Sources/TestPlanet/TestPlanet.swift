@@ -5,6 +5,7 @@ import Logging
 import PeerRuntime
 import Satellite
 import SatelliteDB
+import SatelliteDatabases
 import StorageNode
 import Supervision
 
@@ -32,7 +33,7 @@ public final class TestPlanet: Sendable {
     }
 
     public let directory: URL
-    public let database: SatelliteDatabase
+    public let database: any SatelliteDatabase
     public let core: Core
     public let api: API
     public let repairer: Repairer
@@ -47,7 +48,7 @@ public final class TestPlanet: Sendable {
     let simulatedNodes = SimulatedNodeDirectory()
 
     private init(
-        directory: URL, database: SatelliteDatabase, core: Core, api: API, repairer: Repairer, satelliteIdentity: PeerIdentity,
+        directory: URL, database: any SatelliteDatabase, core: Core, api: API, repairer: Repairer, satelliteIdentity: PeerIdentity,
         storageNodes: [StorageNodePeer], services: ServiceList
     ) {
         self.directory = directory
@@ -72,9 +73,19 @@ public final class TestPlanet: Sendable {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("testplanet-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let database = try SatelliteDatabase(path: directory.appendingPathComponent("satellite.db").path, busyTimeout: reconfigure.busyTimeout)
-        defer { try? database.close() }
-        try MigrationPeer(log: log, database: database).run()
+        var databaseConfig = DatabaseConfig()
+        databaseConfig.busyTimeout = reconfigure.busyTimeout
+        let database = try await SatelliteDatabases.open(databaseConfig, dataDir: directory.path)
+        // Made in order, closed in reverse, every one even when one fails to close; a peer that
+        // fails to be made closes the ones made before it. The database is closed last.
+        let peers = PeerGroup(logger: log)
+        peers.add(PeerItem(name: "database", close: { try await database.close() }))
+        do {
+            try await MigrationPeer(log: log, database: database).run()
+        } catch {
+            _ = await peers.close()
+            throw error
+        }
 
         var coreConfig = Core.Config()
         coreConfig.debug.address = "127.0.0.1:0"
@@ -110,9 +121,6 @@ public final class TestPlanet: Sendable {
         reconfigure.repairer(&repairerConfig)
 
         let satelliteIdentity = PeerIdentity.generate()
-        // Made in order, closed in reverse, every one even when one fails to close; a peer that
-        // fails to be made closes the ones made before it.
-        let peers = PeerGroup(logger: log)
         let core: Core
         let api: API
         let repairer: Repairer
@@ -196,7 +204,7 @@ extension TestPlanet {
     /// once the node's check-ins had been missed for the online window.
     public func takeStorageNodeDown(_ index: Int) async throws {
         await stopStorageNode(index)
-        try database.recordContactSuccess(
+        try await database.recordContactSuccess(
             id: storageNodes[index].identity.id.bytes, at: Date(timeIntervalSinceNow: -Double(core.checker.onlineWindowSeconds) - 60)
         )
     }

@@ -4,6 +4,7 @@ import PeerCommandLine
 import Satellite
 import SatelliteConfig
 import SatelliteDB
+import SatelliteDatabases
 
 /// `satellite admin`: the operator's hand on projects and API keys.
 struct Admin: AsyncParsableCommand {
@@ -12,16 +13,17 @@ struct Admin: AsyncParsableCommand {
         subcommands: [CreateProject.self, CreateAPIKey.self]
     )
 
-    /// Opens the configured, migrated database, or explains why it cannot.
-    static func database(_ config: SatelliteConfiguration) throws -> SatelliteDatabase {
+    /// Runs `body` on the configured, migrated database, or explains why it cannot (exit 1).
+    static func withDatabase(_ config: SatelliteConfiguration, _ body: (any SatelliteDatabase) async throws -> Void) async throws {
         guard FileManager.default.fileExists(atPath: config.databasePath) else {
             FileHandle.standardError.write(Data("admin: there is no database at \(config.databasePath); create it with `satellite setup` or `satellite run migration`\n".utf8))
             throw ExitCode.failure
         }
         do {
-            let database = try SatelliteDatabase(path: config.databasePath, busyTimeout: config.database.busyTimeout)
-            guard try database.isUpToDate() else { throw PeerSetupError.schemaNotMigrated(path: config.databasePath) }
-            return database
+            try await SatelliteDatabases.with(config.database, dataDir: config.dataDir) { database in
+                guard try await database.isUpToDate() else { throw PeerSetupError.schemaNotMigrated(path: database.location) }
+                try await body(database)
+            }
         } catch {
             FileHandle.standardError.write(Data("admin: \(error)\n".utf8))
             throw ExitCode.failure
@@ -36,14 +38,7 @@ struct Admin: AsyncParsableCommand {
 
         func run() async throws {
             let config = try options.load()
-            let database = try Admin.database(config)
-            defer { try? database.close() }
-            do {
-                try Projects(db: database).create(name: name)
-            } catch {
-                FileHandle.standardError.write(Data("admin: \(error)\n".utf8))
-                throw ExitCode.failure
-            }
+            try await Admin.withDatabase(config) { database in try await Projects(db: database).create(name: name) }
             print("created project \(name); make a key with: satellite admin create-api-key \(name)")
         }
     }
@@ -60,15 +55,8 @@ struct Admin: AsyncParsableCommand {
 
         func run() async throws {
             let config = try options.load()
-            let database = try Admin.database(config)
-            defer { try? database.close() }
-            let key: String
-            do {
-                key = try APIKeys(db: database).create(project: project, name: label)
-            } catch {
-                FileHandle.standardError.write(Data("admin: \(error)\n".utf8))
-                throw ExitCode.failure
-            }
+            var key = ""
+            try await Admin.withDatabase(config) { database in key = try await APIKeys(db: database).create(project: project, name: label) }
             print(key)
             FileHandle.standardError.write(Data("admin: the key above opens project \(project); it is not stored and cannot be shown again\n".utf8))
         }

@@ -7,6 +7,7 @@ import PeerRuntime
 import Satellite
 import SatelliteConfig
 import SatelliteDB
+import SatelliteDatabases
 import StructuredLogging
 import Supervision
 
@@ -33,7 +34,7 @@ enum Launcher {
             levelDirectory: levelDirectory(config),
             configFile: options.file
         )
-        warnIfDatabaseIsReadableByOthers(config.databasePath)
+        warnIfDatabaseIsReadableByOthers(config)
         var specs: [ProcessSpec]
         do {
             specs = try launch.specs(environment: environment)
@@ -77,8 +78,8 @@ enum Launcher {
 
     /// Says once, before anything starts, that other users can read the database (one made by
     /// an older `satellite setup`, or copied in), and how to fix it.
-    static func warnIfDatabaseIsReadableByOthers(_ path: String) {
-        for file in SatelliteDatabase.filesReadableByOthers(path: path) {
+    static func warnIfDatabaseIsReadableByOthers(_ config: SatelliteConfiguration) {
+        for file in SatelliteDatabases.filesReadableByOthers(config.database, dataDir: config.dataDir) {
             let mode = String(file.mode, radix: 8)
             FileHandle.standardError.write(Data("warning: \(file.path) is readable by other users (mode \(mode)); it holds every project, bucket and key hash: chmod 600 \(file.path)\n".utf8))
         }

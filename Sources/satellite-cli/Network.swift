@@ -7,6 +7,7 @@ import PeerRuntime
 import Satellite
 import SatelliteConfig
 import SatelliteDB
+import SatelliteDatabases
 import StorageNode
 import Supervision
 import Uplink
@@ -81,12 +82,12 @@ struct Network: AsyncParsableCommand {
                 try SetupFiles.makeDirectory(root, mode: 0o700)
                 try SetupFiles.makeDirectory(config.dataDir, mode: 0o700)
                 try SetupFiles.makeDirectory(config.logDirectory, mode: 0o750)
-                let database = try SatelliteDatabase(path: config.databasePath, busyTimeout: config.database.busyTimeout)
-                defer { try? database.close() }
-                try database.migrate()
+                let apiKey = try await SatelliteDatabases.with(config.database, dataDir: config.dataDir) { database in
+                    try await database.migrate()
+                    try await Projects(db: database).create(name: "network")
+                    return try await APIKeys(db: database).create(project: "network", name: "satellite network setup")
+                }
                 let satellite = try IdentityFile.create(at: config.identityPath)
-                try Projects(db: database).create(name: "network")
-                let apiKey = try APIKeys(db: database).create(project: "network", name: "satellite network setup")
                 for (index, nodeDir) in nodeDirs.enumerated() {
                     var node = StorageNodeConfiguration()
                     node.dataDir = nodeDir

@@ -8,6 +8,7 @@ import PeerRuntime
 import Satellite
 import SatelliteConfig
 import SatelliteDB
+import SatelliteDatabases
 import StructuredLogging
 import Supervision
 
@@ -44,22 +45,22 @@ struct Run: AsyncParsableCommand {
         do {
             try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             // A peer the launcher started leaves the warning to the launcher, which said it once.
-            if ProcessInfo.processInfo.environment["SATELLITE_PROCESS"] == nil { Launcher.warnIfDatabaseIsReadableByOthers(config.databasePath) }
-            let database = try SatelliteDatabase(path: config.databasePath, busyTimeout: config.database.busyTimeout)
-            defer { try? database.close() }
-            switch peer {
-            case .migration:
-                try MigrationPeer(log: log, database: database, identityPath: config.identityPath).run()
-            case .core:
-                try await runUntilSignalled(Core(log: log, database: database, config: config.core), log: log, heartbeatInterval: heartbeat, level: level)
-            case .api:
-                var apiConfig = config.apiPeer
-                apiConfig.listenDescriptor = ProcessInfo.processInfo.environment["SATELLITE_LISTEN_FD"].flatMap(Int32.init)
-                let identity = try IdentityFile.load(from: config.identityPath)
-                try await runUntilSignalled(API(log: log, database: database, identity: identity, config: apiConfig), log: log, heartbeatInterval: heartbeat, level: level)
-            case .repairer:
-                let identity = try IdentityFile.load(from: config.identityPath)
-                try await runUntilSignalled(Repairer(log: log, database: database, identity: identity, config: config.repairerPeer), log: log, heartbeatInterval: heartbeat, level: level)
+            if ProcessInfo.processInfo.environment["SATELLITE_PROCESS"] == nil { Launcher.warnIfDatabaseIsReadableByOthers(config) }
+            try await SatelliteDatabases.with(config.database, dataDir: config.dataDir) { database in
+                switch peer {
+                case .migration:
+                    try await MigrationPeer(log: log, database: database, identityPath: config.identityPath).run()
+                case .core:
+                    try await runUntilSignalled(Core(log: log, database: database, config: config.core), log: log, heartbeatInterval: heartbeat, level: level)
+                case .api:
+                    var apiConfig = config.apiPeer
+                    apiConfig.listenDescriptor = ProcessInfo.processInfo.environment["SATELLITE_LISTEN_FD"].flatMap(Int32.init)
+                    let identity = try IdentityFile.load(from: config.identityPath)
+                    try await runUntilSignalled(API(log: log, database: database, identity: identity, config: apiConfig), log: log, heartbeatInterval: heartbeat, level: level)
+                case .repairer:
+                    let identity = try IdentityFile.load(from: config.identityPath)
+                    try await runUntilSignalled(Repairer(log: log, database: database, identity: identity, config: config.repairerPeer), log: log, heartbeatInterval: heartbeat, level: level)
+                }
             }
         } catch let error as IdentityFileError {
             // The identity is configuration the operator has to fix: restarting will not help.

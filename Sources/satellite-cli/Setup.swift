@@ -5,6 +5,7 @@ import PeerCommandLine
 import Satellite
 import SatelliteConfig
 import SatelliteDB
+import SatelliteDatabases
 
 /// `satellite setup`: a data directory, a migrated database and a config file to start from.
 struct Setup: AsyncParsableCommand {
@@ -24,9 +25,7 @@ struct Setup: AsyncParsableCommand {
         do {
             try SetupFiles.makeDirectory(config.dataDir, mode: 0o700)
             try SetupFiles.makeDirectory(config.logDirectory, mode: 0o750)
-            let database = try SatelliteDatabase(path: config.databasePath, busyTimeout: config.database.busyTimeout)
-            defer { try? database.close() }
-            try database.migrate()
+            try await SatelliteDatabases.with(config.database, dataDir: config.dataDir) { database in try await database.migrate() }
             identity = try IdentityFile.create(at: config.identityPath)
             try SetupFiles.writeConfig(SatelliteConfiguration.schema.render(config, help: true), to: configPath)
         } catch {

@@ -26,7 +26,7 @@ struct DeployTests {
         #expect(output.isEmpty, "\(output)")
     }
 
-    @Test func theLauncherUnitHasWhatAnOperatorRelieson() throws {
+    @Test func theLauncherUnitHasWhatAnOperatorRelieson() async throws {
         let text = try String(contentsOf: Self.deployDirectory.appendingPathComponent("satellite.service"), encoding: .utf8)
         for line in ["Type=notify", "NotifyAccess=main", "WatchdogSec=", "KillMode=mixed", "TimeoutStopSec=", "Restart=on-failure",
                      "DynamicUser=yes", "StateDirectory=satellite", "LogsDirectory=satellite", "RuntimeDirectory=satellite",

@@ -1,5 +1,6 @@
 import Foundation
 import SatelliteDB
+import SatelliteDBSQLite
 import Testing
 
 /// What the fault run does to the satellite.
@@ -294,8 +295,7 @@ final class FaultRun {
     }
 
     private func inode(_ path: String) -> UInt64 {
-        var info = stat()
-        return stat(path, &info) == 0 ? UInt64(info.st_ino) : 0
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.systemFileNumber] as? NSNumber)?.uint64Value ?? 0
     }
 
     private func fileSize(_ path: String) -> Int {
@@ -402,18 +402,23 @@ final class FaultRun {
         }
         #expect(left.isEmpty, "processes of the run outlived it: \(left)")
 
-        let database = try SatelliteDatabase(path: dataDir + "/satellite.db", busyTimeout: .seconds(5))
-        defer { try? database.close() }
-        var lost = 0
-        for id in load.acknowledgedCheckIns where try database.node(id: Data(hex: id)) == nil { lost += 1 }
-        #expect(lost == 0, "\(lost) acknowledged check-ins were lost")
-        let project = try #require(try database.project(named: "load"))
-        for key in load.acknowledgedObjects {
-            let stored = try database.object(project: project.id, bucket: "load", key: key, version: nil, positions: 0..<10_000)
-            #expect(stored?.segments.first?.pieces.count == 4, "acknowledged object \(key) is not readable whole")
+        let database = try SQLiteDatabase(path: dataDir + "/satellite.db", busyTimeout: .seconds(5))
+        do {
+            var lost = 0
+            for id in load.acknowledgedCheckIns where try await database.node(id: Data(hex: id)) == nil { lost += 1 }
+            #expect(lost == 0, "\(lost) acknowledged check-ins were lost")
+            let project = try #require(try await database.project(named: "load"))
+            for key in load.acknowledgedObjects {
+                let stored = try await database.object(project: project.id, bucket: "load", key: key, version: nil, positions: 0..<10_000)
+                #expect(stored?.segments.first?.pieces.count == 4, "acknowledged object \(key) is not readable whole")
+            }
+            #expect(load.acknowledgedObjects.count > 5)
+            #expect(try await database.integrityProblems().isEmpty)
+        } catch {
+            try? await database.close()
+            throw error
         }
-        #expect(load.acknowledgedObjects.count > 5)
-        #expect(try database.integrityProblems().isEmpty)
+        try await database.close()
     }
 
     /// Faults by kind, recovery times, requests and what was verified.

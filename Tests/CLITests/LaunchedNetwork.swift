@@ -6,6 +6,7 @@ import FoundationNetworking
 import Identity
 import NodeProtocol
 import SatelliteDB
+import SatelliteDBSQLite
 import Testing
 
 /// `satellite network setup` and `satellite run` on what it wrote, as a newcomer runs them, with
@@ -18,7 +19,7 @@ final class LaunchedNetwork {
     let access: String
     let nodeCount: Int
     let launched: LaunchedSatellite
-    let database: SatelliteDatabase
+    let database: SQLiteDatabase
 
     static var uplink: URL { SatelliteProcess.executable.deletingLastPathComponent().appendingPathComponent("uplink") }
 
@@ -42,14 +43,14 @@ final class LaunchedNetwork {
 
         let launched = try LaunchedSatellite(configFile: configFile, dataDir: root + "/satellite", in: directory)
         try await launched.until("the network ready", timeout: 120) { launched.count("ready", of: "launcher") >= 1 }
-        let database = try SatelliteDatabase(path: root + "/satellite/satellite.db", busyTimeout: .seconds(5))
-        try await launched.until("\(nodes) nodes checked in", timeout: 120) { ((try? database.nodeCount()) ?? 0) >= nodes }
+        let database = try SQLiteDatabase(path: root + "/satellite/satellite.db", busyTimeout: .seconds(5))
+        try await launched.until("\(nodes) nodes checked in", timeout: 120) { ((try? await database.nodeCount()) ?? 0) >= nodes }
         self.launched = launched
         self.database = database
     }
 
     deinit {
-        try? database.close()
+        try? database.closeBlocking()
     }
 
     /// `count` consecutive loopback ports that were free a moment ago, below the range the kernel
@@ -160,7 +161,7 @@ final class HungNodes {
         for name in names {
             let directory = network.root + "/" + name
             let identity = try IdentityFile.load(from: directory + "/identity.key")
-            let node = try #require(try network.database.node(id: identity.id.bytes), "\(name) checked in")
+            let node = try await #require(try network.database.node(id: identity.id.bytes), "\(name) checked in")
             let config = try String(contentsOfFile: directory + "/storagenode.yaml", encoding: .utf8)
             let satellite = try #require(config.split(separator: "\n").first { $0.contains("satellite-url:") }?.split(separator: " ").last)
             let url = try #require(URL(string: "\(satellite)/v1/contact/checkin"))

@@ -131,10 +131,10 @@ final class LaunchedSatellite {
     /// Polls the launcher's log until `condition` holds; fails after `timeout` seconds.
     /// Sleeps with `Task.sleep`, not `usleep`: a blocked thread of the shared pool would stall
     /// every other test's tasks.
-    func until(_ what: String, timeout: Double = 40, sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool) async throws {
+    func until(_ what: String, timeout: Double = 40, sourceLocation: SourceLocation = #_sourceLocation, _ condition: () async -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if condition() { return }
+            if await condition() { return }
             try await Task.sleep(for: .milliseconds(10))
         }
         Issue.record("timed out waiting for \(what); launcher log:\n\(logText())", sourceLocation: sourceLocation)

@@ -23,7 +23,7 @@ struct LauncherTests {
         let children = ["core", "api", "repairer"].flatMap { satellite.pids(of: $0) }
         // Each peer's log names its subsystems.
         #expect(satellite.logText("core").contains(#""subsystems":["debug","repair:checker","accounting:tally","metainfo:deletion"]"#))
-        #expect(satellite.logText("api").contains(#""subsystems":["debug","api:reads","api:writer","api:server"]"#))
+        #expect(satellite.logText("api").contains(#""subsystems":["debug","api:server"]"#))
         #expect(satellite.logText("repairer").contains(#""subsystems":["debug","pieces:client","repair:worker","gc:retain","audit:chore"]"#))
         // The API answers on its address once the launcher calls everything ready.
         let (ready, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health/ready")!)

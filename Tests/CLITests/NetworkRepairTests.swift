@@ -1,4 +1,5 @@
 import Foundation
+import SatelliteDBSQLite
 import Identity
 import NodeProtocol
 import SatelliteDB
@@ -38,8 +39,8 @@ struct NetworkRepairTests {
     }
 
     /// Pieces of the network's one segment on nodes not among `stopped`.
-    static func piecesUp(in network: LaunchedNetwork, besides stopped: [Data]) throws -> Int {
-        try network.database.segments(after: nil, limit: 10).first?.pieces.filter { !stopped.contains($0.node) }.count ?? 0
+    static func piecesUp(in network: LaunchedNetwork, besides stopped: [Data]) async throws -> Int {
+        try await network.database.segments(after: nil, limit: 10).first?.pieces.filter { !stopped.contains($0.node) }.count ?? 0
     }
 
     @Test func aSegmentAtItsRepairThresholdIsRepairedOnTheNodesStillUp() async throws {
@@ -47,16 +48,16 @@ struct NetworkRepairTests {
         #expect(try await network.uplink("mb", "sj://heal").status == 0)
         let (file, sha256) = try network.randomFile("photo", size: 3_000_000)
         #expect(try await network.uplink("cp", file.path, "sj://heal/photo.bin").status == 0)
-        let segment = try #require(try network.database.segments(after: nil, limit: 10).first)
+        let segment = try await #require(try network.database.segments(after: nil, limit: 10).first)
         #expect((segment.redundancy.repair, segment.redundancy.optimal) == (6, 8))
 
         let stopped = try await Self.stopHoldersToTheRepairThreshold(of: segment, in: network)
         let started = Date()
-        func piecesUp() throws -> Int { try Self.piecesUp(in: network, besides: stopped) }
-        try await network.launched.until("the segment back at optimal on nodes that are up", timeout: 90) { ((try? piecesUp()) ?? 0) >= 8 }
+        func piecesUp() async throws -> Int { try await Self.piecesUp(in: network, besides: stopped) }
+        try await network.launched.until("the segment back at optimal on nodes that are up", timeout: 90) { ((try? await piecesUp()) ?? 0) >= 8 }
         let took = Date().timeIntervalSince(started)
         // Offline after 6 s, then one checker pass and one repairer round (2 s each), and the repair.
-        #expect(try piecesUp() >= 8, "repaired after \(took) s")
+        await #expect(try piecesUp() >= 8, "repaired after \(took) s")
         let names = try network.nodeNames()
         for node in stopped {
             #expect(try await network.pid(of: try #require(names[node])) == nil, "a node stopped with SIGTERM stays down")
@@ -74,7 +75,7 @@ struct NetworkRepairTests {
         #expect(try await network.uplink("mb", "sj://heal").status == 0)
         let (file, sha256) = try network.randomFile("big", size: 20_000_000)
         #expect(try await network.uplink("cp", file.path, "sj://heal/big.bin", timeout: 120).status == 0)
-        let segment = try #require(try network.database.segments(after: nil, limit: 10).first)
+        let segment = try await #require(try network.database.segments(after: nil, limit: 10).first)
         let names = try network.nodeNames()
 
         // The repair adds 3 pieces (to 9, optimal and 5 %) on nodes that hold none. All but two of
@@ -85,21 +86,21 @@ struct NetworkRepairTests {
         let candidates = names.filter { id, _ in !segment.pieces.contains { $0.node == id } }.map(\.value).sorted()
         var hung: HungNodes? = try await HungNodes(Array(candidates.prefix(max(1, candidates.count - 2))), of: network)
         let stopped = try await Self.stopHoldersToTheRepairThreshold(of: segment, in: network)
-        try await network.launched.until("the segment claimed", timeout: 60) { ((try? network.database.repairQueue()) ?? []).contains { $0.attempts >= 1 } }
+        try await network.launched.until("the segment claimed", timeout: 60) { ((try? await network.database.repairQueue()) ?? []).contains { $0.attempts >= 1 } }
         let repairer = try #require(try await network.pid(of: "repairer"))
         kill(repairer, SIGKILL)
         #expect(!network.launched.logText("repairer").contains("segment repaired"), "the first repairer was killed mid-repair")
         hung?.resume()
         hung = nil
         try await network.launched.until("the repairer started again") { network.launched.count("spawned", of: "repairer") >= 2 }
-        func piecesUp() throws -> Int { try Self.piecesUp(in: network, besides: stopped) }
-        try await network.launched.until("the next repairer finished the segment", timeout: 90) { ((try? piecesUp()) ?? 0) >= 8 }
+        func piecesUp() async throws -> Int { try await Self.piecesUp(in: network, besides: stopped) }
+        try await network.launched.until("the next repairer finished the segment", timeout: 90) { ((try? await piecesUp()) ?? 0) >= 8 }
 
         // Every piece the segment lists is on its node, under the piece id derived for it.
         var directories: [Data: String] = [:]
         for (id, name) in names { directories[id] = network.root + "/" + name }
         let satellite = try IdentityFile.load(from: network.root + "/satellite/identity.key").id
-        let repaired = try #require(try network.database.segments(after: nil, limit: 10).first)
+        let repaired = try await #require(try network.database.segments(after: nil, limit: 10).first)
         let root = try #require(repaired.rootPieceID.flatMap(PieceID.init(bytes:)))
         for piece in repaired.pieces where !stopped.contains(piece.node) {
             let id = root.derived(forNode: try #require(NodeID(bytes: piece.node)), number: piece.number).hex

@@ -1,4 +1,5 @@
 import Foundation
+import SatelliteDBSQLite
 import Identity
 import NodeProtocol
 import SatelliteDB
@@ -31,7 +32,7 @@ struct NetworkTransferTests {
             try FileManager.default.removeItem(at: back)
         }
         // The 300 MiB file is five segments, each on eight or more of the ten nodes.
-        let segments = try network.database.segments(after: nil, limit: 100)
+        let segments = try await network.database.segments(after: nil, limit: 100)
         // 0 B: none; 1 B and 4 KiB: one each; 64 MiB ± 1: two each; a full segment: one; 300 MiB: five.
         #expect(segments.count == 12)
         #expect(segments.allSatisfy { $0.pieces.count >= 8 && $0.redundancy.k == 4 && $0.redundancy.total == 10 })
@@ -53,7 +54,7 @@ struct NetworkTransferTests {
         let down = try await network.uplink("cp", "sj://release/big.bin", back.path, timeout: 180)
         #expect(down.status == 0, "\(down.stderr)")
         #expect(try LaunchedNetwork.sha256(of: back) == sha256)
-        let segments = try network.database.segments(after: nil, limit: 10)
+        let segments = try await network.database.segments(after: nil, limit: 10)
         #expect(segments.count == 2)
         let codes = segments.map { "\($0.redundancy.k)/\($0.redundancy.repair)/\($0.redundancy.optimal)/\($0.redundancy.total)" }
         #expect(codes == ["29/35/80/110", "29/35/80/110"])
@@ -75,23 +76,23 @@ struct NetworkTransferTests {
         let (kept, keptSHA256) = try network.randomFile("kept", size: Self.plainPerSegment + 1000)
         let keptUpload = try await network.uplink("cp", kept.path, "sj://kill/kept.bin", timeout: 120)
         try #require(keptUpload.status == 0, "\(keptUpload.stderr)")
-        let keptStreams = Set(try network.database.segments(after: nil, limit: 100).map(\.streamID))
+        let keptStreams = await Set(try network.database.segments(after: nil, limit: 100).map(\.streamID))
         #expect(keptStreams.count == 1)
 
         // 300 MiB is five segments: killed once its first is committed.
         let (doomed, _) = try network.randomFile("doomed", size: 300 << 20)
         let upload = try network.startUplink("cp", doomed.path, "sj://kill/doomed.bin")
         defer { if upload.isRunning { kill(upload.processIdentifier, SIGKILL) }; upload.waitUntilExit() }
-        func pendingSegments() throws -> Int { try network.database.segments(after: nil, limit: 100).filter { !keptStreams.contains($0.streamID) }.count }
-        try await network.launched.until("a segment of the doomed upload committed", timeout: 120) { ((try? pendingSegments()) ?? 0) >= 1 }
+        func pendingSegments() async throws -> Int { try await network.database.segments(after: nil, limit: 100).filter { !keptStreams.contains($0.streamID) }.count }
+        try await network.launched.until("a segment of the doomed upload committed", timeout: 120) { ((try? await pendingSegments()) ?? 0) >= 1 }
         kill(upload.processIdentifier, SIGKILL)
         upload.waitUntilExit()
         #expect(upload.terminationReason == .uncaughtSignal)
-        #expect(try pendingSegments() >= 1, "the pending upload keeps its committed segments until its deadline")
+        await #expect(try pendingSegments() >= 1, "the pending upload keeps its committed segments until its deadline")
         let listed = try await network.uplink("ls", "sj://kill/")
         #expect(!listed.stdout.contains("doomed.bin"), "a pending upload is not listed: \(listed.stdout)")
 
-        try await network.launched.until("the deletion chore removed the abandoned upload", timeout: 90) { ((try? pendingSegments()) ?? 1) == 0 }
+        try await network.launched.until("the deletion chore removed the abandoned upload", timeout: 90) { ((try? await pendingSegments()) ?? 1) == 0 }
         // The line follows the deletion's commit, through the launcher's log pipe.
         try await network.launched.until("the core logs the deletion", timeout: 10) { network.launched.logText("core").contains("\"zombies\":\"1\"") }
 
@@ -102,7 +103,7 @@ struct NetworkTransferTests {
             nodeDirectories[try IdentityFile.load(from: directory + "/identity.key").id.bytes] = directory
         }
         let satellite = try IdentityFile.load(from: network.root + "/satellite/identity.key").id
-        for segment in try network.database.segments(after: nil, limit: 100) {
+        for segment in try await network.database.segments(after: nil, limit: 100) {
             let root = try #require(segment.rootPieceID.flatMap(PieceID.init(bytes:)))
             for piece in segment.pieces {
                 let directory = try #require(nodeDirectories[piece.node])

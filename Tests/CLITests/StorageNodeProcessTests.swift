@@ -3,6 +3,7 @@ import Foundation
 import Identity
 import NodeProtocol
 import SatelliteDB
+import SatelliteDBSQLite
 import Testing
 
 /// The `storagenode` executable as an operator runs it: setup, run against a launched satellite,
@@ -81,10 +82,10 @@ struct StorageNodeProcessTests {
 
         // The database exists once the migration has run: wait for the launch to be ready.
         try await satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
-        let database = try SatelliteDatabase(path: satellite.dataDir + "/satellite.db", busyTimeout: .seconds(5))
-        defer { try? database.close() }
-        try await satellite.until("the node in the overlay") { (try? database.node(id: identity.id.bytes)) != nil }
-        let record = try #require(try database.node(id: identity.id.bytes))
+        let database = try SQLiteDatabase(path: satellite.dataDir + "/satellite.db", busyTimeout: .seconds(5))
+        defer { try? database.closeBlocking() }
+        try await satellite.until("the node in the overlay") { (try? await database.node(id: identity.id.bytes)) != nil }
+        let record = try await #require(try database.node(id: identity.id.bytes))
         #expect(record.address == "127.0.0.1:28967")
         #expect(record.lastNet == "127.0.0.0/24")
 
@@ -125,17 +126,20 @@ struct StorageNodeProcessTests {
         defer { satellite.killAll() }
         try await satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
         let ids = try nodes.map { try IdentityFile.load(from: "\(directory.path)/\($0)/identity.key").id }
-        let database = try SatelliteDatabase(path: satellite.dataDir + "/satellite.db", busyTimeout: .seconds(5))
-        defer { try? database.close() }
-        try await satellite.until("three nodes in the overlay") { ids.allSatisfy { (try? database.node(id: $0.bytes)) != nil } }
+        let database = try SQLiteDatabase(path: satellite.dataDir + "/satellite.db", busyTimeout: .seconds(5))
+        defer { try? database.closeBlocking() }
+        try await satellite.until("three nodes in the overlay") {
+            for id in ids where (try? await database.node(id: id.bytes)) == nil { return false }
+            return true
+        }
 
         let first = try #require(satellite.pids(of: "node2").first)
         kill(first, SIGKILL)
         try await satellite.until("node2 ready again") { satellite.count("ready", of: "node2") == 2 }
         #expect(satellite.pids(of: "node2").count == 2)
         // The new process checks in again: its contact time moves on.
-        let before = try #require(try database.node(id: ids[1].bytes)?.lastContactSuccess)
-        try await satellite.until("node2 checked in again") { ((try? database.node(id: ids[1].bytes))??.lastContactSuccess ?? before) > before }
+        let before = try await #require(try database.node(id: ids[1].bytes)?.lastContactSuccess)
+        try await satellite.until("node2 checked in again") { ((try? await database.node(id: ids[1].bytes))??.lastContactSuccess ?? before) > before }
 
         kill(satellite.pid, SIGTERM)
         #expect(try await satellite.exitStatus() == 0)
@@ -191,8 +195,8 @@ struct StorageNodeProcessTests {
         }
         // The database exists once the migration has run: wait for the launch to be ready.
         try await satelliteProcess.until("every process ready") { satelliteProcess.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
-        let database = try SatelliteDatabase(path: satelliteProcess.dataDir + "/satellite.db", busyTimeout: .seconds(5))
-        defer { try? database.close() }
+        let database = try SQLiteDatabase(path: satelliteProcess.dataDir + "/satellite.db", busyTimeout: .seconds(5))
+        defer { try? database.closeBlocking() }
 
         var node = try start()
         defer { if node.isRunning { kill(node.processIdentifier, SIGKILL) } }
@@ -229,7 +233,7 @@ struct StorageNodeProcessTests {
         // The space it reports is the allocation less the one piece file, nothing of the cut upload.
         let expected = allocated - Int64(kept.count + 512)
         try await satelliteProcess.until("a check-in since the restart with the space of what the node holds") {
-            guard let record = (try? database.node(id: identity.id.bytes)) ?? nil, let contact = record.lastContactSuccess else { return false }
+            guard let record = await (try? await database.node(id: identity.id.bytes)) ?? nil, let contact = record.lastContactSuccess else { return false }
             return contact > killedAt && record.freeDisk == expected
         }
         kill(node.processIdentifier, SIGTERM)

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 @testable import Satellite
 import SatelliteDB
+import SatelliteDBSQLite
 import TestPlanet
 import Testing
 
@@ -55,7 +56,7 @@ struct APIKeyCacheTests {
     /// Deletes every API key row from a connection of the test's own, as an operator's `sqlite3`
     /// shell would: what the API answers then tells whether it asked the database.
     private func deleteEveryKey(_ planet: TestPlanet) throws {
-        let queue = try DatabaseQueue(path: planet.database.path)
+        let queue = try DatabaseQueue(path: planet.sqlite.path)
         try queue.write { try $0.execute(sql: "DELETE FROM api_keys") }
         try queue.close()
     }
@@ -64,8 +65,8 @@ struct APIKeyCacheTests {
         var reconfigure = TestPlanet.Reconfigure()
         reconfigure.api = { $0.metainfo.apiKeyCacheExpiration = .seconds(3600) }
         try await TestPlanet.run(reconfigure: reconfigure) { planet in
-            let key = try planet.makeProject("photos")
-            let unseen = try APIKeys(db: planet.database).create(project: "photos")
+            let key = try await planet.makeProject("photos")
+            let unseen = try await APIKeys(db: planet.database).create(project: "photos")
             #expect(try await planet.request("GET", "/v1/buckets", headers: ["Authorization": "Bearer \(key)"]).status == 200)
             try deleteEveryKey(planet)
             let cached = try await planet.request("GET", "/v1/buckets", headers: ["Authorization": "Bearer \(key)"])
@@ -79,7 +80,7 @@ struct APIKeyCacheTests {
         var reconfigure = TestPlanet.Reconfigure()
         reconfigure.api = { $0.metainfo.apiKeyCacheExpiration = .milliseconds(200) }
         try await TestPlanet.run(reconfigure: reconfigure) { planet in
-            let key = try planet.makeProject("photos")
+            let key = try await planet.makeProject("photos")
             #expect(try await planet.request("GET", "/v1/buckets", headers: ["Authorization": "Bearer \(key)"]).status == 200)
             try deleteEveryKey(planet)
             let deadline = ContinuousClock.now + .seconds(20)
@@ -97,7 +98,7 @@ struct APIKeyCacheTests {
         var reconfigure = TestPlanet.Reconfigure()
         reconfigure.api = { $0.metainfo.apiKeyCacheExpiration = .zero }
         try await TestPlanet.run(reconfigure: reconfigure) { planet in
-            let key = try planet.makeProject("photos")
+            let key = try await planet.makeProject("photos")
             #expect(try await planet.request("GET", "/v1/buckets", headers: ["Authorization": "Bearer \(key)"]).status == 200)
             try deleteEveryKey(planet)
             #expect(try await planet.request("GET", "/v1/buckets", headers: ["Authorization": "Bearer \(key)"]).status == 401)

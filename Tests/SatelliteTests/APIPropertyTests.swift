@@ -2,6 +2,7 @@ import Foundation
 import Satellite
 import SatelliteAPI
 import SatelliteDB
+import SatelliteDBSQLite
 import TestPlanet
 import Testing
 import Yams
@@ -128,7 +129,7 @@ struct APIPropertyTests {
         #expect(codes.contains("bad_request"))
         try await TestPlanet.run(reconfigure: reconfigure) { planet in
             _ = try await planet.startNodes(6)
-            let key = try planet.makeProject("fuzz")
+            let key = try await planet.makeProject("fuzz")
             let client = MetainfoClient(planet: planet, key: key)
             #expect(try await client.call("POST", "/v1/buckets", ["name": "bucket"]).status == 201)
             var rng = SplitMix(state: seed)
@@ -175,7 +176,7 @@ struct APIPropertyTests {
                 }
             }
             // Nothing half-written: every reference holds and the file is sound.
-            #expect(try planet.database.integrityProblems() == [])
+            await #expect(try planet.sqlite.integrityProblems() == [])
         }
     }
 }

@@ -11,8 +11,8 @@ struct BucketTests {
 
     @Test func aKeyOpensOnlyItsOwnProjectsBuckets() async throws {
         try await TestPlanet.run { planet in
-            let alice = try planet.makeProject("alice")
-            let bob = try planet.makeProject("bob")
+            let alice = try await planet.makeProject("alice")
+            let bob = try await planet.makeProject("bob")
             let created = try await planet.request("POST", "/v1/buckets", body: json(#"{"name":"photos"}"#), headers: ["Authorization": "Bearer \(alice)"])
             #expect(created.status == 201, "\(created.text)")
             #expect(created.json?["name"] as? String == "photos")
@@ -40,20 +40,20 @@ struct BucketTests {
     @Test(arguments: [nil, "Bearer", "Basic abc", "Bearer 1234", "Bearer " + String(repeating: "0", count: 64)])
     func missingOrBadKeysAre401(authorization: String?) async throws {
         try await TestPlanet.run { planet in
-            _ = try planet.makeProject("alice")
+            _ = try await planet.makeProject("alice")
             let headers = authorization.map { ["Authorization": $0] } ?? [:]
             for (method, path, body) in [("GET", "/v1/buckets", nil), ("POST", "/v1/buckets", json(#"{"name":"photos"}"#)), ("DELETE", "/v1/buckets/photos", nil)] as [(String, String, Data?)] {
                 let answer = try await planet.request(method, path, body: body, headers: headers)
                 #expect(answer.status == 401, "\(method) \(path): \(answer.text)")
                 #expect(answer.error?.code == "unauthorized")
             }
-            #expect(try planet.database.listBuckets(project: #require(try planet.database.project(named: "alice")).id, after: nil, limit: 10).isEmpty)
+            #expect(try await planet.database.listBuckets(project: #require(try planet.database.project(named: "alice")).id, after: nil, limit: 10).isEmpty)
         }
     }
 
     @Test func listingPagesInNameOrder() async throws {
         try await TestPlanet.run { planet in
-            let key = try planet.makeProject("pager")
+            let key = try await planet.makeProject("pager")
             let names = (0..<7).map { "bucket-\($0)" }.shuffled()
             for name in names {
                 #expect(try await planet.request("POST", "/v1/buckets", body: json(#"{"name":"\#(name)"}"#), headers: ["Authorization": "Bearer \(key)"]).status == 201)
@@ -79,7 +79,7 @@ struct BucketTests {
     @Test(arguments: ["ab", "Photos", "-photos", "photos-", "has space", "ünïcode", String(repeating: "a", count: 64)])
     func badBucketNamesAre400(name: String) async throws {
         try await TestPlanet.run { planet in
-            let key = try planet.makeProject("names")
+            let key = try await planet.makeProject("names")
             let body = try JSONSerialization.data(withJSONObject: ["name": name])
             let answer = try await planet.request("POST", "/v1/buckets", body: body, headers: ["Authorization": "Bearer \(key)"])
             #expect(answer.status == 400, "\(name): \(answer.text)")

@@ -12,7 +12,7 @@ struct ChoreTests {
         reconfigure.api = { $0.contact.checkInInterval = .zero }
         try await TestPlanet.run(reconfigure: reconfigure) { planet in
             _ = try await planet.startNodes(6)
-            let client = MetainfoClient(planet: planet, key: try planet.makeProject("project"))
+            let client = await MetainfoClient(planet: planet, key: try planet.makeProject("project"))
             for bucket in ["full", "empty"] {
                 #expect(try await client.call("POST", "/v1/buckets", ["name": bucket]).status == 201)
             }
@@ -28,11 +28,11 @@ struct ChoreTests {
             // Pending: not counted.
             #expect(try await client.begin("c", segments: 1, bucket: "full").status == 201)
             let now = Date(timeIntervalSince1970: 1_800_000_000)
-            let tallies = try planet.core.tally.tally(at: now)
+            let tallies = try await planet.core.tally.tally(at: now)
             let byBucket = Dictionary(uniqueKeysWithValues: tallies.map { ($0.bucket, $0) })
             #expect(byBucket["full"].map { [$0.bytes, Int64($0.segments), Int64($0.objects)] } == [4000, 4, 2])
             #expect(byBucket["empty"].map { [$0.bytes, Int64($0.segments), Int64($0.objects)] } == [0, 0, 0])
-            #expect(try planet.database.tallies(at: now) == tallies)
+            #expect(try await planet.database.tallies(at: now) == tallies)
         }
     }
 
@@ -46,14 +46,14 @@ struct ChoreTests {
             #expect(try await client.commitAll(try await client.begin("kept", segments: 1, bucket: "full")).last?.status == 200)
             #expect(try await client.begin("abandoned", segments: 1, bucket: "full").status == 201)
 
-            #expect(try planet.core.deletion.pass(at: now) == ExpiredDeletion.Pass(expired: 0, zombies: 0))
-            #expect(try planet.core.deletion.pass(at: now + 3) == ExpiredDeletion.Pass(expired: 1, zombies: 0))
+            #expect(try await planet.core.deletion.pass(at: now) == ExpiredDeletion.Pass(expired: 0, zombies: 0))
+            #expect(try await planet.core.deletion.pass(at: now + 3) == ExpiredDeletion.Pass(expired: 1, zombies: 0))
             #expect(try await client.call("GET", "/v1/buckets/full/object?key=short-lived").status == 404)
-            #expect(try planet.core.deletion.pass(at: now + 25 * 3600) == ExpiredDeletion.Pass(expired: 0, zombies: 1))
+            #expect(try await planet.core.deletion.pass(at: now + 25 * 3600) == ExpiredDeletion.Pass(expired: 0, zombies: 1))
             #expect(try await client.call("GET", "/v1/buckets/full/object?key=kept").status == 200)
             // The abandoned upload's stream is gone: committing it now finds nothing.
             let stream = try await client.begin("abandoned-2", segments: 0, bucket: "full").json?["stream_id"] as? String ?? ""
-            _ = try planet.core.deletion.pass(at: now + 25 * 3600)
+            _ = try await planet.core.deletion.pass(at: now + 25 * 3600)
             #expect(try await client.call("POST", "/v1/streams/\(stream)/commit").status == 404)
         }
     }

@@ -30,26 +30,26 @@ struct ContactTests {
                 #expect(answer.status == 200, "\(answer.text)")
                 #expect(answer.json?["node_id"] as? String == node.id)
             }
-            #expect(try planet.database.nodeCount() == 6)
-            let first = try #require(try planet.database.node(id: hex(nodes[0].id)))
+            #expect(try await planet.database.nodeCount() == 6)
+            let first = try await #require(try planet.database.node(id: hex(nodes[0].id)))
             #expect(first.address == nodes[0].address)
             #expect(first.lastNet == "10.0.0.0/24")
             #expect(first.freeDisk == 1 << 40)
             #expect(first.lastContactSuccess != nil)
             // The key the id is the hash of, kept to check the node's signed piece hashes with.
             #expect(first.publicKey == nodes[0].identity.publicKeyBytes)
-            #expect(try planet.database.node(id: hex(nodes[1].id))?.lastNet == "10.0.0.0/24")
-            #expect(try planet.database.node(id: hex(nodes[2].id))?.lastNet == "10.0.1.0/24")
-            #expect(try planet.database.node(id: hex(nodes[5].id))?.lastNet == "2001:db8:1:2::/64")
+            #expect(try await planet.database.node(id: hex(nodes[1].id))?.lastNet == "10.0.0.0/24")
+            #expect(try await planet.database.node(id: hex(nodes[2].id))?.lastNet == "10.0.1.0/24")
+            #expect(try await planet.database.node(id: hex(nodes[5].id))?.lastNet == "2001:db8:1:2::/64")
 
             // A second check-in updates the node in place.
             var moved = nodes[0]
             moved.address = "192.0.2.7:7777"
             moved.freeDisk = 5
             #expect(try await planet.checkIn(moved).status == 200)
-            let updated = try #require(try planet.database.node(id: hex(moved.id)))
+            let updated = try await #require(try planet.database.node(id: hex(moved.id)))
             #expect(updated.address == "192.0.2.7:7777" && updated.lastNet == "192.0.2.0/24" && updated.freeDisk == 5)
-            #expect(try planet.database.nodeCount() == 6)
+            #expect(try await planet.database.nodeCount() == 6)
         }
     }
 
@@ -90,7 +90,7 @@ struct ContactTests {
             #expect(answer.status == 400, "\(answer.text)")
             #expect(answer.error?.code == code, "\(answer.text)")
             #expect(answer.error?.message.contains(message) == true, "\(answer.text)")
-            #expect(try planet.database.nodeCount() == 0)
+            #expect(try await planet.database.nodeCount() == 0)
         }
     }
 
@@ -114,12 +114,12 @@ struct ContactTests {
                 #expect(answer.status == 401, "\(answer.text)")
                 #expect(answer.error?.code == "unauthorized")
                 #expect(answer.error?.message.contains("node_id is not the SHA-256 of public_key") == true, "\(answer.text)")
-                if try planet.database.nodeCount() == 0 {
+                if try await planet.database.nodeCount() == 0 {
                     // The refused check-in did not use up the victim's check-in interval.
                     #expect(try await planet.checkIn(victim).status == 200)
                 }
             }
-            #expect(try planet.database.node(id: hex(victim.id))?.address == victim.address)
+            #expect(try await planet.database.node(id: hex(victim.id))?.address == victim.address)
         }
     }
 
@@ -142,7 +142,7 @@ struct ContactTests {
                 #expect(answer.status == status, "\(what): \(answer.text)")
                 #expect(answer.error?.message.contains(message) == true, "\(what): \(answer.text)")
             }
-            #expect(try planet.database.nodeCount() == 0)
+            #expect(try await planet.database.nodeCount() == 0)
             #expect(try await planet.checkIn(node).status == 200)
         }
     }
@@ -162,7 +162,7 @@ struct ContactTests {
             let answer = try await planet.checkIn(node)
             #expect(answer.status == 400, "\(answer.text)")
             #expect(answer.error?.message.contains(why) == true, "\(answer.text)")
-            #expect(try planet.database.nodeCount() == 0)
+            #expect(try await planet.database.nodeCount() == 0)
         }
     }
 
@@ -180,7 +180,7 @@ struct ContactTests {
             var reachable = SimulatedNode.make(index: 5)
             reachable.address = "203.0.113.9:28967"
             #expect(try await planet.checkIn(reachable).status == 200)
-            #expect(try planet.database.nodeCount() == 1)
+            #expect(try await planet.database.nodeCount() == 1)
         }
     }
 
@@ -204,7 +204,7 @@ struct ContactTests {
             let refused = try await planet.checkIn(nodes[2])
             #expect(refused.status == 429, "\(refused.text)")
             #expect(refused.error?.message.contains("addresses of 127.0.0.0/24 checked in 2 different nodes") == true, "\(refused.text)")
-            #expect(try planet.database.nodeCount() == 2)
+            #expect(try await planet.database.nodeCount() == 2)
         }
     }
 
@@ -218,10 +218,10 @@ struct ContactTests {
             #expect(refused.status == 429, "\(refused.text)")
             #expect(refused.error?.message.contains("127.0.0.1 checked in 3 different nodes") == true, "\(refused.text)")
             #expect((1...600).contains(try #require(refused.headers["retry-after"].flatMap(Int.init))))
-            #expect(try planet.database.node(id: hex(nodes[3].id)) == nil)
+            #expect(try await planet.database.node(id: hex(nodes[3].id)) == nil)
             // The nodes already seen from the address check in again.
             for node in nodes.prefix(3) { #expect(try await planet.checkIn(node).status == 200) }
-            #expect(try planet.database.nodeCount() == 3)
+            #expect(try await planet.database.nodeCount() == 3)
         }
     }
 
@@ -240,7 +240,7 @@ struct ContactTests {
             let unknown = try await planet.request("GET", "/v1/nowhere")
             #expect(unknown.status == 404)
             #expect(unknown.error?.code == "not_found")
-            #expect(try planet.database.nodeCount() == 0)
+            #expect(try await planet.database.nodeCount() == 0)
         }
     }
 
@@ -275,7 +275,7 @@ struct PeerMetricsTests {
         try await TestPlanet.run { planet in
             #expect(try await planet.checkIn(SimulatedNode.make(index: 1)).status == 200)
             #expect(try await planet.request("POST", "/v1/contact/checkin", body: Data("{}".utf8)).status == 400)
-            let key = try planet.makeProject("p")
+            let key = try await planet.makeProject("p")
             #expect(try await planet.request("DELETE", "/v1/buckets/nothing", headers: ["Authorization": "Bearer \(key)"]).status == 404)
             await planet.core.checker.cycle.triggerWait()
             func metrics(_ port: Int?) async throws -> String {

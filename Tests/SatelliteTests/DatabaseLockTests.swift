@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Satellite
 import SatelliteDB
+import SatelliteDBSQLite
 import Synchronization
 import TestPlanet
 import Testing
@@ -36,7 +37,7 @@ struct DatabaseLockTests {
         reconfigure.busyTimeout = .seconds(1)
         reconfigure.api = { $0.contact.checkInInterval = .zero }
         try await TestPlanet.run(reconfigure: reconfigure) { planet in
-            let lock = try Lock(path: planet.database.path)
+            let lock = try Lock(path: planet.sqlite.path)
             let finished = AnsweredCount()
             let nodes = (0..<8).map { SimulatedNode.make(index: $0) }
             let answers = Task {
@@ -71,9 +72,9 @@ struct DatabaseLockTests {
                 #expect(answer.headers["retry-after"] == "1")
             }
             // Nothing refused was written; once the lock is gone the same writes succeed.
-            #expect(try planet.database.nodeCount() == 0)
+            await #expect(try planet.database.nodeCount() == 0)
             for node in nodes { #expect(try await planet.checkIn(node).status == 200) }
-            #expect(try planet.database.nodeCount() == 8)
+            await #expect(try planet.database.nodeCount() == 8)
         }
     }
 }

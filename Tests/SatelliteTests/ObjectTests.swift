@@ -13,7 +13,7 @@ struct ObjectTests {
         reconfigure.api = { $0.contact.checkInInterval = .zero }
         try await TestPlanet.run(reconfigure: reconfigure) { planet in
             let started = try await planet.startNodes(nodes)
-            let client = MetainfoClient(planet: planet, key: try planet.makeProject("project"))
+            let client = await MetainfoClient(planet: planet, key: try planet.makeProject("project"))
             #expect(try await client.call("POST", "/v1/buckets", ["name": "bucket"]).status == 201)
             try await body(client, started)
         }
@@ -227,7 +227,7 @@ struct ObjectTests {
             // Eight nodes on four /24 networks, then four on their own: nine networks in all.
             for index in 0..<8 { #expect(try await planet.checkIn(SimulatedNode.make(index: index, network: 100 + index / 2)).status == 200) }
             for index in 8..<12 { #expect(try await planet.checkIn(SimulatedNode.make(index: index)).status == 200) }
-            let client = MetainfoClient(planet: planet, key: try planet.makeProject("p"))
+            let client = await MetainfoClient(planet: planet, key: try planet.makeProject("p"))
             #expect(try await client.call("POST", "/v1/buckets", ["name": "bucket"]).status == 201)
             for _ in 0..<10 {
                 let begun = try await client.begin("file", segments: 1)

@@ -28,7 +28,7 @@ struct OrderTests {
                 "key": "signed", "segment_count": 2, "expires_at": ISO8601DateFormatter().string(from: expires),
             ])
             #expect(begun.status == 201, "\(begun.text)")
-            let project = try #require(try planet.database.project(named: "project"))
+            let project = try await #require(try planet.database.project(named: "project"))
             let signer = OrderSigner(identity: planet.satelliteIdentity, config: OrdersConfig())
             var pieceIDs = Set<PieceID>()
             for segment in begun.json?["segments"] as? [[String: Any]] ?? [] {
@@ -178,7 +178,7 @@ struct OrderTests {
             let stale = OrderSigner(identity: planet.satelliteIdentity, config: OrdersConfig())
                 .getLimits(
                     rootPieceID: .random(), pieces: [(0, owner.identity.id)], pieceSize: 10,
-                    billedTo: OrderMetadata(project: try #require(try planet.database.project(named: "project")).id, bucket: "bucket"), now: Date().addingTimeInterval(-4 * 86400)
+                    billedTo: OrderMetadata(project: try #require(try await planet.database.project(named: "project")).id, bucket: "bucket"), now: Date().addingTimeInterval(-4 * 86400)
                 ).limits[0]
             let mixed = try await settle(
                 [
@@ -191,8 +191,8 @@ struct OrderTests {
             #expect(mixed.json?["accepted"] as? Int == 0)
             #expect(reasons(mixed) == ["other_node", "not_signed_here", "beyond_limit", "too_late"], "\(mixed.text)")
 
-            let project = try #require(try planet.database.project(named: "project"))
-            let bandwidth = try planet.database.bucketBandwidth(project: project.id)
+            let project = try await #require(try planet.database.project(named: "project"))
+            let bandwidth = try await planet.database.bucketBandwidth(project: project.id)
             #expect(bandwidth.map(\.bucket) == ["bucket"])
             #expect(bandwidth.map(\.action) == ["GET"])
             #expect(bandwidth.map(\.bytes) == [300])

@@ -26,7 +26,7 @@ struct PlanetStorageNodeTests {
         try await TestPlanet.run(reconfigure: reconfigure) { planet in
             #expect(planet.storageNodes.count == 3)
             for node in planet.storageNodes {
-                let record = try #require(try planet.database.node(id: node.identity.id.bytes))
+                let record = try await #require(try planet.database.node(id: node.identity.id.bytes))
                 let port = try #require(await node.server.listeningPort())
                 #expect(record.address == "127.0.0.1:\(port)")
                 #expect(record.freeDisk == node.pieces.freeSpace)
@@ -62,7 +62,7 @@ struct PlanetStorageNodeTests {
             #expect(got == 200 && bytes == data)
             // The next check-in reports the space the piece takes.
             await node.contact.cycle.triggerWait()
-            #expect(try planet.database.node(id: node.identity.id.bytes)?.freeDisk == node.pieces.allocated - Int64(data.count + 512))
+            await #expect(try planet.database.node(id: node.identity.id.bytes)?.freeDisk == node.pieces.allocated - Int64(data.count + 512))
         }
     }
 }
@@ -85,7 +85,7 @@ struct PlanetOrderFlowTests {
         // Every node of a planet is on loopback, one network.
         reconfigure.api = { $0.overlay.distinctNetworks = false }
         try await TestPlanet.run(reconfigure: reconfigure) { planet in
-            let client = MetainfoClient(planet: planet, key: try planet.makeProject("project"))
+            let client = await MetainfoClient(planet: planet, key: try planet.makeProject("project"))
             #expect(try await client.call("POST", "/v1/buckets", ["name": "bucket"]).status == 201)
             let begun = try await client.begin("e2e", segments: 1)
             #expect(begun.status == 201, "\(begun.text)")
@@ -133,8 +133,8 @@ struct PlanetOrderFlowTests {
                 try await Task.sleep(for: .milliseconds(10))
             }
             for node in planet.storageNodes { await node.settlement.cycle.triggerWait() }
-            let project = try #require(try planet.database.project(named: "project"))
-            let bandwidth = try planet.database.bucketBandwidth(project: project.id)
+            let project = try #require(try await planet.database.project(named: "project"))
+            let bandwidth = try await planet.database.bucketBandwidth(project: project.id)
             #expect(bandwidth.filter { $0.action == "PUT" }.map(\.bytes).reduce(0, +) == 5 * 512)
             #expect(bandwidth.filter { $0.action == "GET" }.map(\.bytes).reduce(0, +) == 3 * 512)
             #expect(Set(bandwidth.map(\.bucket)) == ["bucket"])
@@ -143,7 +143,7 @@ struct PlanetOrderFlowTests {
                 #expect(node.orders.unsentCount() == 0)
                 #expect(try await node.settlement.settle() == SettlementSummary())
             }
-            #expect(try planet.database.bucketBandwidth(project: project.id) == bandwidth)
+            await #expect(try planet.database.bucketBandwidth(project: project.id) == bandwidth)
         }
     }
 }

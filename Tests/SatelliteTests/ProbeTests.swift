@@ -9,7 +9,7 @@ import Testing
 struct ProbeTests {
     func withClient(_ body: @escaping @Sendable (MetainfoClient) async throws -> Void) async throws {
         try await TestPlanet.run { planet in
-            let client = MetainfoClient(planet: planet, key: try planet.makeProject("project"))
+            let client = await MetainfoClient(planet: planet, key: try planet.makeProject("project"))
             #expect(try await client.call("POST", "/v1/buckets", ["name": "abc"]).status == 201)
             #expect(try await client.call("POST", "/v1/buckets", ["name": "abcd"]).status == 201)
             try await body(client)

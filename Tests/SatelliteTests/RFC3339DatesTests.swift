@@ -5,7 +5,7 @@ import Testing
 
 /// The API's date writer writes what the runtime's own transcoder wrote, for any date.
 struct RFC3339DatesTests {
-    @Test func itWritesWhatTheRuntimesTranscoderWrites() throws {
+    @Test func itWritesWhatTheRuntimesTranscoderWrites() async throws {
         var generator = SystemRandomNumberGenerator()
         let dates = [Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 1_764_000_000.999), Date(timeIntervalSince1970: 4_102_444_799.5)]
             + (0..<2000).map { _ in Date(timeIntervalSince1970: Double.random(in: 0...4_102_444_800, using: &generator)) }

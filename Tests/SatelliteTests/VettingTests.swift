@@ -26,8 +26,8 @@ struct VettingTests {
             let vetted = Array(nodes.prefix(10))
             let reputation = ReputationService(config: ReputationConfig(), db: planet.database)
             let audits = vetted.flatMap { node in (0..<100).map { _ in (node: TestPlanet.bytes(node.id) ?? Data(), success: true) } }
-            #expect(try reputation.record(audits).disqualified.isEmpty)
-            let client = MetainfoClient(planet: planet, key: try planet.makeProject("project"))
+            await #expect(try reputation.record(audits).disqualified.isEmpty)
+            let client = await MetainfoClient(planet: planet, key: try planet.makeProject("project"))
             #expect(try await client.call("POST", "/v1/buckets", ["name": "bucket"]).status == 201)
             try await body(client, Set(vetted.map(\.id)), Set(nodes.dropFirst(10).map(\.id)))
         }

@@ -16,7 +16,7 @@ struct AuditTests {
         try await UplinkTests.withUplink(nodes: 10, redundancy: "4/6/8/10") { planet, uplink in
             try await uplink.createBucket("audit")
             try await uplink.upload(bucket: "audit", key: "doc", data: UplinkTests.bytes(600_000, seed: 71))
-            let segment = try #require(try planet.database.segments(after: nil, limit: 10).first)
+            let segment = try await #require(try planet.database.segments(after: nil, limit: 10).first)
             // One byte of stripe 7 of one node's piece.
             let victim = segment.pieces[2]
             let path = try planet.blobPath(of: victim, in: segment)
@@ -29,9 +29,9 @@ struct AuditTests {
             let report = try await planet.repairer.audit.audit(segment, stripe: 7)
             #expect(report.fails == [victim.node], "\(report)")
             #expect(Set(report.successes) == Set(segment.pieces.map(\.node)).subtracting([victim.node]))
-            let standing = try #require(try planet.database.auditStanding(of: victim.node))
+            let standing = try await #require(try planet.database.auditStanding(of: victim.node))
             #expect(standing.count == 2 && standing.successes == 1)
-            let honest = try #require(try planet.database.auditStanding(of: segment.pieces[0].node))
+            let honest = try await #require(try planet.database.auditStanding(of: segment.pieces[0].node))
             #expect(honest.count == 2 && honest.successes == 2)
         }
     }
@@ -40,14 +40,14 @@ struct AuditTests {
         try await UplinkTests.withUplink(nodes: 10, redundancy: "4/6/8/10") { planet, uplink in
             try await uplink.createBucket("audit")
             try await uplink.upload(bucket: "audit", key: "doc", data: UplinkTests.bytes(300_000, seed: 72))
-            let segment = try #require(try planet.database.segments(after: nil, limit: 10).first)
+            let segment = try await #require(try planet.database.segments(after: nil, limit: 10).first)
             let lost = segment.pieces[0].node, down = segment.pieces[1].node
             try FileManager.default.removeItem(atPath: try planet.blobPath(of: segment.pieces[0], in: segment))
             await planet.stopStorageNode(try #require(planet.storageNodes.firstIndex { $0.identity.id.bytes == down }))
             let report = try await planet.repairer.audit.audit(segment)
             #expect(report.fails == [lost], "\(report)")
             #expect(report.offline == [down], "\(report)")
-            #expect(try planet.database.auditStanding(of: down)?.count == 0, "offline is no verdict on the node")
+            #expect(try await planet.database.auditStanding(of: down)?.count == 0, "offline is no verdict on the node")
         }
     }
 
@@ -57,7 +57,8 @@ struct AuditTests {
             for index in 0..<4 { try await uplink.upload(bucket: "audit", key: "doc\(index)", data: UplinkTests.bytes(200_000, seed: UInt64(80 + index))) }
             let pass = try await planet.repairer.audit.pass()
             #expect(pass.audited >= 1 && pass.fails == 0 && pass.successes >= 4, "\(pass)")
-            let audited = try planet.storageNodes.map { try planet.database.auditStanding(of: $0.identity.id.bytes)?.count ?? 0 }
+            var audited: [Int] = []
+            for node in planet.storageNodes { audited.append(try await planet.database.auditStanding(of: node.identity.id.bytes)?.count ?? 0) }
             #expect(audited.reduce(0, +) == pass.successes)
         }
     }
@@ -68,9 +69,9 @@ extension AuditTests {
         try await UplinkTests.withUplink(nodes: 10, redundancy: "4/6/8/10", auditShareTimeout: .seconds(1)) { planet, uplink in
             try await uplink.createBucket("audit")
             try await uplink.upload(bucket: "audit", key: "doc", data: UplinkTests.bytes(300_000, seed: 73))
-            let segment = try #require(try planet.database.segments(after: nil, limit: 10).first)
+            let segment = try await #require(try planet.database.segments(after: nil, limit: 10).first)
             let victim = segment.pieces[0].node
-            let address = try #require(try planet.database.addresses(of: [victim])[victim])
+            let address = try await #require(try planet.database.addresses(of: [victim])[victim])
             let port = try #require(address.split(separator: ":").last.flatMap { UInt16($0) })
             // The node stops, and something takes its port that accepts connections and never answers.
             await planet.stopStorageNode(try #require(planet.storageNodes.firstIndex { $0.identity.id.bytes == victim }))
@@ -80,18 +81,18 @@ extension AuditTests {
             let report = try await planet.repairer.audit.audit(segment)
             #expect(report.contained.map(\.node) == [victim], "\(report)")
             #expect(!report.fails.contains(victim) && !report.successes.contains(victim))
-            #expect(try planet.database.pendingAudits().map(\.node) == [victim])
+            #expect(try await planet.database.pendingAudits().map(\.node) == [victim])
             // A contained node is not audited again until it answers for its pending audit.
             #expect(!(try await planet.repairer.audit.audit(segment)).contained.contains { $0.node == victim })
             for attempt in 1...2 {
                 let outcomes = try await planet.repairer.audit.reverify()
                 #expect(outcomes.map(\.outcome) == ["timed out"], "reverification \(attempt)")
-                #expect(try planet.database.auditStanding(of: victim)?.count == 0, "no verdict yet after \(attempt)")
+                #expect(try await planet.database.auditStanding(of: victim)?.count == 0, "no verdict yet after \(attempt)")
             }
             #expect(try await planet.repairer.audit.reverify().map(\.outcome) == ["fail"])
-            let standing = try #require(try planet.database.auditStanding(of: victim))
+            let standing = try await #require(try planet.database.auditStanding(of: victim))
             #expect(standing.count == 1 && standing.successes == 0, "the third timed-out reverification is one failure")
-            #expect(try planet.database.pendingAudits().isEmpty)
+            #expect(try await planet.database.pendingAudits().isEmpty)
         }
     }
 }
@@ -131,7 +132,7 @@ extension AuditTests {
             try await uplink.createBucket("audit")
             let data = UplinkTests.bytes(2_500_000, seed: 74)
             try await uplink.upload(bucket: "audit", key: "doc", data: data)
-            let segments = try planet.database.segments(after: nil, limit: 10)
+            let segments = try await planet.database.segments(after: nil, limit: 10)
             let liarID = try #require(segments.first?.pieces.first?.node)
             let liar = try #require(planet.storageNodes.first { $0.identity.id.bytes == liarID })
             let blobs = "\(liar.pieces.directory)/blobs/\(planet.satelliteIdentity.id.hex)"
@@ -149,17 +150,17 @@ extension AuditTests {
                 let segment = held[failure % held.count]
                 let report = try await planet.repairer.audit.audit(segment)
                 #expect(report.fails == [liarID], "audit \(failure): \(report)")
-                let standing = try #require(try planet.database.auditStanding(of: liarID))
+                let standing = try await #require(try planet.database.auditStanding(of: liarID))
                 #expect(standing.count == failure && standing.successes == 0)
                 #expect((standing.disqualifiedAt != nil) == (failure == 41), "after failure \(failure)")
             }
 
-            let offered = try planet.api.overlay.selection.select(count: 14, minFreeDisk: 0)
+            let offered = try await planet.api.overlay.selection.select(count: 14, minFreeDisk: 0)
             #expect(offered.count == 13 && !offered.contains { $0.id == liarID }, "a disqualified node is offered for nothing")
-            #expect(try planet.core.checker.pass().queued == held.count)
+            #expect(try await planet.core.checker.pass().queued == held.count)
             let outcomes = try await planet.repairer.worker.claimAndWork()
             #expect(outcomes.count == held.count && outcomes.allSatisfy { if case .repaired = $0 { true } else { false } }, "\(outcomes)")
-            for segment in try planet.database.segments(after: nil, limit: 10) {
+            for segment in try await planet.database.segments(after: nil, limit: 10) {
                 #expect(!segment.pieces.contains { $0.node == liarID }, "segment \(segment.position) still lists the liar")
                 #expect(segment.pieces.count == 10)
             }
@@ -177,7 +178,7 @@ extension AuditTests {
         try await UplinkTests.withUplink(nodes: 10, redundancy: "4/6/8/10") { planet, uplink in
             try await uplink.createBucket("audit")
             try await uplink.upload(bucket: "audit", key: "doc", data: UplinkTests.bytes(300_000, seed: 75))
-            let segment = try #require(try planet.database.segments(after: nil, limit: 10).first)
+            let segment = try await #require(try planet.database.segments(after: nil, limit: 10).first)
             let victim = segment.pieces[1]
             let path = try planet.blobPath(of: victim, in: segment)
             try FileManager.default.removeItem(atPath: path)
@@ -185,11 +186,11 @@ extension AuditTests {
 
             let report = try await planet.repairer.audit.audit(segment)
             #expect(report.unknown == [victim.node] && report.fails.isEmpty, "\(report)")
-            let standing = try #require(try planet.database.auditStanding(of: victim.node))
+            let standing = try await #require(try planet.database.auditStanding(of: victim.node))
             #expect(standing.suspendedAt != nil && standing.disqualifiedAt == nil)
             #expect(standing.count == 0 && standing.alpha == nil, "an unknown error is no audit on the audit scale")
             #expect(standing.unknownAlpha == 0.95 && standing.unknownBeta == 1)
-            let offered = try planet.api.overlay.selection.select(count: 10, minFreeDisk: 0)
+            let offered = try await planet.api.overlay.selection.select(count: 10, minFreeDisk: 0)
             #expect(offered.count == 9 && !offered.contains { $0.id == victim.node }, "a suspended node is offered for nothing")
         }
     }

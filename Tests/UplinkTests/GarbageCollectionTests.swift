@@ -32,7 +32,7 @@ struct GarbageCollectionTests {
 
             // What each node should hold: the live segments' pieces, each a header and its bytes.
             var expected: [Data: Int64] = [:]
-            for segment in try planet.database.segments(after: nil, limit: 100) {
+            for segment in try await planet.database.segments(after: nil, limit: 100) {
                 let size = Int64(PieceHeader.size) + Int64(
                     Padding.paddedSize(of: Int(segment.encryptedSize), stripeSize: segment.redundancy.k * segment.redundancy.shareSize) / segment.redundancy.k
                 )

@@ -18,7 +18,7 @@ struct PlanetRepairTests {
             try await uplink.createBucket("heal")
             let data = UplinkTests.bytes(2_500_000, seed: 21)
             try await uplink.upload(bucket: "heal", key: "photo", data: data)
-            let before = try planet.database.segments(after: nil, limit: 10)
+            let before = try await planet.database.segments(after: nil, limit: 10)
             #expect(before.count == 3)
 
             let down = try await Self.takeDownUntilRepairNeeded(planet, before)
@@ -26,14 +26,14 @@ struct PlanetRepairTests {
             let healthyBefore = before.map { $0.pieces.filter { !downIDs.contains($0.node) }.count }
             #expect(healthyBefore.allSatisfy { (4...6).contains($0) }, "healthy pieces before: \(healthyBefore)")
 
-            let pass = try planet.core.checker.pass()
+            let pass = try await planet.core.checker.pass()
             #expect(pass.queued == 3, "\(pass)")
             let outcomes = try await planet.repairer.worker.claimAndWork()
             #expect(outcomes.count == 3)
             #expect(outcomes.allSatisfy { if case .repaired(let pieces, _) = $0 { pieces >= 8 } else { false } }, "\(outcomes)")
-            #expect(try planet.database.repairQueue().isEmpty)
+            #expect(try await planet.database.repairQueue().isEmpty)
 
-            let after = try planet.database.segments(after: nil, limit: 10)
+            let after = try await planet.database.segments(after: nil, limit: 10)
             for segment in after {
                 let healthy = segment.pieces.filter { !downIDs.contains($0.node) }
                 #expect(healthy.count >= 8, "segment \(segment.position) has \(healthy.count) healthy pieces")
@@ -42,7 +42,7 @@ struct PlanetRepairTests {
             }
             // The stopped nodes stay down: the object is read from the pieces left and the new ones.
             #expect(try await uplink.download(bucket: "heal", key: "photo") == data)
-            #expect(try planet.core.checker.pass().queued == 0)
+            #expect(try await planet.core.checker.pass().queued == 0)
         }
     }
 
@@ -73,9 +73,9 @@ struct PlanetRepairTests {
             try await uplink.createBucket("race")
             let old = UplinkTests.bytes(500_000, seed: 31), new = UplinkTests.bytes(400_000, seed: 32)
             try await uplink.upload(bucket: "race", key: "doc", data: old)
-            let before = try planet.database.segments(after: nil, limit: 10)
+            let before = try await planet.database.segments(after: nil, limit: 10)
             _ = try await Self.takeDownUntilRepairNeeded(planet, before)
-            #expect(try planet.core.checker.pass().queued == 1)
+            #expect(try await planet.core.checker.pass().queued == 1)
 
             // The object changes after the repair stored its new pieces, before it swaps the list.
             planet.repairer.worker.testingBeforeSwap {
@@ -100,8 +100,8 @@ struct PlanetRepairTests {
             if race == "deleted" {
                 #expect(blobs() == blobsBefore, "the pieces the dropped repair stored are taken back from the new nodes")
             }
-            #expect(try planet.database.repairQueue().isEmpty, "a dropped repair leaves the queue")
-            let after = try planet.database.segments(after: nil, limit: 10)
+            #expect(try await planet.database.repairQueue().isEmpty, "a dropped repair leaves the queue")
+            let after = try await planet.database.segments(after: nil, limit: 10)
             #expect(!after.contains { $0.streamID == before[0].streamID }, "the old segment is not resurrected")
             if race == "deleted" {
                 #expect(after.isEmpty)
@@ -117,7 +117,7 @@ struct PlanetRepairTests {
         try await UplinkTests.withUplink(nodes: 14, redundancy: "4/6/8/10") { planet, uplink in
             try await uplink.createBucket("lies")
             try await uplink.upload(bucket: "lies", key: "doc", data: UplinkTests.bytes(500_000, seed: 41))
-            let segment = try #require(try planet.database.segments(after: nil, limit: 10).first)
+            let segment = try await #require(try planet.database.segments(after: nil, limit: 10).first)
             let down = Set(try await Self.takeDownUntilRepairNeeded(planet, [segment]).map { planet.storageNodes[$0].identity.id.bytes })
             let healthy = segment.pieces.filter { !down.contains($0.node) }
             // Nodes that rewrote their piece and its header's hash, so that their own check passes,
@@ -131,7 +131,7 @@ struct PlanetRepairTests {
                 file.replaceSubrange(0..<PieceHeader.size, with: try header.encoded())
                 try file.write(to: URL(fileURLWithPath: path))
             }
-            _ = try planet.core.checker.pass()
+            _ = try await planet.core.checker.pass()
             let outcomes = try await planet.repairer.worker.claimAndWork()
             guard case .failed(let reason)? = outcomes.first else {
                 Issue.record("a repair from rewritten pieces: \(outcomes)")
@@ -140,7 +140,7 @@ struct PlanetRepairTests {
             #expect(reason.contains("read 3 of the 4 pieces needed"), "\(reason)")
             // The rewritten hash is not the one the uplink signed.
             #expect(reason.contains("the uplink's hash is not signed by the uplink's key"), "\(reason)")
-            #expect(try planet.database.segments(after: nil, limit: 10).first?.pieces == segment.pieces, "nothing swapped")
+            #expect(try await planet.database.segments(after: nil, limit: 10).first?.pieces == segment.pieces, "nothing swapped")
         }
     }
 }
@@ -155,7 +155,7 @@ extension PlanetRepairTests {
             try await uplink.createBucket("heal")
             let data = UplinkTests.bytes(500_000, seed: 22)
             try await uplink.upload(bucket: "heal", key: "doc", data: data)
-            let segment = try #require(try planet.database.segments(after: nil, limit: 10).first)
+            let segment = try await #require(try planet.database.segments(after: nil, limit: 10).first)
             let down = Set(try await Self.takeDownUntilRepairNeeded(planet, [segment]).map { planet.storageNodes[$0].identity.id.bytes })
             let healthy = segment.pieces.count - segment.pieces.filter { down.contains($0.node) }.count
             // Of the nodes holding nothing of it, one is stopped without the satellite knowing.
@@ -164,10 +164,10 @@ extension PlanetRepairTests {
             let dead = planet.storageNodes[spare[0]].identity.id.bytes
             await planet.stopStorageNode(spare[0])
 
-            #expect(try planet.core.checker.pass().queued == 1)
+            #expect(try await planet.core.checker.pass().queued == 1)
             let outcomes = try await planet.repairer.worker.claimAndWork()
             #expect(outcomes == [.repaired(pieces: 9, added: 9 - healthy)], "\(outcomes)")
-            let repaired = try #require(try planet.database.segments(after: nil, limit: 10).first)
+            let repaired = try await #require(try planet.database.segments(after: nil, limit: 10).first)
             #expect(!repaired.pieces.contains { $0.node == dead || down.contains($0.node) })
             #expect(try await uplink.download(bucket: "heal", key: "doc") == data)
         }

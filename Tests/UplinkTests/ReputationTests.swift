@@ -31,30 +31,30 @@ struct ReputationTests {
             try await uplink.createBucket("reputation")
             let data = UplinkTests.bytes(500_000, seed: 61)
             try await uplink.upload(bucket: "reputation", key: "doc", data: data)
-            let segment = try #require(try planet.database.segments(after: nil, limit: 10).first)
+            let segment = try await #require(try planet.database.segments(after: nil, limit: 10).first)
             // Three holders fail every audit: the segment drops to its repair threshold or below.
             let liars = Array(segment.pieces.map(\.node).prefix(segment.pieces.count - 6))
             let service = ReputationService(config: ReputationConfig(), db: planet.database)
             var disqualified: [Data] = []
             for round in 1...41 {
                 let now = Date()
-                disqualified += try service.record(liars.map { ($0, false) }, at: now).disqualified
+                await disqualified += try service.record(liars.map { ($0, false) }, at: now).disqualified
                 #expect(disqualified.isEmpty == (round < 41), "round \(round)")
             }
             #expect(Set(disqualified) == Set(liars))
-            let standing = try #require(try planet.database.auditStanding(of: liars[0]))
+            let standing = try await #require(try planet.database.auditStanding(of: liars[0]))
             #expect(standing.count == 41 && standing.successes == 0 && standing.disqualifiedAt != nil)
-            #expect(try service.record([(liars[0], true)]).disqualified.isEmpty, "disqualified once, not again")
+            #expect(try await service.record([(liars[0], true)]).disqualified.isEmpty, "disqualified once, not again")
 
             // Out of selection: a new upload is offered none of them.
             try await uplink.upload(bucket: "reputation", key: "after", data: data)
-            let offered = try planet.database.segments(after: nil, limit: 10).filter { $0.streamID != segment.streamID }.flatMap(\.pieces).map(\.node)
+            let offered = try await planet.database.segments(after: nil, limit: 10).filter { $0.streamID != segment.streamID }.flatMap(\.pieces).map(\.node)
             #expect(Set(offered).isDisjoint(with: liars))
             // Their pieces count as lost: the checker queues the segment, the repairer moves them.
-            #expect(try planet.core.checker.pass().queued >= 1)
+            #expect(try await planet.core.checker.pass().queued >= 1)
             let outcomes = try await planet.repairer.worker.claimAndWork()
             #expect(outcomes.contains { if case .repaired = $0 { true } else { false } }, "\(outcomes)")
-            let repaired = try #require(try planet.database.segment(streamID: segment.streamID, position: 0))
+            let repaired = try await #require(try planet.database.segment(streamID: segment.streamID, position: 0))
             #expect(!repaired.pieces.contains { liars.contains($0.node) }, "no piece is left on a disqualified node")
             #expect(repaired.pieces.count > 6, "above the repair threshold again: \(repaired.pieces.count)")
             #expect(try await uplink.download(bucket: "reputation", key: "doc") == data)

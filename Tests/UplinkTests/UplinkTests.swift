@@ -32,7 +32,7 @@ struct UplinkTests {
             if let auditShareTimeout { config.audit.shareTimeout = auditShareTimeout }
         }
         try await TestPlanet.run(reconfigure: reconfigure) { planet in
-            let apiKey = try planet.makeProject("project")
+            let apiKey = try await planet.makeProject("project")
             let access = try Access.derive(
                 satelliteURL: try await planet.apiURL().absoluteString, satelliteID: planet.satelliteIdentity.id, apiKey: apiKey, passphrase: "test passphrase"
             )
@@ -87,7 +87,7 @@ struct UplinkTests {
                 }
                 #expect(try await uplink.download(bucket: "streams", key: "s/\(size)") == data, "\(size) bytes")
             }
-            let counts = try planet.database.segments(after: nil, limit: 100).reduce(into: [:]) { $0[$1.streamID, default: 0] += 1 }
+            let counts = try await planet.database.segments(after: nil, limit: 100).reduce(into: [:]) { $0[$1.streamID, default: 0] += 1 }
             #expect(counts.values.sorted() == [1, 1, 1, 2, 2, 3], "no empty segment at a segment's edge: \(counts.values.sorted())")
         }
     }
@@ -185,10 +185,10 @@ struct UplinkTests {
             // What the nodes served, as they settle it: 100 bytes inside one 64 KiB block cost that
             // block's 128 stripes, 32 KiB of a piece, from each node asked (k = 2 of 3 limits),
             // where the whole segment is 512 KiB a piece.
-            let project = try #require(try planet.database.project(named: "project"))
+            let project = try await #require(try planet.database.project(named: "project"))
             func served() async throws -> Int64 {
                 for node in planet.storageNodes { await node.settlement.cycle.triggerWait() }
-                return try planet.database.bucketBandwidth(project: project.id).filter { $0.action == "GET" }.map(\.bytes).reduce(0, +)
+                return try await planet.database.bucketBandwidth(project: project.id).filter { $0.action == "GET" }.map(\.bytes).reduce(0, +)
             }
             let before = try await served()
             #expect(try await uplink.download(bucket: "ranges", key: "big", range: perSegment + 300..<perSegment + 400) == Array(data[perSegment + 300..<perSegment + 400]))

@@ -19,7 +19,7 @@ extension Components.Schemas._Error {
 /// Turns every error a request can end in into the document's error body, so a client never
 /// sees an empty 500: decoding failures of the generated code become 400 (415 for a wrong
 /// content type) naming the field, a body over the limit 413, an unknown route 404, a database
-/// locked beyond its busy timeout 503 with Retry-After, and anything else 500 with nothing internal in it (it is logged instead).
+/// that cannot serve for now (locked beyond its busy timeout, unreachable) 503 with Retry-After, and anything else 500 with nothing internal in it (it is logged instead).
 struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let log: Logger
     /// The document's paths and their methods, for 405 instead of 404.
@@ -29,8 +29,8 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as ServerError {
-            if SatelliteDatabase.isLockTimeout(error.underlyingError) {
-                return lockTimeout(error.operationID)
+            if let unavailable = error.underlyingError as? DatabaseUnavailable {
+                return self.unavailable(error.operationID, unavailable)
             }
             let status = error.httpStatus
             if status == .internalServerError {
@@ -72,12 +72,12 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    /// A request that waited `database.busy-timeout` for another process's lock and gave up:
-    /// nothing was written, and it may be sent again.
-    private func lockTimeout(_ operation: String) -> Response {
-        log.warning("database locked beyond the busy timeout; answered 503", metadata: ["operation": .string(operation)])
+    /// A request the database could not serve for now (SQLite: another process's lock held
+    /// beyond `database.busy-timeout`; a server: unreachable): it may be sent again.
+    private func unavailable(_ operation: String, _ error: DatabaseUnavailable) -> Response {
+        log.warning("database unavailable; answered 503", metadata: ["operation": .string(operation), "reason": .string(error.reason)])
         var response = Self.response(.serviceUnavailable, ErrorBody(
-            .unavailable, "the database stayed locked by another process beyond database.busy-timeout; nothing was written; retry after 1 s"
+            .unavailable, "the database cannot serve the request for now (\(error.reason)); retry after 1 s"
         ))
         response.headers[.retryAfter] = "1"
         return response

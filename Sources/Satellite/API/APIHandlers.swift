@@ -16,37 +16,17 @@ struct APIHandlers: APIProtocol {
     /// The same bound for the source's network.
     let networkLimiter: CheckInSourceLimiter
     let contact: ContactConfig
-    let database: SatelliteDatabase
-    let reads: DirectReads
+    let database: any SatelliteDatabase
     let keys: APIKeys
     let metainfo: MetainfoConfig
     let signer: OrderSigner
     let settlement: SettlementCheck
     let threads: BlockingThreads
-    let writer: BlockingThreads
 
-    /// Runs blocking database work on the peer's ``BlockingThreads``.
+    /// Runs CPU-bound work (signing a large batch of order limits) on the peer's
+    /// ``BlockingThreads``, off Swift's shared pool.
     func blocking<Result: Sendable>(_ work: @escaping @Sendable () throws -> Result) async throws -> Result {
         try await threads.run(work)
-    }
-
-    /// Runs a write on the API's one writing thread.
-    ///
-    /// SQLite takes one write at a time, and GRDB queues them for its writer connection: run
-    /// from several threads, each write after the first waited in that queue holding a thread
-    /// (two hand-overs and a futex each), and under another process's lock the waiting writes
-    /// could hold every blocking thread, so that reads sent there waited too. One thread takes
-    /// them in turn instead; a write waiting on a lock still gives up at the busy timeout, and
-    /// the writes queued behind it with it (``SatelliteDB`` counts one deadline per lock).
-    func writing<Result: Sendable>(_ work: @escaping @Sendable () throws -> Result) async throws -> Result {
-        try await writer.run(work)
-    }
-
-    /// Runs a read on the request's own thread through ``DirectReads``, or on the
-    /// ``BlockingThreads`` with the connections that wait when it would have to wait.
-    func reading<Result: Sendable>(_ work: @escaping @Sendable (SatelliteDatabase) throws -> Result) async throws -> Result {
-        if case .done(let value) = try reads.read(work) { return value }
-        return try await blocking { try work(database) }
     }
 
     /// The project of the request's bearer key, or the error body that refuses it.
@@ -77,7 +57,7 @@ struct APIHandlers: APIProtocol {
         case .known(let project):
             return .success(project)
         case .unknown(let hash):
-            guard let project = try await blocking({ try keys.project(forSecretHash: hash) }) else { return .failure(refused) }
+            guard let project = try await keys.project(forSecretHash: hash) else { return .failure(refused) }
             return .success(project)
         }
     }
@@ -105,7 +85,7 @@ struct APIHandlers: APIProtocol {
             if let cursor = input.query.cursor, cursor.utf8.count > 63 {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "query \"cursor\" must be a bucket name"))))
             }
-            let page = try await reading { try $0.listBuckets(project: project.id, after: input.query.cursor, limit: limit + 1) }
+            let page = try await database.listBuckets(project: project.id, after: input.query.cursor, limit: limit + 1)
             let buckets = page.prefix(limit).map { Components.Schemas.Bucket(name: $0.name, createdAt: $0.createdAt) }
             return .ok(.init(body: .json(.init(buckets: Array(buckets), nextCursor: page.count > limit ? buckets.last?.name : nil))))
         }
@@ -118,7 +98,7 @@ struct APIHandlers: APIProtocol {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"name\" must be \(BucketName.rule)"))))
             }
             do {
-                let bucket = try await writing { try database.createBucket(project: project.id, name: body.name, at: Date()) }
+                let bucket = try await database.createBucket(project: project.id, name: body.name, at: Date())
                 return .created(.init(body: .json(.init(name: bucket.name, createdAt: bucket.createdAt))))
             } catch let conflict as MetainfoConflict {
                 return .conflict(.init(body: .json(ErrorBody(.conflict, conflict.description))))
@@ -133,7 +113,7 @@ struct APIHandlers: APIProtocol {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "bucket name must be \(BucketName.rule)"))))
             }
             do {
-                try await writing { try database.deleteBucket(project: project.id, name: name) }
+                try await database.deleteBucket(project: project.id, name: name)
                 return .noContent(.init())
             } catch MetainfoConflict.noSuchBucket(let name) {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, MetainfoConflict.noSuchBucket(name).description))))
@@ -202,7 +182,7 @@ struct APIHandlers: APIProtocol {
         }
         // The proof above checked that the key decodes and hashes to the id.
         let publicKey = Hex.decode(body.publicKey, count: 32)
-        let lastNet = try await writing { try overlay.checkIn(id: id, publicKey: publicKey, address: address, freeDisk: body.freeDisk, version: body.version) }
+        let lastNet = try await overlay.checkIn(id: id, publicKey: publicKey, address: address, freeDisk: body.freeDisk, version: body.version)
         return .ok(.init(body: .json(.init(nodeId: body.nodeId, lastNet: lastNet))))
     }
 
@@ -211,7 +191,7 @@ struct APIHandlers: APIProtocol {
     }
 
     func ready(_ input: Operations.Ready.Input) async throws -> Operations.Ready.Output {
-        if (try? await blocking { try database.isUpToDate() }) == true { return .ok(.init(body: .plainText("ready\n"))) }
+        if (try? await database.isUpToDate()) == true { return .ok(.init(body: .plainText("ready\n"))) }
         return .serviceUnavailable(.init(body: .plainText("database unreachable or not migrated\n")))
     }
 

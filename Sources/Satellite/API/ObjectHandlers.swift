@@ -20,7 +20,7 @@ extension APIHandlers {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "bucket name must be \(BucketName.rule)"))))
             }
             if let problem = Self.keyProblem(body.key) { return .badRequest(.init(body: .json(ErrorBody(.badRequest, problem)))) }
-            guard body.segmentCount.map({ (0...SatelliteDatabase.maxSegments).contains($0) }) ?? true else {
+            guard body.segmentCount.map({ (0...ObjectLimits.maxSegments).contains($0) }) ?? true else {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"segment_count\" must be from 0 to 10000"))))
             }
             let now = Date()
@@ -35,12 +35,11 @@ extension APIHandlers {
             let streamID = APIKeys.randomBytes(16)
             // A stream of unknown length gets position 0's nodes, and asks for each next.
             let roots = (0..<min(body.segmentCount ?? 1, Self.offerBatch)).map { _ in PieceID.random() }
-            // The choice and the insert in one trip to the writing thread.
-            let begun = try await writing { () throws -> Begun in
-                let choices = try overlay.selection.select(segments: roots.count, count: scheme.total, minFreeDisk: pieceSize, now: now)
+            let begun = try await { () async throws -> Begun in
+                let choices = try await overlay.selection.select(segments: roots.count, count: scheme.total, minFreeDisk: pieceSize, now: now)
                 if let short = Self.shortOffer(choices, total: scheme.total) { return .tooFewNodes(short) }
                 do {
-                    return .begun(try database.beginObject(
+                    return .begun(try await database.beginObject(
                         project: project.id, bucket: input.path.bucket, key: body.key, streamID: streamID, segmentCount: body.segmentCount,
                         offers: Self.offerRecords(choices, roots: roots), expiresAt: body.expiresAt,
                         zombieDeadline: now + metainfo.zombieDeadline.timeInterval, at: now
@@ -48,7 +47,7 @@ extension APIHandlers {
                 } catch let conflict as ObjectConflict {
                     return .refused(conflict)
                 }
-            }
+            }()
             switch begun {
             case .tooFewNodes(let short):
                 return .serviceUnavailable(.init(body: .json(short)))
@@ -84,22 +83,18 @@ extension APIHandlers {
             let upload: PendingUpload
             do {
                 // A stream that is not there is told so before nodes are chosen for it.
-                upload = try await writing {
-                    try database.offerSegments(project: project.id, streamID: streamID, first: body.first, offers: [], at: now)
-                    return try database.pendingUpload(project: project.id, streamID: streamID)
-                }
+                try await database.offerSegments(project: project.id, streamID: streamID, first: body.first, offers: [], at: now)
+                upload = try await database.pendingUpload(project: project.id, streamID: streamID)
             } catch ObjectConflict.noSuchStream {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchStream.description))))
             } catch let conflict as ObjectConflict where !conflict.isBadRequest {
                 return .conflict(.init(body: .json(ErrorBody(.conflict, conflict.description))))
             }
-            let choices = try await blocking { try overlay.selection.select(segments: body.count, count: scheme.total, minFreeDisk: pieceSize, now: now) }
+            let choices = try await overlay.selection.select(segments: body.count, count: scheme.total, minFreeDisk: pieceSize, now: now)
             if let short = Self.shortOffer(choices, total: scheme.total) { return .serviceUnavailable(.init(body: .json(short))) }
             let roots = choices.map { _ in PieceID.random() }
             do {
-                try await writing {
-                    try database.offerSegments(project: project.id, streamID: streamID, first: body.first, offers: Self.offerRecords(choices, roots: roots), at: now)
-                }
+                try await database.offerSegments(project: project.id, streamID: streamID, first: body.first, offers: Self.offerRecords(choices, roots: roots), at: now)
                 let billing = OrderMetadata(project: project.id, bucket: upload.bucket)
                 let answered = try await signed(limits: choices.count * scheme.total) { () -> [Components.Schemas.SegmentOffer] in
                     offers(choices, roots: roots, first: body.first, pieceExpiration: upload.expiresAt, billing: billing, now: now)
@@ -204,7 +199,7 @@ extension APIHandlers {
             let signedHashes = hashes
             let expectedSize = scheme.pieceSize(ofSegment: body.encryptedSize)
             do {
-                let offered = try await reading { try $0.offeredSegment(project: project.id, streamID: streamID, position: body.position) }
+                let offered = try await database.offeredSegment(project: project.id, streamID: streamID, position: body.position)
                 guard let offer = offered.offer, let root = PieceID(bytes: offer.rootPieceID) else {
                     return .conflict(.init(body: .json(ErrorBody(.conflict, "segment \(body.position) was not offered nodes with order limits; ask for offers again"))))
                 }
@@ -212,14 +207,14 @@ extension APIHandlers {
                     Self.hashProblem(stored, signedHashes, offer: offer, root: root, publicKeys: offered.publicKeys, pieceSize: expectedSize, encryptedSize: body.encryptedSize)
                 }
                 if let problem { return .badRequest(.init(body: .json(ErrorBody(.badRequest, problem)))) }
-                try await writing { try database.commitSegment(
+                try await database.commitSegment(
                     project: project.id,
                     SegmentRecord(
                         streamID: streamID, position: body.position, redundancy: scheme, encryptedSize: body.encryptedSize, pieces: stored,
                         rootPieceID: root.bytes
                     ),
                     zombieDeadline: Date() + metainfo.zombieDeadline.timeInterval, at: Date()
-                ) }
+                )
                 return .noContent(.init())
             } catch ObjectConflict.noSuchStream {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchStream.description))))
@@ -266,11 +261,11 @@ extension APIHandlers {
             case .json(let body)?: body.segmentCount
             case nil: nil
             }
-            guard segmentCount.map({ (0...SatelliteDatabase.maxSegments).contains($0) }) ?? true else {
+            guard segmentCount.map({ (0...ObjectLimits.maxSegments).contains($0) }) ?? true else {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "field \"segment_count\" must be from 0 to 10000"))))
             }
             do {
-                let object = try await writing { try database.commitObject(project: project.id, streamID: streamID, segmentCount: segmentCount) }
+                let object = try await database.commitObject(project: project.id, streamID: streamID, segmentCount: segmentCount)
                 return .ok(.init(body: .json(.init(key: object.key, version: object.version, createdAt: object.createdAt, expiresAt: object.expiresAt))))
             } catch ObjectConflict.noSuchStream {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchStream.description))))
@@ -306,9 +301,7 @@ extension APIHandlers {
                 }
                 excluded.insert(node)
             }
-            let found = try await reading {
-                try $0.object(project: project.id, bucket: input.path.bucket, key: input.query.key, version: input.query.version, positions: first..<(first + count))
-            }
+            let found = try await database.object(project: project.id, bucket: input.path.bucket, key: input.query.key, version: input.query.version, positions: first..<(first + count))
             guard let (object, segmentCount, segments, addresses) = found else {
                 let missing = ObjectConflict.noSuchObject(input.query.key).description + (input.query.version.map { " at version \($0)" } ?? "")
                 return .notFound(.init(body: .json(ErrorBody(.notFound, missing))))
@@ -364,7 +357,7 @@ extension APIHandlers {
             for (name, value) in [("prefix", input.query.prefix), ("cursor", input.query.cursor)] where (value?.unicodeScalars.count ?? 0) > 1024 {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "query \"\(name)\" must be at most 1024 characters"))))
             }
-            let page = try await reading { try $0.listObjects(project: project.id, bucket: input.path.bucket, prefix: input.query.prefix ?? "", after: input.query.cursor, limit: limit + 1) }
+            let page = try await database.listObjects(project: project.id, bucket: input.path.bucket, prefix: input.query.prefix ?? "", after: input.query.cursor, limit: limit + 1)
             let objects = page.prefix(limit).map { Components.Schemas.ObjectSummary(key: $0.key, version: $0.version, createdAt: $0.createdAt, expiresAt: $0.expiresAt) }
             return .ok(.init(body: .json(.init(objects: Array(objects), nextCursor: page.count > limit ? objects.last?.key : nil))))
         }
@@ -376,7 +369,7 @@ extension APIHandlers {
                 return .badRequest(.init(body: .json(ErrorBody(.badRequest, "bucket name must be \(BucketName.rule)"))))
             }
             if let problem = Self.keyProblem(input.query.key) { return .badRequest(.init(body: .json(ErrorBody(.badRequest, problem)))) }
-            guard try await writing({ try database.deleteObject(project: project.id, bucket: input.path.bucket, key: input.query.key) }) > 0 else {
+            guard try await database.deleteObject(project: project.id, bucket: input.path.bucket, key: input.query.key) > 0 else {
                 return .notFound(.init(body: .json(ErrorBody(.notFound, ObjectConflict.noSuchObject(input.query.key).description))))
             }
             return .noContent(.init())

@@ -16,7 +16,7 @@ extension APIHandlers {
         let now = Date()
         let node: NodeID
         do {
-            node = try await reading { database in try settlement.node(of: request, now: now) { try database.publicKey(ofNode: $0.bytes) } }
+            node = try await settlement.node(of: request, now: now) { try await database.publicKey(ofNode: $0.bytes) }
         } catch let refusal as SettlementCheck.RequestRefusal {
             switch refusal {
             case .malformedNodeID, .tooManyOrders: return .badRequest(.init(body: .json(ErrorBody(.badRequest, refusal.description))))
@@ -32,7 +32,7 @@ extension APIHandlers {
             }
         }
         let orders = accepted.map(\.order)
-        let fresh = orders.isEmpty ? [] : try await writing { try database.settle(orders, at: now) }
+        let fresh = orders.isEmpty ? [] : try await database.settle(orders, at: now)
         for (entry, isNew) in zip(accepted, fresh) where !isNew {
             refused.append(.init(index: entry.index, reason: .alreadySettled))
         }

@@ -22,12 +22,10 @@ public struct TallyConfig: ConfigSection, Equatable {
 public final class Tally: Sendable {
     public let cycle: Cycle<ContinuousClock>
     private let db: any AccountingDB
-    private let threads: BlockingThreads
     private let log: Logger
     private let durations: @Sendable (Duration) -> Void
 
-    public init(config: TallyConfig, db: any AccountingDB, threads: BlockingThreads, log: Logger, metrics: any MetricsFactory) {
-        self.threads = threads
+    public init(config: TallyConfig, db: any AccountingDB, log: Logger, metrics: any MetricsFactory) {
         self.durations = SatelliteMetrics.chores.recorder("accounting:tally", factory: metrics)
         self.cycle = Cycle(interval: config.interval)
         self.db = db
@@ -35,12 +33,12 @@ public final class Tally: Sendable {
     }
 
     public func run() async throws {
-        try await cycle.runLoggingFailures(log, what: "tally", finished: durations) { _ = try await self.threads.run { try self.tally() } }
+        try await cycle.runLoggingFailures(log, what: "tally", finished: durations) { _ = try await self.tally() }
     }
 
     @discardableResult
-    public func tally(at now: Date = Date()) throws -> [BucketTally] {
-        let tallies = try db.tallyBuckets(at: now)
+    public func tally(at now: Date = Date()) async throws -> [BucketTally] {
+        let tallies = try await db.tallyBuckets(at: now)
         log.info("tallied", metadata: ["buckets": "\(tallies.count)", "bytes": "\(tallies.reduce(0) { $0 + $1.bytes })"])
         return tallies
     }

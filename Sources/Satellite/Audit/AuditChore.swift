@@ -49,7 +49,6 @@ public final class AuditChore: Sendable {
     public let cycle: Cycle<ContinuousClock>
     private let config: AuditConfig
     private let db: any RepairQueueDB & ObjectsDB & ContainmentDB
-    private let threads: BlockingThreads
     private let verifier: Verifier
     private let reputation: ReputationService
     private let log: Logger
@@ -59,13 +58,12 @@ public final class AuditChore: Sendable {
     private let durations: @Sendable (Duration) -> Void
 
     public init(
-        config: AuditConfig, db: any RepairQueueDB & ObjectsDB & ReputationDB & ContainmentDB, threads: BlockingThreads, signer: OrderSigner, pieces: PieceClient,
+        config: AuditConfig, db: any RepairQueueDB & ObjectsDB & ReputationDB & ContainmentDB, signer: OrderSigner, pieces: PieceClient,
         reputation: ReputationConfig, log: Logger, metrics: any MetricsFactory
     ) {
         self.config = config
         self.db = db
-        self.threads = threads
-        verifier = Verifier(signer: signer, pieces: pieces, db: db, threads: threads)
+        verifier = Verifier(signer: signer, pieces: pieces, db: db)
         self.reputation = ReputationService(config: reputation, db: db)
         self.log = log
         outcomes = { outcome, count in Counter(label: "satellite_audit_outcomes_total", dimensions: [("outcome", outcome)], factory: metrics).increment(by: count) }
@@ -85,9 +83,9 @@ public final class AuditChore: Sendable {
     /// outcome in the nodes' reputations and contains the nodes that timed out.
     public func audit(_ segment: SegmentRecord, stripe: Int? = nil) async throws -> AuditReport {
         let db = self.db
-        let contained = Set(try await threads.run { try db.pendingAudits() }.map(\.node))
+        let contained = Set(try await db.pendingAudits().map(\.node))
         let report = try await verifier.verify(segment, stripe: stripe, skipping: contained)
-        for pending in report.contained where try await threads.run({ try db.contain(pending, at: Date()) }) {
+        for pending in report.contained where try await db.contain(pending, at: Date()) {
             log.info("node contained", metadata: ["node": .string(Hex.encode(pending.node)), "position": "\(pending.position)"])
         }
         if report.noVerdict == nil {
@@ -107,7 +105,7 @@ public final class AuditChore: Sendable {
 
     /// Records the verdicts in the reputations, and logs and counts what they changed.
     private func record(_ verdicts: [(node: Data, verdict: AuditVerdict)]) async throws {
-        let changes = try await threads.run { try self.reputation.record(verdicts) }
+        let changes = try await self.reputation.record(verdicts)
         for (change, nodes) in [("disqualified", changes.disqualified), ("suspended", changes.suspended), ("unsuspended", changes.unsuspended)] {
             for node in nodes {
                 log.log(level: change == "unsuspended" ? .info : .warning, "node \(change)", metadata: ["node": .string(Hex.encode(node))])
@@ -122,23 +120,23 @@ public final class AuditChore: Sendable {
     public func reverify() async throws -> [(node: Data, outcome: String)] {
         let db = self.db
         var outcomes: [(node: Data, outcome: String)] = []
-        for pending in try await threads.run({ try db.pendingAudits() }) {
+        for pending in try await db.pendingAudits() {
             let outcome: String
             switch try await verifier.reverify(pending) {
             case .success:
                 try await record([(pending.node, .success)])
-                try await threads.run { try db.release(pending.node) }
+                try await db.release(pending.node)
                 outcome = "success"
             case .fail(let why):
                 log.warning("reverification failed", metadata: ["node": .string(Hex.encode(pending.node)), "reason": .string(why)])
                 try await record([(pending.node, .failure)])
-                try await threads.run { try db.release(pending.node) }
+                try await db.release(pending.node)
                 outcome = "fail"
             case .timedOut:
-                let count = try await threads.run { try db.countReverification(of: pending.node) }
+                let count = try await db.countReverification(of: pending.node)
                 if count >= config.maxReverifications {
                     try await record([(pending.node, .failure)])
-                    try await threads.run { try db.release(pending.node) }
+                    try await db.release(pending.node)
                     outcome = "fail"
                 } else {
                     outcome = "timed out"
@@ -146,7 +144,7 @@ public final class AuditChore: Sendable {
             case .offline:
                 outcome = "offline"
             case .gone:
-                try await threads.run { try db.release(pending.node) }
+                try await db.release(pending.node)
                 outcome = "gone"
             }
             outcomes.append((pending.node, outcome))
@@ -163,7 +161,7 @@ public final class AuditChore: Sendable {
         var cursor: (streamID: Data, position: Int)?
         while true {
             let after = cursor
-            let batch = try await threads.run { try db.segments(after: after, limit: 1000) }
+            let batch = try await db.segments(after: after, limit: 1000)
             for segment in batch {
                 let key = pow(Double.random(in: Double.ulpOfOne..<1), 1 / Double(max(segment.encryptedSize, 1)))
                 for piece in segment.pieces {
@@ -187,7 +185,7 @@ public final class AuditChore: Sendable {
         }
         var pass = Pass()
         for (streamID, position) in chosen {
-            guard let segment = try await threads.run({ try db.segment(streamID: streamID, position: position) }) else { continue }
+            guard let segment = try await db.segment(streamID: streamID, position: position) else { continue }
             let report = try await audit(segment)
             guard report.noVerdict == nil else { continue }
             pass.audited += 1

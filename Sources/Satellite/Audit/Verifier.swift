@@ -30,7 +30,6 @@ struct Verifier: Sendable {
     let signer: OrderSigner
     let pieces: PieceClient
     let db: any RepairQueueDB & ObjectsDB
-    let threads: BlockingThreads
 
     /// Audits `segment` at `stripe` (random when nil), skipping the nodes in `skipping` (contained
     /// nodes answer for their pending audit first, as in Storj).
@@ -42,13 +41,13 @@ struct Verifier: Sendable {
             return report
         }
         let db = self.db
-        guard let owner = try await threads.run({ try db.owner(ofStream: segment.streamID) }) else {
+        guard let owner = try await db.owner(ofStream: segment.streamID) else {
             report.noVerdict = "the segment is gone"
             return report
         }
         let pieceSize = r.pieceSize(ofSegment: segment.encryptedSize)
         let stripe = chosen ?? Int.random(in: 0..<max(1, Int(pieceSize) / r.shareSize))
-        let addresses = try await threads.run { try db.addresses(of: segment.pieces.map(\.node)) }
+        let addresses = try await db.addresses(of: segment.pieces.map(\.node))
         let holders = segment.pieces.filter { !skipping.contains($0.node) }.compactMap { piece in NodeID(bytes: piece.node).map { (piece, $0) } }
         let limits = signer.repairLimits(
             .getAudit, rootPieceID: root, pieces: holders.map { ($0.0.number, $0.1) }, pieceSize: Int64(r.shareSize), pieceExpiration: nil,
@@ -105,7 +104,7 @@ struct Verifier: Sendable {
             if wrong.contains(share.number) { report.fails.append(node) } else { report.successes.append(node) }
         }
         // An audit of a segment that changed meanwhile (repaired, deleted) says nothing.
-        let now = try await threads.run { try db.segment(streamID: segment.streamID, position: segment.position) }
+        let now = try await db.segment(streamID: segment.streamID, position: segment.position)
         if now?.pieces != segment.pieces {
             return AuditReport(noVerdict: "the segment changed during the audit")
         }
@@ -121,11 +120,11 @@ struct Verifier: Sendable {
     /// it was stored under (``PieceProvenance``).
     func reverify(_ pending: PendingAudit, now: Date = Date()) async throws -> Reverification {
         let db = self.db
-        guard let segment = try await threads.run({ try db.segment(streamID: pending.streamID, position: pending.position) }),
+        guard let segment = try await db.segment(streamID: pending.streamID, position: pending.position),
             segment.pieces.contains(Piece(number: pending.pieceNumber, node: pending.node)),
             let root = segment.rootPieceID.flatMap(PieceID.init(bytes:)), let node = NodeID(bytes: pending.node),
-            let owner = try await threads.run({ try db.owner(ofStream: pending.streamID) }),
-            let address = try await threads.run({ try db.addresses(of: [pending.node]) })[pending.node]
+            let owner = try await db.owner(ofStream: pending.streamID),
+            let address = try await db.addresses(of: [pending.node])[pending.node]
         else { return .gone }
         let size = segment.redundancy.pieceSize(ofSegment: segment.encryptedSize)
         guard let limit = signer.repairLimits(

@@ -52,7 +52,6 @@ public final class GarbageCollection: Sendable {
     private let config: GCConfig
     private let onlineWindow: Duration
     private let db: any RepairQueueDB & OverlayDB
-    private let threads: BlockingThreads
     private let pieces: PieceClient
     private let identity: PeerIdentity
     private let log: Logger
@@ -60,13 +59,12 @@ public final class GarbageCollection: Sendable {
     private let durations: @Sendable (Duration) -> Void
 
     public init(
-        config: GCConfig, onlineWindow: Duration, db: any RepairQueueDB & OverlayDB, threads: BlockingThreads, pieces: PieceClient, identity: PeerIdentity,
+        config: GCConfig, onlineWindow: Duration, db: any RepairQueueDB & OverlayDB, pieces: PieceClient, identity: PeerIdentity,
         log: Logger, metrics: any MetricsFactory
     ) {
         self.config = config
         self.onlineWindow = onlineWindow
         self.db = db
-        self.threads = threads
         self.pieces = pieces
         self.identity = identity
         self.log = log
@@ -84,7 +82,7 @@ public final class GarbageCollection: Sendable {
         let createdBefore = Int64((now - config.grace.timeInterval).timeIntervalSince1970.rounded(.down))
         let db = self.db
         // Suspended and exiting nodes keep pieces too.
-        let nodes = try await threads.run { try db.keepingNodes(onlineSince: now - self.onlineWindow.timeInterval) }
+        let nodes = try await db.keepingNodes(onlineSince: now - self.onlineWindow.timeInterval)
         // Two passes over the segments: one to size each node's filter, one to fill it.
         var counts: [Data: Int] = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, 0) })
         try await eachSegment { segment in
@@ -128,13 +126,13 @@ public final class GarbageCollection: Sendable {
         return pass
     }
 
-    /// Every segment, a batch of 1000 at a time read on the database threads.
+    /// Every segment, a batch of 1000 at a time.
     private func eachSegment(_ body: (SegmentRecord) -> Void) async throws {
         let db = self.db
         var cursor: (streamID: Data, position: Int)?
         while true {
             let after = cursor
-            let batch = try await threads.run { try db.segments(after: after, limit: 1000) }
+            let batch = try await db.segments(after: after, limit: 1000)
             for segment in batch { body(segment) }
             guard let last = batch.last else { return }
             cursor = (last.streamID, last.position)

@@ -33,19 +33,19 @@ public struct APIKeys: Sendable {
         return cache.project(forSecretHash: hash).map(Presented.known) ?? .unknown(secretHash: hash)
     }
 
-    /// The project of the key whose SHA-256 is `hash`, from the database (a blocking call), and
-    /// remembered for the cache's expiration; nil for a key nobody made.
-    public func project(forSecretHash hash: Data) throws -> ProjectRecord? {
-        guard let project = try db.project(forSecretHash: hash) else { return nil }
+    /// The project of the key whose SHA-256 is `hash`, from the database, and remembered for the
+    /// cache's expiration; nil for a key nobody made.
+    public func project(forSecretHash hash: Data) async throws -> ProjectRecord? {
+        guard let project = try await db.project(forSecretHash: hash) else { return nil }
         cache.remember(project, forSecretHash: hash)
         return project
     }
 
     /// Makes a key for the project named `project` and returns it; it cannot be shown again.
     /// - Throws: ``MetainfoConflict/noSuchProject(_:)``.
-    public func create(project: String, name: String = "") throws -> String {
+    public func create(project: String, name: String = "") async throws -> String {
         let secret = Self.randomBytes(32)
-        try db.createAPIKey(id: Self.randomBytes(16), projectName: project, secretHash: Self.hash(secret), name: name)
+        try await db.createAPIKey(id: Self.randomBytes(16), projectName: project, secretHash: Self.hash(secret), name: name)
         return Hex.encode(secret)
     }
 
@@ -66,11 +66,11 @@ public struct Projects: Sendable {
     }
 
     /// - Throws: ``MetainfoConflict/projectExists(_:)``, or ``ProjectNameError`` for a bad name.
-    public func create(name: String) throws {
+    public func create(name: String) async throws {
         guard (1...64).contains(name.count), name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
             throw ProjectNameError(name: name)
         }
-        try db.createProject(id: APIKeys.randomBytes(16), name: name)
+        try await db.createProject(id: APIKeys.randomBytes(16), name: name)
     }
 }
 

@@ -36,12 +36,10 @@ public final class ExpiredDeletion: Sendable {
     public let cycle: Cycle<ContinuousClock>
     private let config: DeletionConfig
     private let db: any AccountingDB
-    private let threads: BlockingThreads
     private let log: Logger
     private let durations: @Sendable (Duration) -> Void
 
-    public init(config: DeletionConfig, db: any AccountingDB, threads: BlockingThreads, log: Logger, metrics: any MetricsFactory) {
-        self.threads = threads
+    public init(config: DeletionConfig, db: any AccountingDB, log: Logger, metrics: any MetricsFactory) {
         self.durations = SatelliteMetrics.chores.recorder("metainfo:deletion", factory: metrics)
         self.cycle = Cycle(interval: config.interval)
         self.config = config
@@ -50,15 +48,15 @@ public final class ExpiredDeletion: Sendable {
     }
 
     public func run() async throws {
-        try await cycle.runLoggingFailures(log, what: "deletion", finished: durations) { _ = try await self.threads.run { try self.pass() } }
+        try await cycle.runLoggingFailures(log, what: "deletion", finished: durations) { _ = try await self.pass() }
     }
 
-    public func pass(at now: Date = Date()) throws -> Pass {
+    public func pass(at now: Date = Date()) async throws -> Pass {
         var pass = Pass()
-        while case let deleted = try db.deleteExpiredObjects(before: now, limit: config.batchSize), deleted > 0 {
+        while case let deleted = try await db.deleteExpiredObjects(before: now, limit: config.batchSize), deleted > 0 {
             pass.expired += deleted
         }
-        while case let deleted = try db.deleteZombieObjects(before: now, limit: config.batchSize), deleted > 0 {
+        while case let deleted = try await db.deleteZombieObjects(before: now, limit: config.batchSize), deleted > 0 {
             pass.zombies += deleted
         }
         if pass.expired + pass.zombies > 0 {

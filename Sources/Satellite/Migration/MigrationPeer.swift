@@ -10,11 +10,11 @@ import StructuredLogging
 /// It runs before every other peer; running it again is harmless.
 public struct MigrationPeer: Sendable {
     private let log: Logger
-    private let database: SatelliteDatabase
+    private let database: any SatelliteDatabase
     private let identityPath: String?
 
     /// - Parameter identityPath: the satellite's key file, or nil to leave identities alone.
-    public init(log: Logger, database: SatelliteDatabase, identityPath: String? = nil) {
+    public init(log: Logger, database: any SatelliteDatabase, identityPath: String? = nil) {
         self.log = log.named("migration")
         self.database = database
         self.identityPath = identityPath
@@ -29,15 +29,15 @@ public struct MigrationPeer: Sendable {
     ///   with one, or unreadable; ``DatabaseOpenError`` when a migration fails (nothing of that
     ///   migration remains).
     @discardableResult
-    public func run() throws -> [String] {
-        if let identityPath { try ensureIdentity(at: identityPath) }
-        let applied = try database.migrate()
+    public func run() async throws -> [String] {
+        if let identityPath { try await ensureIdentity(at: identityPath) }
+        let applied = try await database.migrate()
         log.info(
             applied.isEmpty ? "schema already up to date" : "schema migrated",
             metadata: [
                 "applied": .array(applied.map { .string($0) }),
-                "version": .string(SatelliteDatabase.knownMigrations.last ?? ""),
-                "database": .string(database.path),
+                "version": .string(SchemaSteps.all.last ?? ""),
+                "database": .string(database.location),
             ]
         )
         return applied
@@ -46,12 +46,12 @@ public struct MigrationPeer: Sendable {
     /// Loads the key at `path`, or creates it if this satellite never signed orders. A satellite
     /// that did gets no new key in silence: every node trusts the old one, and would refuse all
     /// that a new one signs.
-    private func ensureIdentity(at path: String) throws {
+    private func ensureIdentity(at path: String) async throws {
         if FileManager.default.fileExists(atPath: path) {
             _ = try IdentityFile.load(from: path)
             return
         }
-        guard try !database.appliedMigrations().contains(Self.ordersMigration) else {
+        guard try await !database.appliedMigrations().contains(Self.ordersMigration) else {
             throw IdentityFileError(
                 path: path,
                 problem: "does not exist, but this satellite's database has signed orders with a key: restore the key (a new one would make every storage node refuse this satellite)"

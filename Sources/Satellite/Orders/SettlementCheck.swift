@@ -38,7 +38,7 @@ public struct SettlementCheck: Sendable {
 
     /// The node a request is from, once its signature proves it.
     /// - Parameter publicKey: looks up the key the node's check-ins showed.
-    public func node(of request: SettlementRequest, now: Date, publicKey: (NodeID) throws -> Data?) throws -> NodeID {
+    public func node(of request: SettlementRequest, now: Date, publicKey: (NodeID) async throws -> Data?) async throws -> NodeID {
         guard let node = NodeID(hex: request.nodeID) else { throw RequestRefusal.malformedNodeID }
         guard request.orders.count <= SettlementRequest.maxOrders else { throw RequestRefusal.tooManyOrders(request.orders.count) }
         // A signed_at far from any clock must not overflow the subtraction.
@@ -46,7 +46,7 @@ public struct SettlementCheck: Sendable {
         guard !overflowed, skew.magnitude <= maxClockSkew.magnitude else {
             throw RequestRefusal.clockSkew(seconds: overflowed ? .max : skew, allowed: maxClockSkew)
         }
-        guard let key = try publicKey(node) else { throw RequestRefusal.unknownNode(node) }
+        guard let key = try await publicKey(node) else { throw RequestRefusal.unknownNode(node) }
         guard let signature = Hex.decode(request.signature, count: 64),
             Signatures.verify(signature, of: SettlementRequest.message(nodeID: node, signedAt: request.signedAt, orders: request.orders), publicKey: key)
         else { throw RequestRefusal.badSignature }

@@ -15,7 +15,7 @@ import Synchronization
 /// The snapshot is read again once it is older than `staleness`: a node that checks in for the
 /// first time is offered from then on, and one that went offline or ran short of space is
 /// filtered out at each choice anyway. A `staleness` of zero reads the table for every choice.
-/// Calls block (they may read the database) and belong on the peer's ``BlockingThreads``.
+/// A choice awaits the database only when the snapshot must be read.
 public final class NodeSelectionCache: Sendable {
     /// The eligible nodes, vetted and new apart.
     private struct Nodes {
@@ -88,8 +88,8 @@ public final class NodeSelectionCache: Sendable {
     /// - Throws: the database's error when the snapshot had to be read and could not be.
     public func select(
         count: Int, minFreeDisk: Int64, excluded: Set<Data> = [], excludedNetworks: Set<String> = [], now: Date = Date()
-    ) throws -> [NodeChoice] {
-        var pools = Pools(try current())
+    ) async throws -> [NodeChoice] {
+        var pools = Pools(try await current())
         return choose(count: count, from: &pools, minFreeDisk: minFreeDisk, excluded: excluded, excludedNetworks: excludedNetworks, now: now)
     }
 
@@ -97,9 +97,9 @@ public final class NodeSelectionCache: Sendable {
     /// `segments` segments, each drawn anew, all from one snapshot: an upload of many segments
     /// reads the table at most once, whatever the staleness.
     /// - Throws: the database's error when the snapshot had to be read and could not be.
-    public func select(segments: Int, count: Int, minFreeDisk: Int64, now: Date = Date()) throws -> [[NodeChoice]] {
+    public func select(segments: Int, count: Int, minFreeDisk: Int64, now: Date = Date()) async throws -> [[NodeChoice]] {
         guard segments > 0 else { return [] }
-        var pools = Pools(try current())
+        var pools = Pools(try await current())
         var choices: [[NodeChoice]] = []
         choices.reserveCapacity(segments)
         for _ in 0..<segments {
@@ -147,8 +147,8 @@ public final class NodeSelectionCache: Sendable {
 
     /// The snapshot, read again if it is stale. While one caller reads it the others keep
     /// choosing from the old one; only the very first choice waits.
-    private func current() throws -> Nodes {
-        guard staleness > .zero else { return Nodes(try db.eligibleNodes(onlineSince: Date() - onlineWindow.timeInterval), vettingAudits: vettingAudits) }
+    private func current() async throws -> Nodes {
+        guard staleness > .zero else { return Nodes(try await db.eligibleNodes(onlineSince: Date() - onlineWindow.timeInterval), vettingAudits: vettingAudits) }
         let now = ContinuousClock.now
         let (fresh, stale) = state.withLock { state -> (Nodes?, Nodes?) in
             if let snapshot = state.snapshot, now - snapshot.takenAt < staleness { return (snapshot.nodes, nil) }
@@ -158,7 +158,7 @@ public final class NodeSelectionCache: Sendable {
         }
         if let fresh { return fresh }
         do {
-            let nodes = Nodes(try db.eligibleNodes(onlineSince: Date() - onlineWindow.timeInterval), vettingAudits: vettingAudits)
+            let nodes = Nodes(try await db.eligibleNodes(onlineSince: Date() - onlineWindow.timeInterval), vettingAudits: vettingAudits)
             state.withLock { $0 = State(snapshot: Snapshot(nodes: nodes, takenAt: now), refreshing: false) }
             return nodes
         } catch {

@@ -20,14 +20,14 @@ public struct Overlay: Sendable {
     /// Records that the node `id` (the hash of `publicKey`) checked in from `address` with
     /// `freeDisk` bytes free.
     /// - Returns: the network the node is counted in.
-    public func checkIn(id: Data, publicKey: Data? = nil, address: NodeAddress, freeDisk: Int64, version: String, at now: Date = Date()) throws -> String {
-        try db.recordCheckIn(
+    public func checkIn(id: Data, publicKey: Data? = nil, address: NodeAddress, freeDisk: Int64, version: String, at now: Date = Date()) async throws -> String {
+        try await db.recordCheckIn(
             NodeCheckIn(id: id, address: address.description, lastNet: address.lastNet, freeDisk: freeDisk, version: version, publicKey: publicKey), at: now
         )
         return address.lastNet
     }
 
-    public func node(id: Data) throws -> NodeRecord? {
-        try db.node(id: id)
+    public func node(id: Data) async throws -> NodeRecord? {
+        try await db.node(id: id)
     }
 }

@@ -35,27 +35,25 @@ public final class API: SatellitePeer {
     }
 
     public let basis: PeerBasis
-    public let database: SatelliteDatabase
+    public let database: any SatelliteDatabase
     /// The satellite's identity: it signs the order limits.
     public let identity: PeerIdentity
     /// Health and metrics; `nil` when `debug.address` is empty.
     public let debug: DebugServer?
     public let overlay: Overlay
     public let checkInLimiter: CheckInLimiter
-    /// Read-only connections for the reads the API runs on the request's own thread.
-    let reads: DirectReads
     public let server: APIServer
 
     /// Wires the peer.
     /// - Throws: `PeerInitError` naming the subsystem that failed, after closing the ones made.
-    public init(log: Logger, database: SatelliteDatabase, identity: PeerIdentity, config: Config) async throws {
+    public init(log: Logger, database: any SatelliteDatabase, identity: PeerIdentity, config: Config) async throws {
         let basis = PeerBasis(satellitePeer: Self.name, log: log, shutdownTimeout: config.shutdownTimeout)
         self.basis = basis
         self.database = database
         self.identity = identity
         do {
             // debug, then schema
-            debug = try basis.wireDebugAndSchema(config.debug, database: database)
+            debug = try await basis.wireDebugAndSchema(config.debug, database: database)
 
             let overlay = try basis.group.wiring("overlay") {
                 Overlay(config: config.overlay, db: database, log: basis.log.named("overlay"))
@@ -71,32 +69,19 @@ public final class API: SatellitePeer {
             }
             self.checkInLimiter = checkInLimiter
 
-            let reads = try basis.group.wiring("api:reads") {
-                let reads = try DirectReads(path: database.path)
-                basis.group.add(PeerItem(name: "api:reads", close: { try reads.close() }))
-                return reads
-            }
-            self.reads = reads
-
             let signer = try basis.group.wiring("orders") {
                 OrderSigner(identity: identity, config: config.orders)
-            }
-
-            let writer = try basis.group.wiring("api:writer") {
-                let writer = BlockingThreads(count: 1)
-                basis.group.add(PeerItem(name: "api:writer", close: { await writer.close() }))
-                return writer
             }
 
             let server = try basis.group.wiring("api:server") {
                 guard let address = HostPort(config.api.address) else { throw APIConfigError.badAddress(config.api.address) }
                 let handlers = APIHandlers(
-                    overlay: overlay, limiter: checkInLimiter, sourceLimiter: sourceLimiter, networkLimiter: networkLimiter, contact: config.contact, database: database, reads: reads, keys: APIKeys(
+                    overlay: overlay, limiter: checkInLimiter, sourceLimiter: sourceLimiter, networkLimiter: networkLimiter, contact: config.contact, database: database, keys: APIKeys(
                         db: database, cacheExpiration: config.metainfo.apiKeyCacheExpiration, cacheCapacity: config.metainfo.apiKeyCacheCapacity
                     ),
                     metainfo: config.metainfo,
                     signer: signer, settlement: SettlementCheck(signer: signer, maxClockSkew: config.contact.checkInClockSkew.components.seconds),
-                    threads: basis.blockingThreads, writer: writer
+                    threads: basis.blockingThreads
                 )
                 let server = try APIServer(
                     address: address, inherited: config.listenDescriptor, limits: config.api.connectionLimits, handlers: handlers,

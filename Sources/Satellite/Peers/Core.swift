@@ -29,7 +29,7 @@ public final class Core: SatellitePeer {
     }
 
     public let basis: PeerBasis
-    public let database: SatelliteDatabase
+    public let database: any SatelliteDatabase
     /// Health and metrics; `nil` when `debug.address` is empty.
     public let debug: DebugServer?
     public let checker: RepairChecker
@@ -38,18 +38,17 @@ public final class Core: SatellitePeer {
 
     /// Wires the peer.
     /// - Throws: `PeerInitError` naming the subsystem that failed, after closing the ones made.
-    public init(log: Logger, database: SatelliteDatabase, config: Config) async throws {
+    public init(log: Logger, database: any SatelliteDatabase, config: Config) async throws {
         let basis = PeerBasis(satellitePeer: Self.name, log: log, shutdownTimeout: config.shutdownTimeout)
         self.basis = basis
         self.database = database
         do {
             // debug, then schema
-            debug = try basis.wireDebugAndSchema(config.debug, database: database)
+            debug = try await basis.wireDebugAndSchema(config.debug, database: database)
 
             checker = try basis.group.wiring("repair:checker") {
                 let checker = RepairChecker(
                     config: config.checker, onlineWindow: config.overlay.onlineWindow, distinctNetworks: config.overlay.distinctNetworks, db: database,
-                    threads: basis.blockingThreads,
                     log: basis.log.named("repair:checker"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )
                 basis.group.add(PeerItem(name: "repair:checker", run: { try await checker.run() }, close: { await checker.cycle.close() }))
@@ -58,7 +57,7 @@ public final class Core: SatellitePeer {
 
             tally = try basis.group.wiring("accounting:tally") {
                 let tally = Tally(
-                    config: config.tally, db: database, threads: basis.blockingThreads, log: basis.log.named("accounting:tally"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
+                    config: config.tally, db: database, log: basis.log.named("accounting:tally"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )
                 basis.group.add(PeerItem(name: "accounting:tally", run: { try await tally.run() }, close: { await tally.cycle.close() }))
                 return tally
@@ -66,7 +65,7 @@ public final class Core: SatellitePeer {
 
             deletion = try basis.group.wiring("metainfo:deletion") {
                 let deletion = ExpiredDeletion(
-                    config: config.deletion, db: database, threads: basis.blockingThreads, log: basis.log.named("metainfo:deletion"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
+                    config: config.deletion, db: database, log: basis.log.named("metainfo:deletion"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )
                 basis.group.add(PeerItem(name: "metainfo:deletion", run: { try await deletion.run() }, close: { await deletion.cycle.close() }))
                 return deletion

@@ -39,7 +39,7 @@ public final class Repairer: SatellitePeer {
     }
 
     public let basis: PeerBasis
-    public let database: SatelliteDatabase
+    public let database: any SatelliteDatabase
     /// Health and metrics; `nil` when `debug.address` is empty.
     public let debug: DebugServer?
     public let worker: RepairWorker
@@ -50,14 +50,14 @@ public final class Repairer: SatellitePeer {
 
     /// Wires the peer.
     /// - Throws: `PeerInitError` naming the subsystem that failed, after closing the ones made.
-    public init(log: Logger, database: SatelliteDatabase, identity: PeerIdentity, config: Config) async throws {
+    public init(log: Logger, database: any SatelliteDatabase, identity: PeerIdentity, config: Config) async throws {
         let basis = PeerBasis(satellitePeer: Self.name, log: log, shutdownTimeout: config.shutdownTimeout)
         self.basis = basis
         self.database = database
         self.identity = identity
         do {
             // debug, then schema
-            debug = try basis.wireDebugAndSchema(config.debug, database: database)
+            debug = try await basis.wireDebugAndSchema(config.debug, database: database)
 
             // The nodes' client, shared by the repair and the garbage collection, closed after both.
             let nodeClient = try basis.group.wiring("pieces:client") {
@@ -72,7 +72,6 @@ public final class Repairer: SatellitePeer {
             worker = try basis.group.wiring("repair:worker") {
                 let worker = RepairWorker(
                     config: config.repairer, onlineWindow: config.overlay.onlineWindow, distinctNetworks: config.overlay.distinctNetworks, db: database,
-                    threads: basis.blockingThreads,
                     selection: NodeSelectionCache(config: config.overlay, db: database),
                     signer: OrderSigner(identity: identity, config: config.orders), pieces: nodeClient,
                     log: basis.log.named("repair:worker"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
@@ -83,7 +82,7 @@ public final class Repairer: SatellitePeer {
 
             garbageCollection = try basis.group.wiring("gc:retain") {
                 let collection = GarbageCollection(
-                    config: config.gc, onlineWindow: config.overlay.onlineWindow, db: database, threads: basis.blockingThreads, pieces: nodeClient,
+                    config: config.gc, onlineWindow: config.overlay.onlineWindow, db: database, pieces: nodeClient,
                     identity: identity, log: basis.log.named("gc:retain"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )
                 basis.group.add(PeerItem(name: "gc:retain", run: { try await collection.run() }, close: { await collection.cycle.close() }))
@@ -92,7 +91,7 @@ public final class Repairer: SatellitePeer {
 
             audit = try basis.group.wiring("audit:chore") {
                 let audit = AuditChore(
-                    config: config.audit, db: database, threads: basis.blockingThreads, signer: OrderSigner(identity: identity, config: config.orders),
+                    config: config.audit, db: database, signer: OrderSigner(identity: identity, config: config.orders),
                     pieces: nodeClient.with(timeout: .seconds(Int64(config.audit.shareTimeout.components.seconds))), reputation: config.reputation,
                     log: basis.log.named("audit:chore"), metrics: PrometheusMetricsFactory(registry: basis.metrics)
                 )

@@ -7,7 +7,7 @@ import SatelliteDB
 /// database's schema is the one this binary was built for.
 public protocol SatellitePeer: Peer {
     /// The shared database.
-    var database: SatelliteDatabase { get }
+    var database: any SatelliteDatabase { get }
 }
 
 extension PeerBasis {
@@ -17,16 +17,15 @@ extension PeerBasis {
     }
 
     /// The subsystems every satellite peer starts with, in creation order: the debug endpoint
-    /// (ready while the schema is current, asked on a blocking thread), then the schema check (a
-    /// peer works only on the schema it was built for).
+    /// (ready while the schema is current), then the schema check (a peer works only on the
+    /// schema it was built for).
     /// - Throws: `PeerItemFailure` naming `debug` or `schema`.
-    func wireDebugAndSchema(_ config: DebugConfig, database: SatelliteDatabase) throws -> DebugServer? {
-        let threads = blockingThreads
+    func wireDebugAndSchema(_ config: DebugConfig, database: any SatelliteDatabase) async throws -> DebugServer? {
         let debug = try wireDebug(config) {
-            (try? await threads.run { try database.isUpToDate() }) ?? false
+            (try? await database.isUpToDate()) ?? false
         }
-        try group.wiring("schema") {
-            guard try database.isUpToDate() else { throw PeerSetupError.schemaNotMigrated(path: database.path) }
+        try await group.wiring("schema") {
+            guard try await database.isUpToDate() else { throw PeerSetupError.schemaNotMigrated(path: database.location) }
         }
         return debug
     }

@@ -26,19 +26,17 @@ public final class RepairChecker: Sendable {
     private let config: CheckerConfig
     private let onlineWindow: Duration
     private let db: any RepairQueueDB
-    private let threads: BlockingThreads
     private let log: Logger
     private let queueLength: Gauge
     private let irreparable: Gauge
     private let durations: @Sendable (Duration) -> Void
 
     public init(
-        config: CheckerConfig, onlineWindow: Duration, distinctNetworks: Bool = true, db: any RepairQueueDB, threads: BlockingThreads, log: Logger,
+        config: CheckerConfig, onlineWindow: Duration, distinctNetworks: Bool = true, db: any RepairQueueDB, log: Logger,
         metrics: any MetricsFactory
     ) {
         self.distinctNetworks = distinctNetworks
         self.config = config
-        self.threads = threads
         self.onlineWindow = onlineWindow
         self.db = db
         self.log = log
@@ -49,14 +47,14 @@ public final class RepairChecker: Sendable {
     }
 
     /// Passes on every tick or trigger until the peer stops; a pass that fails is logged and the
-    /// next one tries again. Each pass runs on the peer's database threads; a pass under way when
+    /// next one tries again. A pass under way when
     /// the peer stops finishes first.
     public func run() async throws {
-        try await cycle.runLoggingFailures(log, what: "pass", finished: durations) { _ = try await self.threads.run { try self.pass() } }
+        try await cycle.runLoggingFailures(log, what: "pass", finished: durations) { _ = try await self.pass() }
     }
 
     /// One full pass over every segment.
-    public func pass(at now: Date = Date()) throws -> Pass {
+    public func pass(at now: Date = Date()) async throws -> Pass {
         // Stored times have millisecond precision; the pass's own mark must compare equal to them.
         let start = Date(timeIntervalSince1970: (now.timeIntervalSince1970 * 1000).rounded(.down) / 1000)
         let onlineSince = start - onlineWindow.timeInterval
@@ -67,7 +65,7 @@ public final class RepairChecker: Sendable {
         var standings: [Data: NodeStanding] = [:]
         var looked = Set<Data>()
         while true {
-            let batch = try db.segments(after: cursor, limit: config.batchSize)
+            let batch = try await db.segments(after: cursor, limit: config.batchSize)
             guard let last = batch.last else { break }
             cursor = (last.streamID, last.position)
             var unseen = Set<Data>()
@@ -75,7 +73,7 @@ public final class RepairChecker: Sendable {
                 for piece in segment.pieces where !looked.contains(piece.node) { unseen.insert(piece.node) }
             }
             if !unseen.isEmpty {
-                standings.merge(try db.standings(of: unseen)) { $1 }
+                standings.merge(try await db.standings(of: unseen)) { $1 }
                 looked.formUnion(unseen)
             }
             var candidates: [RepairCandidate] = []
@@ -94,10 +92,10 @@ public final class RepairChecker: Sendable {
                     streamID: segment.streamID, position: segment.position, health: SegmentHealth.score(healthy: healthy, redundancy: segment.redundancy)
                 ))
             }
-            try db.queueForRepair(candidates, at: start)
+            try await db.queueForRepair(candidates, at: start)
             report.queued += candidates.count
         }
-        report.removed = try db.removeQueueEntries(notSeenSince: start)
+        report.removed = try await db.removeQueueEntries(notSeenSince: start)
         queueLength.record(report.queued)
         irreparable.record(report.irreparable)
         log.info("pass", metadata: ["segments": "\(report.segments)", "queued": "\(report.queued)", "irreparable": "\(report.irreparable)", "removed": "\(report.removed)"])

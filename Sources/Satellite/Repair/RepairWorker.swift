@@ -30,7 +30,6 @@ public final class RepairWorker: Sendable {
     private let onlineWindow: Duration
     private let distinctNetworks: Bool
     private let db: any RepairQueueDB & ObjectsDB
-    private let threads: BlockingThreads
     private let repairer: SegmentRepairer
     private let log: Logger
     private let irreparable: Counter
@@ -42,7 +41,7 @@ public final class RepairWorker: Sendable {
     private let durations: @Sendable (Duration) -> Void
 
     public init(
-        config: RepairerConfig, onlineWindow: Duration, distinctNetworks: Bool, db: any RepairQueueDB & ObjectsDB, threads: BlockingThreads, selection: NodeSelectionCache,
+        config: RepairerConfig, onlineWindow: Duration, distinctNetworks: Bool, db: any RepairQueueDB & ObjectsDB, selection: NodeSelectionCache,
         signer: OrderSigner, pieces: PieceClient, log: Logger, metrics: any MetricsFactory
     ) {
         self.irreparable = Counter(label: "satellite_repair_irreparable_total", dimensions: [], factory: metrics)
@@ -56,8 +55,7 @@ public final class RepairWorker: Sendable {
         self.onlineWindow = onlineWindow
         self.distinctNetworks = distinctNetworks
         self.db = db
-        self.threads = threads
-        self.repairer = SegmentRepairer(signer: signer, pieces: pieces, db: db, threads: threads, selection: selection)
+        self.repairer = SegmentRepairer(signer: signer, pieces: pieces, db: db, selection: selection)
         self.log = log
         self.cycle = Cycle(interval: config.interval)
     }
@@ -76,7 +74,7 @@ public final class RepairWorker: Sendable {
 
     /// One round: claim, then work on every claim concurrently.
     public func claimAndWork(at now: Date = Date()) async throws -> [Outcome] {
-        let claims = try await threads.run { try self.db.claimRepairs(limit: self.config.maxConcurrent, leaseCutoff: now - self.config.lease.timeInterval, at: now) }
+        let claims = try await self.db.claimRepairs(limit: self.config.maxConcurrent, leaseCutoff: now - self.config.lease.timeInterval, at: now)
         return try await withThrowingTaskGroup(of: Outcome.self) { group in
             for claim in claims {
                 group.addTask { try await self.work(on: claim, at: now) }
@@ -89,22 +87,22 @@ public final class RepairWorker: Sendable {
 
     private func work(on claim: RepairEntry, at now: Date) async throws -> Outcome {
         let db = self.db
-        guard let segment = try await threads.run({ try db.segment(streamID: claim.streamID, position: claim.position) }) else {
-            try await threads.run { try db.removeFromQueue(streamID: claim.streamID, position: claim.position) }
+        guard let segment = try await db.segment(streamID: claim.streamID, position: claim.position) else {
+            try await db.removeFromQueue(streamID: claim.streamID, position: claim.position)
             return .gone
         }
         let onlineSince = now - onlineWindow.timeInterval
-        let standings = try await threads.run { try db.standings(of: Set(segment.pieces.map(\.node))) }
+        let standings = try await db.standings(of: Set(segment.pieces.map(\.node)))
         let healthy = SegmentHealth.healthy(segment, standings: standings, onlineSince: onlineSince, distinctNetworks: distinctNetworks)
         guard SegmentHealth.needsRepair(healthy: healthy.count, redundancy: segment.redundancy) else {
-            try await threads.run { try db.removeFromQueue(streamID: claim.streamID, position: claim.position) }
+            try await db.removeFromQueue(streamID: claim.streamID, position: claim.position)
             return .healthy
         }
         attempts.increment()
         guard healthy.count >= segment.redundancy.k else {
             irreparable.increment()
             let reason = "irreparable: \(healthy.count) healthy pieces, \(segment.redundancy.k) needed"
-            try await threads.run { try db.releaseRepair(streamID: claim.streamID, position: claim.position, error: reason) }
+            try await db.releaseRepair(streamID: claim.streamID, position: claim.position, error: reason)
             log.warning("segment irreparable", metadata: ["position": "\(claim.position)", "healthy": "\(healthy.count)", "k": "\(segment.redundancy.k)"])
             return .irreparable(healthy: healthy.count)
         }
@@ -115,17 +113,17 @@ public final class RepairWorker: Sendable {
             piecesAdded.increment(by: added)
             bytesDownloaded.increment(by: read)
             bytesUploaded.increment(by: written)
-            try await threads.run { try db.removeFromQueue(streamID: claim.streamID, position: claim.position) }
+            try await db.removeFromQueue(streamID: claim.streamID, position: claim.position)
             var metadata: Logger.Metadata = ["position": "\(claim.position)", "healthy": "\(healthy.count)", "pieces": "\(pieces)", "added": "\(added)", "read": "\(read)", "written": "\(written)"]
             if !notStored.isEmpty { metadata["not-stored"] = .string(notStored.joined(separator: "; ")) }
             log.info("segment repaired", metadata: metadata)
             return .repaired(pieces: pieces, added: added)
         case .segmentChanged:
-            try await threads.run { try db.removeFromQueue(streamID: claim.streamID, position: claim.position) }
+            try await db.removeFromQueue(streamID: claim.streamID, position: claim.position)
             log.info("repair dropped: the segment changed meanwhile", metadata: ["position": "\(claim.position)"])
             return .changed
         case .failed(let reason):
-            try await threads.run { try db.releaseRepair(streamID: claim.streamID, position: claim.position, error: reason) }
+            try await db.releaseRepair(streamID: claim.streamID, position: claim.position, error: reason)
             log.info("repair failed", metadata: ["position": "\(claim.position)", "healthy": "\(healthy.count)", "reason": .string(reason)])
             return .failed(reason)
         }

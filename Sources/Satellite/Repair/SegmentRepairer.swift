@@ -27,11 +27,10 @@ final class SegmentRepairer: Sendable {
         case failed(String)
     }
 
-    init(signer: OrderSigner, pieces: PieceClient, db: any RepairQueueDB & ObjectsDB, threads: BlockingThreads, selection: NodeSelectionCache) {
+    init(signer: OrderSigner, pieces: PieceClient, db: any RepairQueueDB & ObjectsDB, selection: NodeSelectionCache) {
         self.signer = signer
         self.pieces = pieces
         self.db = db
-        self.threads = threads
         self.selection = selection
         beforeSwap = Mutex(nil)
     }
@@ -39,7 +38,6 @@ final class SegmentRepairer: Sendable {
     let signer: OrderSigner
     let pieces: PieceClient
     let db: any RepairQueueDB & ObjectsDB
-    let threads: BlockingThreads
     let selection: NodeSelectionCache
     /// Run after the new pieces are stored and before the piece list is swapped: a test puts a
     /// delete or an overwrite there, to race the repair at its narrowest point.
@@ -53,10 +51,10 @@ final class SegmentRepairer: Sendable {
         guard let rootBytes = segment.rootPieceID, let root = PieceID(bytes: rootBytes) else {
             return .failed("the segment was stored before order limits: its pieces' ids are unknown")
         }
-        guard let owner = try await threads.run({ try db.owner(ofStream: segment.streamID) }) else { return .segmentChanged }
+        guard let owner = try await db.owner(ofStream: segment.streamID) else { return .segmentChanged }
         let billing = OrderMetadata(project: owner.project, bucket: owner.bucket)
         let pieceSize = r.pieceSize(ofSegment: segment.encryptedSize)
-        let addresses = try await threads.run { try db.addresses(of: healthy.map(\.node)) }
+        let addresses = try await db.addresses(of: healthy.map(\.node))
 
         // Read k of the pieces left, the next when one fails.
         let readable = healthy.compactMap { piece -> (Piece, NodeID, String)? in
@@ -99,9 +97,7 @@ final class SegmentRepairer: Sendable {
         for round in 0..<3 where stored.count < wanted {
             let count = wanted - stored.count
             let (excluded, excludedNetworks) = (tried, networks)
-            let chosen = try await threads.run {
-                try selection.select(count: count, minFreeDisk: pieceSize, excluded: excluded, excludedNetworks: excludedNetworks, now: now)
-            }
+            let chosen = try await selection.select(count: count, minFreeDisk: pieceSize, excluded: excluded, excludedNetworks: excludedNetworks, now: now)
             guard round > 0 || healthy.count + chosen.count > r.repair else {
                 return .failed("only \(chosen.count) new nodes on new networks are available; \(r.optimal - healthy.count) are needed")
             }
@@ -124,7 +120,7 @@ final class SegmentRepairer: Sendable {
         }
         let list = (healthy + stored).sorted { $0.number < $1.number }
         if let hook = beforeSwap.withLock({ $0 }) { try await hook() }
-        guard try await threads.run({ try db.replacePieces(streamID: segment.streamID, position: segment.position, expected: segment.pieces, with: list) }) else {
+        guard try await db.replacePieces(streamID: segment.streamID, position: segment.position, expected: segment.pieces, with: list) else {
             // Nothing references the new pieces: take them back now rather than leave them to
             // garbage collection.
             let deletes = signer.repairLimits(

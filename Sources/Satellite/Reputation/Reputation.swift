@@ -95,9 +95,9 @@ public struct ReputationService: Sendable {
 
     /// Records each audit; returns the nodes it disqualified, suspended and released from
     /// suspension.
-    public func record(_ outcomes: [(node: Data, verdict: AuditVerdict)], at now: Date = Date()) throws -> StandingChanges {
+    public func record(_ outcomes: [(node: Data, verdict: AuditVerdict)], at now: Date = Date()) async throws -> StandingChanges {
         let config = self.config
-        return try db.recordAudits(outcomes, at: now) { stored, verdict in
+        return try await db.recordAudits(outcomes, at: now) { stored, verdict in
             var audit = Reputation(alpha: stored.auditAlpha ?? config.initialAlpha, beta: stored.auditBeta ?? config.initialBeta)
             var unknown = Reputation(alpha: stored.unknownAlpha ?? config.unknownInitialAlpha, beta: stored.unknownBeta ?? config.unknownInitialBeta)
             var scales = ReputationScales()
@@ -119,7 +119,7 @@ public struct ReputationService: Sendable {
     }
 
     /// Records each audit as a success or a failure.
-    public func record(_ outcomes: [(node: Data, success: Bool)], at now: Date = Date()) throws -> StandingChanges {
-        try record(outcomes.map { (node: $0.node, verdict: $0.success ? AuditVerdict.success : .failure) }, at: now)
+    public func record(_ outcomes: [(node: Data, success: Bool)], at now: Date = Date()) async throws -> StandingChanges {
+        try await record(outcomes.map { (node: $0.node, verdict: $0.success ? AuditVerdict.success : .failure) }, at: now)
     }
 }

@@ -1,11 +1,9 @@
 import GRDB
 
-/// The schema, as an ordered list of migrations. Each is code, runs once, inside a transaction,
-/// and is recorded by its identifier in GRDB's `grdb_migrations` table (the schema version
-/// table): running them again applies only the ones missing.
-///
-/// Append new migrations at the end; never edit or reorder one that has shipped.
-enum Migrations {
+/// The SQLite bodies of ``SchemaSteps/all``, in its order. Each is code, runs once, inside a
+/// transaction, and is recorded by its identifier in GRDB's `grdb_migrations` table (the schema
+/// version table): running them again applies only the ones missing.
+enum SQLiteMigrations {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("0001-nodes") { db in
@@ -182,6 +180,7 @@ enum Migrations {
         return migrator
     }
 
-    /// The identifiers this binary knows, in order.
+    /// The steps this backend has bodies for, in order: ``SchemaSteps/all`` (a test holds them
+    /// equal).
     static var known: [String] { migrator.migrations }
 }

@@ -12,7 +12,13 @@ public enum SatelliteDatabases {
     ///     may read on; nil lets it start its own.
     /// - Throws: ``DatabaseOpenError`` naming where the database is and what is wrong.
     public static func open(_ config: DatabaseConfig, dataDir: String, threads: BlockingThreads? = nil) async throws -> any SatelliteDatabase {
-        try SQLiteDatabase(path: config.resolvedPath(dataDir: dataDir), busyTimeout: config.busyTimeout, threads: threads)
+        switch config.url {
+        case .sqlite:
+            return try SQLiteDatabase(path: config.sqlitePath(dataDir: dataDir) ?? "", busyTimeout: config.busyTimeout, threads: threads)
+        case .postgres(let address):
+            // Issue 17 lands the PostgreSQL backend in steps; until it is here, say so plainly.
+            throw DatabaseOpenError(location: address.description, problem: .unopenable("this build has no PostgreSQL backend yet; use an sqlite:// URL"))
+        }
     }
 
     /// Opens the database, runs `body` with it, and closes it, whether `body` returned or threw.
@@ -33,6 +39,6 @@ public enum SatelliteDatabases {
 
     /// The database's files that other users can read, with their modes (none for a server).
     public static func filesReadableByOthers(_ config: DatabaseConfig, dataDir: String) -> [(path: String, mode: Int)] {
-        SQLiteDatabase.filesReadableByOthers(path: config.resolvedPath(dataDir: dataDir))
+        config.sqlitePath(dataDir: dataDir).map(SQLiteDatabase.filesReadableByOthers(path:)) ?? []
     }
 }

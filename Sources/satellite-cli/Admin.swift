@@ -15,8 +15,8 @@ struct Admin: AsyncParsableCommand {
 
     /// Runs `body` on the configured, migrated database, or explains why it cannot (exit 1).
     static func withDatabase(_ config: SatelliteConfiguration, _ body: (any SatelliteDatabase) async throws -> Void) async throws {
-        guard FileManager.default.fileExists(atPath: config.databasePath) else {
-            FileHandle.standardError.write(Data("admin: there is no database at \(config.databasePath); create it with `satellite setup` or `satellite run migration`\n".utf8))
+        if let path = config.sqlitePath, !FileManager.default.fileExists(atPath: path) {
+            FileHandle.standardError.write(Data("admin: there is no database at \(path); create it with `satellite setup` or `satellite run migration`\n".utf8))
             throw ExitCode.failure
         }
         do {

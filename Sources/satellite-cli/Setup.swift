@@ -18,7 +18,7 @@ struct Setup: AsyncParsableCommand {
     func run() async throws {
         let config = try options.load()
         let configPath = config.dataDir + "/satellite.yaml"
-        try SetupFiles.refuseOverwriting([configPath, config.databasePath, config.identityPath])
+        try SetupFiles.refuseOverwriting([configPath, config.identityPath] + (config.sqlitePath.map { [$0] } ?? []))
         var identity: PeerIdentity?
         // Whatever the umask: the directory is its owner's alone (the database holds every
         // project, bucket and key hash), the log directory and config file its group's to read.
@@ -32,7 +32,7 @@ struct Setup: AsyncParsableCommand {
             FileHandle.standardError.write(Data("setup: \(error)\n".utf8))
             throw ExitCode.failure
         }
-        print("created \(config.databasePath), \(config.identityPath) and \(configPath); start a peer with: satellite run core --config \(configPath)")
+        print("created \(config.databaseLocation), \(config.identityPath) and \(configPath); start a peer with: satellite run core --config \(configPath)")
         if let identity { print("satellite id: \(identity.id.hex) (storage nodes trust this id)") }
     }
 }

@@ -116,6 +116,35 @@ struct CLITests {
         #expect(!FileManager.default.fileExists(atPath: dataDir))
     }
 
+    @Test func aDatabaseURLWithAPasswordExits78NamingTheKeyAndNeverShowsThePassword() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dataDir = directory.appendingPathComponent("data").path
+        let inline = try await SatelliteProcess.run(["run", "migration", "--data-dir=\(dataDir)", "--database.url=postgres://satellite:hunter2@db.example:5432/satellite"])
+        #expect(inline.status == 78)
+        #expect(inline.stderr.contains("flag --database.url: invalid value \"postgres://satellite:***@db.example:5432/satellite\" for \"database.url\""), "\(inline.stderr)")
+        #expect(inline.stderr.contains("database.password-file or PGPASSWORD"))
+        #expect(!inline.stderr.contains("hunter2") && !inline.stdout.contains("hunter2"))
+        let fromFile = directory.appendingPathComponent("satellite.yaml")
+        try "database:\n  url: mysql://root@localhost/satellite\n".write(to: fromFile, atomically: true, encoding: .utf8)
+        let badScheme = try await SatelliteProcess.run(["run", "migration", "--data-dir=\(dataDir)", "--config", fromFile.path])
+        #expect(badScheme.status == 78)
+        #expect(badScheme.stderr.contains("\(fromFile.path):2: invalid value \"mysql://root@localhost/satellite\" for \"database.url\""), "\(badScheme.stderr)")
+        #expect(badScheme.stderr.contains("unknown scheme \"mysql\""))
+        #expect(!FileManager.default.fileExists(atPath: dataDir), "nothing is made before the configuration is whole")
+    }
+
+    @Test func anSQLiteURLNamesTheFileEveryPeerOpens() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("elsewhere.db").path
+        let migrated = try await SatelliteProcess.run(["run", "migration", "--data-dir", directory.appendingPathComponent("data").path, "--database.url=sqlite://" + file])
+        #expect(migrated.status == 0, "\(migrated.stderr)")
+        #expect(migrated.stderr.contains(file))
+        #expect(FileManager.default.fileExists(atPath: file))
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("data/satellite.db").path))
+    }
+
     @Test func aVariableThatOnlyStartsWithThePrefixIsOneWarningButABadValueOfAKeyStillExits78() async throws {
         let wrapper = try await SatelliteProcess.run(["config"], environment: ["SATELLITE_BIN": "/usr/local/bin/satellite"])
         #expect(wrapper.status == 0)
@@ -256,7 +285,7 @@ struct CLITests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let bogus = directory.appendingPathComponent("not-a.db")
         try "this is not a database".write(to: bogus, atomically: true, encoding: .utf8)
-        let result = try await SatelliteProcess.run(["run", "migration", "--data-dir", directory.path, "--database.path", bogus.path])
+        let result = try await SatelliteProcess.run(["run", "migration", "--data-dir", directory.path, "--database.url=sqlite://" + bogus.path])
         #expect(result.status == 1)
         #expect(result.stderr.contains("migration failed"))
         #expect(result.stderr.contains(bogus.path))

@@ -233,7 +233,7 @@ struct StorageNodeProcessTests {
         // The space it reports is the allocation less the one piece file, nothing of the cut upload.
         let expected = allocated - Int64(kept.count + 512)
         try await satelliteProcess.until("a check-in since the restart with the space of what the node holds") {
-            guard let record = await (try? await database.node(id: identity.id.bytes)) ?? nil, let contact = record.lastContactSuccess else { return false }
+            guard let record = (try? await database.node(id: identity.id.bytes)) ?? nil, let contact = record.lastContactSuccess else { return false }
             return contact > killedAt && record.freeDisk == expected
         }
         kill(node.processIdentifier, SIGTERM)

@@ -56,7 +56,10 @@ public struct SatelliteConfiguration: ConfigSection {
     public static let schema = ConfigSchema<Self>(reservedVariables: ["SATELLITE_NOTIFY_FD", "SATELLITE_PROCESS", "SATELLITE_LISTEN_FD", LogLevelFile.environmentVariable])
 
     /// The database file.
-    public var databasePath: String { database.resolvedPath(dataDir: dataDir) }
+    /// The SQLite file, if the database is one.
+    public var sqlitePath: String? { database.sqlitePath(dataDir: dataDir) }
+    /// Where the database is, fit to show.
+    public var databaseLocation: String { database.location(dataDir: dataDir) }
 
     /// The launcher's control socket.
     public var controlSocketPath: String { supervisor.controlSocket.isEmpty ? dataDir + "/run/satellite.sock" : supervisor.controlSocket }

@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "TestPlanet", targets: ["TestPlanet"]),
     ],
     dependencies: [
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -131,8 +132,17 @@ let package = Package(
             dependencies: ["PeerRuntime", "SatelliteDB", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
+        // The server backend: PostgreSQL through postgres-nio's pooled client, async all the way.
+        .target(
+            name: "SatelliteDBPostgres",
+            dependencies: ["SatelliteDB", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         // Opens the backend `database.url` names; the one place that knows them all.
-        .target(name: "SatelliteDatabases", dependencies: ["PeerRuntime", "SatelliteConfig", "SatelliteDB", "SatelliteDBSQLite"], swiftSettings: strict),
+        .target(
+            name: "SatelliteDatabases", dependencies: ["PeerRuntime", "SatelliteConfig", "SatelliteDB", "SatelliteDBSQLite", "SatelliteDBPostgres"],
+            swiftSettings: strict
+        ),
         // The API's types and routing, generated from openapi.yaml by scripts/generate-openapi
         // and committed, so a clean build does not build the generator.
         .target(
@@ -325,7 +335,7 @@ let package = Package(
             dependencies: ["Identity", "NodeProtocol", "Satellite", "StorageNode", "PeerRuntime", "TestPlanet", .product(name: "Crypto", package: "swift-crypto"), "SatelliteDB", "SatelliteDBSQLite", "SatelliteConfig", "Lifecycle", "Supervision", "SatelliteAPI", .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")],
             swiftSettings: strict
         ),
-        .testTarget(name: "SatelliteDBTests", dependencies: ["SatelliteDB", "SatelliteDBSQLite", "SatelliteDatabases", "PeerRuntime", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
+        .testTarget(name: "SatelliteDBTests", dependencies: ["SatelliteDB", "SatelliteDBSQLite", "SatelliteDBPostgres", "SatelliteDatabases", "PeerRuntime", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(name: "StructuredLoggingTests", dependencies: ["StructuredLogging"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["satellite-cli", "storagenode-cli", "SatelliteDB", "SatelliteDBSQLite", "Identity", "NodeProtocol", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
     ],

@@ -1,5 +1,7 @@
 import PeerRuntime
+import Foundation
 import SatelliteDB
+import SatelliteDBPostgres
 import SatelliteDBSQLite
 
 /// Opens the database the `database` section names, whatever backend it is; the one place that
@@ -16,8 +18,9 @@ public enum SatelliteDatabases {
         case .sqlite:
             return try SQLiteDatabase(path: config.sqlitePath(dataDir: dataDir) ?? "", busyTimeout: config.busyTimeout, threads: threads)
         case .postgres(let address):
-            // Issue 17 lands the PostgreSQL backend in steps; until it is here, say so plainly.
-            throw DatabaseOpenError(location: address.description, problem: .unopenable("this build has no PostgreSQL backend yet; use an sqlite:// URL"))
+            return try await PostgresDatabase(
+                address: address, password: try password(config, for: address), maxConnections: config.maxConnections, connectTimeout: config.connectTimeout
+            )
         }
     }
 
@@ -35,6 +38,20 @@ public enum SatelliteDatabases {
             try? await database.close()
             throw error
         }
+    }
+
+    /// The server's password: the first line of `database.password-file`, else `PGPASSWORD`,
+    /// else none. The file, like a key, must be readable by its owner only.
+    static func password(_ config: DatabaseConfig, for address: DatabaseURL.PostgresAddress) throws -> String? {
+        guard !config.passwordFile.isEmpty else { return ProcessInfo.processInfo.environment["PGPASSWORD"] }
+        let path = config.passwordFile
+        let problem = { (detail: String) in DatabaseOpenError(location: address.description, problem: .unopenable("database.password-file \(path): \(detail)")) }
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path), let mode = attributes[.posixPermissions] as? Int else {
+            throw problem("cannot be read")
+        }
+        guard mode & 0o077 == 0 else { throw problem("is readable by others (mode \(String(mode, radix: 8))); chmod 600 it") }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw problem("cannot be read as text") }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
     }
 
     /// The database's files that other users can read, with their modes (none for a server).

@@ -2,7 +2,7 @@ import Foundation
 import PostgresNIO
 import SatelliteDB
 
-extension PostgresDatabase: AccountingDB {
+extension PostgreSQLDatabase: AccountingDB {
     public func tallyBuckets(at: Date) async throws -> [BucketTally] {
         try await write { connection in
             let tallies = try await connection.rows(

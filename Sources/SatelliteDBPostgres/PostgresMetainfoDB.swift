@@ -2,7 +2,7 @@ import Foundation
 import PostgresNIO
 import SatelliteDB
 
-extension PostgresDatabase: MetainfoDB {
+extension PostgreSQLDatabase: MetainfoDB {
     public func createProject(id: Data, name: String) async throws {
         try await write { connection in
             guard try await connection.rows("SELECT 1 FROM projects WHERE name = \(name)", self.logger).isEmpty else {

@@ -138,7 +138,7 @@ enum PostgresMigrations {
 
     /// Applies the missing steps, each in a transaction of its own under an advisory lock.
     /// - Returns: the steps applied, in order.
-    static func migrate(_ database: PostgresDatabase) async throws -> [String] {
+    static func migrate(_ database: PostgreSQLDatabase) async throws -> [String] {
         let logger = database.logger
         if let schema = database.schema {
             _ = try await database.read { connection in

@@ -2,7 +2,7 @@ import Foundation
 import PostgresNIO
 import SatelliteDB
 
-extension PostgresDatabase: ObjectsDB {
+extension PostgreSQLDatabase: ObjectsDB {
     public func beginObject(
         project: Data, bucket: String, key: String, streamID: Data, segmentCount: Int?, offers: [SegmentOfferRecord], expiresAt: Date?,
         zombieDeadline: Date, at: Date

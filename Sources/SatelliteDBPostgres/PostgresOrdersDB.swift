@@ -2,7 +2,7 @@ import Foundation
 import PostgresNIO
 import SatelliteDB
 
-extension PostgresDatabase: OrdersDB {
+extension PostgreSQLDatabase: OrdersDB {
     public func publicKey(ofNode node: Data) async throws -> Data? {
         try await read { connection in
             try await connection.rows("SELECT public_key FROM nodes WHERE id = \(node)", self.logger).first?.decode(Data?.self) ?? nil

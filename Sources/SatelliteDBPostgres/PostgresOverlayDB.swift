@@ -14,14 +14,14 @@ extension PostgresConnection {
     }
 }
 
-extension PostgresDatabase {
+extension PostgreSQLDatabase {
     /// Ids as a `bytea[]` parameter, for `= ANY(...)`.
     static func byteas(_ ids: some Collection<Data>) -> [ByteBuffer] {
         ids.map { ByteBuffer(bytes: $0) }
     }
 }
 
-extension PostgresDatabase: OverlayDB {
+extension PostgreSQLDatabase: OverlayDB {
     private static let nodeColumns =
         "id, address, last_net, free_disk, version, last_contact_success, last_contact_failure, disqualified_at, exit_initiated_at, created_at, public_key"
 

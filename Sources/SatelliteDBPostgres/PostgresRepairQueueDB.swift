@@ -2,7 +2,7 @@ import Foundation
 import PostgresNIO
 import SatelliteDB
 
-extension PostgresDatabase: RepairQueueDB {
+extension PostgreSQLDatabase: RepairQueueDB {
     public func segments(after cursor: (streamID: Data, position: Int)?, limit: Int) async throws -> [SegmentRecord] {
         let start = cursor.map { ($0.streamID, $0.position) }
         return try await read { connection in

@@ -2,7 +2,7 @@ import Foundation
 import PostgresNIO
 import SatelliteDB
 
-extension PostgresDatabase: ReputationDB {
+extension PostgreSQLDatabase: ReputationDB {
     public func recordAudits(
         _ outcomes: [(node: Data, verdict: AuditVerdict)], at: Date,
         update: @escaping @Sendable (ReputationScales, AuditVerdict) -> (scales: ReputationScales, disqualify: Bool, suspend: Bool)
@@ -75,7 +75,7 @@ extension PostgresDatabase: ReputationDB {
     }
 }
 
-extension PostgresDatabase: ContainmentDB {
+extension PostgreSQLDatabase: ContainmentDB {
     public func contain(_ audit: PendingAudit, at: Date) async throws -> Bool {
         try await write { connection in
             try await connection.changed(

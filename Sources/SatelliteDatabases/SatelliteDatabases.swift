@@ -18,7 +18,7 @@ public enum SatelliteDatabases {
         case .sqlite:
             return try SQLiteDatabase(path: config.sqlitePath(dataDir: dataDir) ?? "", busyTimeout: config.busyTimeout, threads: threads)
         case .postgres(let address):
-            return try await PostgresDatabase(
+            return try await PostgreSQLDatabase(
                 address: address, password: try password(config, for: address), maxConnections: config.maxConnections, connectTimeout: config.connectTimeout
             )
         }

@@ -14,7 +14,7 @@ import Synchronization
 /// only reads and writes the database, so running it again is safe). A connection that cannot
 /// be had within `connectTimeout`, or that is lost, is ``DatabaseUnavailable``: the API answers
 /// 503, and the pool reconnects by itself once the server is back.
-public final class PostgresDatabase: SatelliteDatabase, Sendable {
+public final class PostgreSQLDatabase: SatelliteDatabase, Sendable {
     public let address: DatabaseURL.PostgresAddress
     /// The schema the database's tables are in; nil is the server's default (`public`).
     public let schema: String?

@@ -268,7 +268,7 @@ let package = Package(
         .target(
             name: "TestPlanet",
             dependencies: [
-                "Identity", "NodeProtocol", "Satellite", "StorageNode", "PeerRuntime", "SatelliteDB", "SatelliteDatabases", "Lifecycle", "Supervision",
+                "Identity", "NodeProtocol", "Satellite", "StorageNode", "PeerRuntime", "SatelliteDB", "SatelliteDBPostgres", "SatelliteDatabases", "Lifecycle", "Supervision",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -337,7 +337,7 @@ let package = Package(
         ),
         .testTarget(name: "SatelliteDBTests", dependencies: ["SatelliteDB", "SatelliteDBSQLite", "SatelliteDBPostgres", "SatelliteDatabases", "PeerRuntime", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(name: "StructuredLoggingTests", dependencies: ["StructuredLogging"], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["satellite-cli", "storagenode-cli", "SatelliteDB", "SatelliteDBSQLite", "Identity", "NodeProtocol", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["satellite-cli", "storagenode-cli", "SatelliteDB", "SatelliteDBSQLite", "SatelliteDBPostgres", "Identity", "NodeProtocol", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

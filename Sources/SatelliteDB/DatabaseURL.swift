@@ -4,8 +4,10 @@ import Foundation
 ///
 /// - `sqlite:///absolute/path`: one SQLite file (the embedded default; an empty URL is the data
 ///   directory's `satellite.db`);
-/// - `postgres://user@host:port/database?sslmode=...` (or `postgresql://`): a PostgreSQL server.
-///   The URL never carries a password: it comes from `database.password-file` or `PGPASSWORD`.
+/// - `postgres://user@host:port/database?sslmode=...&schema=...` (or `postgresql://`): a
+///   PostgreSQL server, and optionally the schema the tables are in (several satellites, or
+///   tests, can share one database). The URL never carries a password: it comes from
+///   `database.password-file` or `PGPASSWORD`.
 public enum DatabaseURL: Sendable, Equatable {
     /// An SQLite file; an empty path is the data directory's `satellite.db`.
     case sqlite(path: String)
@@ -24,24 +26,27 @@ public enum DatabaseURL: Sendable, Equatable {
         public var port: Int
         public var database: String
         public var tls: TLS
+        /// The schema the tables are in; nil is the server's default (`public`).
+        public var schema: String?
 
-        public init(user: String, host: String, port: Int = 5432, database: String, tls: TLS = .prefer) {
+        public init(user: String, host: String, port: Int = 5432, database: String, tls: TLS = .prefer, schema: String? = nil) {
             self.user = user
             self.host = host
             self.port = port
             self.database = database
             self.tls = tls
+            self.schema = schema
         }
 
         /// The URL again; it has no secret to hide.
         public var description: String {
             let host = self.host.contains(":") ? "[\(self.host)]" : self.host
-            return "postgres://\(user)@\(host):\(port)/\(database)?sslmode=\(tls.rawValue)"
+            return "postgres://\(user)@\(host):\(port)/\(database)?sslmode=\(tls.rawValue)" + (schema.map { "&schema=\($0)" } ?? "")
         }
     }
 
     /// What the key accepts, in an error's words.
-    public static let expected = "sqlite:///absolute/path, or postgres://user@host:port/database?sslmode=disable|prefer|require|verify-full (no password in the URL: use database.password-file or PGPASSWORD)"
+    public static let expected = "sqlite:///absolute/path, or postgres://user@host:port/database?sslmode=disable|prefer|require|verify-full&schema=name (no password in the URL: use database.password-file or PGPASSWORD)"
 
     /// Why a URL is refused.
     public struct Refusal: Error, Equatable, CustomStringConvertible {
@@ -112,15 +117,25 @@ public enum DatabaseURL: Sendable, Equatable {
             port = number
         }
         var tls = PostgresAddress.TLS.prefer
+        var schema: String?
         for pair in (query ?? "").split(separator: "&") {
             let (name, value) = split(String(pair), at: "=")
-            guard name == "sslmode" else { throw refuse("unknown parameter \"\(name)\" (sslmode only)") }
-            guard let mode = value.flatMap(PostgresAddress.TLS.init(rawValue:)) else {
-                throw refuse("sslmode must be one of \(PostgresAddress.TLS.allCases.map(\.rawValue).joined(separator: ", "))")
+            switch name {
+            case "sslmode":
+                guard let mode = value.flatMap(PostgresAddress.TLS.init(rawValue:)) else {
+                    throw refuse("sslmode must be one of \(PostgresAddress.TLS.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                tls = mode
+            case "schema":
+                guard let value, let first = value.first, first.isASCII, first.isLetter || first == "_", value.count <= 63,
+                    value.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") })
+                else { throw refuse("schema must be 1 to 63 lower-case letters, digits or _, not starting with a digit") }
+                schema = value
+            default:
+                throw refuse("unknown parameter \"\(name)\" (sslmode or schema)")
             }
-            tls = mode
         }
-        return PostgresAddress(user: userInfo, host: host, port: port, database: database, tls: tls)
+        return PostgresAddress(user: userInfo, host: host, port: port, database: database, tls: tls, schema: schema)
     }
 
     private static func split(_ text: String, at separator: Character) -> (String, String?) {

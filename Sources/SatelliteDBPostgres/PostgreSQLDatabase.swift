@@ -17,8 +17,8 @@ import Synchronization
 public final class PostgreSQLDatabase: SatelliteDatabase, Sendable {
     public let address: DatabaseURL.PostgresAddress
     /// The schema the database's tables are in; nil is the server's default (`public`).
-    public let schema: String?
-    public var location: String { address.description + (schema.map { " (schema \($0))" } ?? "") }
+    public var schema: String? { address.schema }
+    public var location: String { address.description }
     let client: PostgresClient
     let logger: Logger
     private let running: Task<Void, Never>
@@ -30,18 +30,15 @@ public final class PostgreSQLDatabase: SatelliteDatabase, Sendable {
     /// Connects to the database at `address`.
     /// - Parameters:
     ///   - password: nil for none (trust or peer authentication).
-    ///   - schema: the schema to keep the tables in (tests give each its own); created by the
-    ///     migration if missing.
     ///   - maxConnections: the pool's bound.
     ///   - connectTimeout: how long a call waits for a connection before it is unavailable.
     /// - Throws: ``DatabaseOpenError`` naming the server when it cannot be reached or holds a
     ///   schema newer than this binary knows.
     public init(
-        address: DatabaseURL.PostgresAddress, password: String?, schema: String? = nil, maxConnections: Int = 20,
+        address: DatabaseURL.PostgresAddress, password: String?, maxConnections: Int = 20,
         connectTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "satellite-postgres")
     ) async throws {
         self.address = address
-        self.schema = schema
         self.logger = logger
         self.connectTimeout = connectTimeout
         var configuration = PostgresClient.Configuration(
@@ -50,7 +47,7 @@ public final class PostgreSQLDatabase: SatelliteDatabase, Sendable {
         )
         configuration.options.maximumConnections = maxConnections
         configuration.options.connectTimeout = connectTimeout
-        if let schema { configuration.options.additionalStartupParameters = [("search_path", schema)] }
+        if let schema = address.schema { configuration.options.additionalStartupParameters = [("search_path", schema)] }
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         running = Task { await client.run() }
@@ -79,6 +76,15 @@ public final class PostgreSQLDatabase: SatelliteDatabase, Sendable {
     }
 
     // MARK: Schema
+
+    /// Deletes the database's schema and everything in it (a test's, or a satellite's that is
+    /// gone); the default schema is never deleted.
+    public func dropSchema() async throws {
+        guard let schema else { return }
+        _ = try await read { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(PostgresMigrations.quoted(schema)) CASCADE"), logger: self.logger)
+        }
+    }
 
     @discardableResult
     public func migrate() async throws -> [String] {

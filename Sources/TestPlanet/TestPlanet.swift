@@ -5,6 +5,7 @@ import Logging
 import PeerRuntime
 import Satellite
 import SatelliteDB
+import SatelliteDBPostgres
 import SatelliteDatabases
 import StorageNode
 import Supervision
@@ -75,11 +76,20 @@ public final class TestPlanet: Sendable {
         defer { try? FileManager.default.removeItem(at: directory) }
         var databaseConfig = DatabaseConfig()
         databaseConfig.busyTimeout = reconfigure.busyTimeout
+        if var server = postgresServer {
+            // A schema of the planet's own on the shared test server, dropped at the end.
+            server.schema = "planet_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            databaseConfig.url = .postgres(server)
+            databaseConfig.maxConnections = 8
+        }
         let database = try await SatelliteDatabases.open(databaseConfig, dataDir: directory.path)
         // Made in order, closed in reverse, every one even when one fails to close; a peer that
         // fails to be made closes the ones made before it. The database is closed last.
         let peers = PeerGroup(logger: log)
-        peers.add(PeerItem(name: "database", close: { try await database.close() }))
+        peers.add(PeerItem(name: "database", close: {
+            try await (database as? PostgreSQLDatabase)?.dropSchema()
+            try await database.close()
+        }))
         do {
             try await MigrationPeer(log: log, database: database).run()
         } catch {
@@ -188,6 +198,18 @@ public final class TestPlanet: Sendable {
         if let closeError { throw closeError }
         return value
     }
+}
+
+extension TestPlanet {
+    /// The PostgreSQL server every planet's database is on when `SATELLITE_TEST_PLANET_POSTGRES`
+    /// names one (`scripts/test` runs the API's suites so, a second time); nil: an SQLite file
+    /// in the planet's directory.
+    public static let postgresServer: DatabaseURL.PostgresAddress? = {
+        guard let text = ProcessInfo.processInfo.environment["SATELLITE_TEST_PLANET_POSTGRES"], !text.isEmpty,
+            case .postgres(let address) = try? DatabaseURL(parsing: text)
+        else { return nil }
+        return address
+    }()
 }
 
 extension TestPlanet {

@@ -23,6 +23,8 @@ struct DatabaseURLTests {
         let v6 = try DatabaseURL(parsing: "postgres://u@[::1]:5433/sat?sslmode=verify-full")
         #expect(v6 == .postgres(.init(user: "u", host: "::1", port: 5433, database: "sat", tls: .verifyFull)))
         if case .postgres(let address) = v6 { #expect(address.description == "postgres://u@[::1]:5433/sat?sslmode=verify-full") }
+        let schema = try DatabaseURL(parsing: "postgres://u@h/sat?schema=satellite_eu&sslmode=require")
+        #expect(schema == .postgres(.init(user: "u", host: "h", database: "sat", tls: .require, schema: "satellite_eu")))
     }
 
     @Test(arguments: [
@@ -37,6 +39,8 @@ struct DatabaseURLTests {
         ("postgres://u@h/db?sslmode=sometimes", "sslmode must be"),
         ("postgres://u@h/db?application_name=x", "unknown parameter"),
         ("postgres://u@/db", "names its host"),
+        ("postgres://u@h/db?schema=Public", "schema must be"),
+        ("postgres://u@h/db?schema=1st", "schema must be"),
     ])
     func refusals(url: String, reason: String) {
         #expect(throws: DatabaseURL.Refusal.self) { try DatabaseURL(parsing: url) }

@@ -43,25 +43,20 @@ enum Backend: String, CustomTestStringConvertible, Sendable {
             }
             try await database.close()
         case .postgres:
-            let address = try #require(Self.postgresURL)
-            let schema = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-            let database = try await PostgreSQLDatabase(address: address, password: nil, schema: schema, maxConnections: 4)
+            var address = try #require(Self.postgresURL)
+            address.schema = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            let database = try await PostgreSQLDatabase(address: address, password: nil, maxConnections: 4)
             do {
                 try await database.migrate()
                 try await body(database)
             } catch {
-                await Self.drop(schema, on: database)
+                try? await database.dropSchema()
+                try? await database.close()
                 throw error
             }
-            await Self.drop(schema, on: database)
+            try await database.dropSchema()
+            try await database.close()
         }
-    }
-
-    private static func drop(_ schema: String, on database: PostgreSQLDatabase) async {
-        _ = try? await database.read { connection in
-            try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(PostgresMigrations.quoted(schema)) CASCADE"), logger: database.logger)
-        }
-        try? await database.close()
     }
 }
 

@@ -310,6 +310,10 @@ let package = Package(
             name: "StorageNodeTests",
             dependencies: [
                 "StorageNode", "Identity", "NodeProtocol", "PeerRuntime", "SeededRandom",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -164,51 +164,41 @@ public final class PostgreSQLDatabase: SatelliteDatabase, Sendable {
     /// within the connect timeout (the server down, unreachable, or every connection busy) or
     /// when the connection is lost under it. The wait for a connection is given up at the
     /// timeout; a call that has its connection runs to its end.
+    ///
+    /// The pool's wait for a connection does not end when its task is cancelled, so the wait
+    /// runs in a task of its own and the caller is answered by whichever comes first, the
+    /// connection or the timeout; a connection that comes after the timeout is handed back
+    /// unused. Cancelling the caller cancels the call.
     private func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        let lease = Lease()
-        let timeout = connectTimeout
+        let race = LeaseRace<T>()
+        let client = client
         let unavailable = DatabaseUnavailable("no connection to \(address.host):\(address.port) within \(connectTimeout)")
-        do {
-            return try await withThrowingTaskGroup(of: Raced<T>.self) { group in
-                group.addTask {
-                    .done(try await self.client.withConnection { connection in
-                        lease.begin()
-                        return try await body(connection)
-                    })
+        let lost = { (error: PSQLError) in DatabaseUnavailable("the connection to \(self.address.host):\(self.address.port) failed: \(error.code)") }
+        let timeout = connectTimeout
+        let work = Task {
+            do {
+                let value = try await client.withConnection { connection in
+                    guard race.begin() else { throw CancellationError() }
+                    return try await body(connection)
                 }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return .timer
-                }
-                while let next = try await group.next() {
-                    switch next {
-                    case .done(let value):
-                        group.cancelAll()
-                        return value
-                    case .timer where !lease.hasBegun:
-                        group.cancelAll()
-                        throw unavailable
-                    case .timer:
-                        continue
-                    }
-                }
-                throw CancellationError()
+                race.finish(.success(value))
+            } catch let error as PSQLError where Self.isConnectionLoss(error) {
+                race.finish(.failure(lost(error)))
+            } catch {
+                race.finish(.failure(error))
             }
-        } catch let error as PSQLError where Self.isConnectionLoss(error) {
-            throw DatabaseUnavailable("the connection to \(address.host):\(address.port) failed: \(error.code)")
         }
-    }
-
-    private enum Raced<T: Sendable>: Sendable {
-        case done(T)
-        case timer
-    }
-
-    /// Whether a call got its connection.
-    private final class Lease: Sendable {
-        private let begun = Mutex(false)
-        var hasBegun: Bool { begun.withLock { $0 } }
-        func begin() { begun.withLock { $0 = true } }
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            race.expire(unavailable)
+        }
+        defer { timer.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in race.wait(continuation) }
+        } onCancel: {
+            work.cancel()
+            race.expire(CancellationError())
+        }
     }
 
     static func sqlState(_ error: PSQLError) -> String? {
@@ -224,5 +214,77 @@ public final class PostgreSQLDatabase: SatelliteDatabase, Sendable {
     static func isConnectionLoss(_ error: PSQLError) -> Bool {
         if let state = sqlState(error) { return state.hasPrefix("08") || state == "57P01" || state == "57P02" || state == "57P03" }
         return [.serverClosedConnection, .connectionError, .clientClosedConnection, .uncleanShutdown, .poolClosed].contains(error.code)
+    }
+}
+
+/// Who answers a call first: its connection or its timeout.
+private final class LeaseRace<T: Sendable>: Sendable {
+    private enum State {
+        case waiting(CheckedContinuation<T, any Error>?, early: Result<T, any Error>?)
+        case begun(CheckedContinuation<T, any Error>?, early: Result<T, any Error>?)
+        case answered
+    }
+
+    private let state = Mutex(State.waiting(nil, early: nil))
+
+    /// The caller waits here for the answer.
+    func wait(_ continuation: CheckedContinuation<T, any Error>) {
+        let early = state.withLock { state -> Result<T, any Error>? in
+            switch state {
+            case .waiting(_, let early?), .begun(_, let early?):
+                state = .answered
+                return early
+            case .waiting(nil, nil):
+                state = .waiting(continuation, early: nil)
+            case .begun(nil, nil):
+                state = .begun(continuation, early: nil)
+            case .waiting(.some, _), .begun(.some, _), .answered:
+                break
+            }
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    /// The connection came: whether the call may still use it (false once it timed out).
+    func begin() -> Bool {
+        state.withLock { state in
+            // Not once answered, nor once the timeout came before the caller waited.
+            guard case .waiting(let continuation, nil) = state else { return false }
+            state = .begun(continuation, early: nil)
+            return true
+        }
+    }
+
+    /// The call's own answer.
+    func finish(_ result: Result<T, any Error>) {
+        answer(result, evenIfBegun: true)
+    }
+
+    /// The timeout (or the caller's cancellation): answers the caller unless the call has its
+    /// connection already.
+    func expire(_ error: any Error) {
+        answer(.failure(error), evenIfBegun: error is CancellationError)
+    }
+
+    private func answer(_ result: Result<T, any Error>, evenIfBegun: Bool) {
+        let continuation = state.withLock { state -> CheckedContinuation<T, any Error>? in
+            switch state {
+            case .waiting(let continuation?, _):
+                state = .answered
+                return continuation
+            case .begun(let continuation?, _) where evenIfBegun:
+                state = .answered
+                return continuation
+            case .waiting(nil, nil):
+                state = .waiting(nil, early: result)
+            case .begun(nil, nil) where evenIfBegun:
+                state = .begun(nil, early: result)
+            default:
+                break
+            }
+            return nil
+        }
+        continuation?.resume(with: result)
     }
 }

@@ -21,7 +21,7 @@ struct Admin: AsyncParsableCommand {
         }
         do {
             try await SatelliteDatabases.with(config.database, dataDir: config.dataDir) { database in
-                guard try await database.isUpToDate() else { throw PeerSetupError.schemaNotMigrated(path: database.location) }
+                try await PeerSetupError.checkSchema(of: database)
                 try await body(database)
             }
         } catch {

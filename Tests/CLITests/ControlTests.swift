@@ -228,9 +228,9 @@ struct LauncherMetricsTests {
     }
 }
 
-/// Sends raw bytes to a loopback TCP port and returns the answer.
-func rawTCP(_ port: Int, _ bytes: [UInt8]) -> String {
-    guard let connection = LoopbackConnection(port: port) else { return "" }
+/// Sends raw bytes to a TCP port (of loopback, or of `host`) and returns the answer.
+func rawTCP(_ port: Int, _ bytes: [UInt8], host: String = "127.0.0.1") -> String {
+    guard let connection = LoopbackConnection(port: port, host: host) else { return "" }
     defer { connection.close() }
     connection.send(bytes)
     return String(decoding: connection.receiveAll(), as: UTF8.self)
@@ -240,12 +240,12 @@ func rawTCP(_ port: Int, _ bytes: [UInt8]) -> String {
 final class LoopbackConnection {
     let descriptor: Int32
 
-    init?(port: Int, receiveTimeout seconds: Int = 10) {
+    init?(port: Int, host: String = "127.0.0.1", receiveTimeout seconds: Int = 10) {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard connected == 0 else {
             Glibc.close(descriptor)

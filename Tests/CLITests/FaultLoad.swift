@@ -21,11 +21,15 @@ final class FaultLoad: @unchecked Sendable {
         var acknowledgedObjects = 0
         /// Requests that got no answer (the API was down) or a 5xx.
         var failed = 0
-        /// 503 answers with code `unavailable`: the database was locked beyond the busy timeout.
+        /// 503 answers with code `unavailable`: the database could not serve (locked beyond the
+        /// busy timeout, or the server unreachable).
         var lockTimeouts = 0
+        /// The longest a request took, answered or not.
+        var longest: Duration = .zero
     }
 
     let port: Int
+    let host: String
     let key: String
     private let lock = NSLock()
     private var answered: [Answered] = []
@@ -38,9 +42,10 @@ final class FaultLoad: @unchecked Sendable {
     private var identities: [String: PeerIdentity] = [:]
     private let loop = BackgroundLoop()
 
-    init(port: Int, key: String) {
+    init(port: Int, key: String, host: String = "127.0.0.1") {
         self.port = port
         self.key = key
+        self.host = host
     }
 
     var snapshot: Counts {
@@ -83,10 +88,11 @@ final class FaultLoad: @unchecked Sendable {
         let authorization = authorized ? "Authorization: Bearer \(key)\r\n" : ""
         let text = "\(method) \(path) HTTP/1.1\r\nHost: s\r\n\(authorization)X-Request-Id: \(requestID)\r\nContent-Type: application/json\r\nContent-Length: \(payload.utf8.count)\r\nConnection: close\r\n\r\n\(payload)"
         let sent = ContinuousClock.now
-        let answer = rawTCP(port, Array(text.utf8))
+        let answer = rawTCP(port, Array(text.utf8), host: host)
         let status = answer.hasPrefix("HTTP/1.1 ") ? Int(answer.split(separator: " ").dropFirst().first ?? "") ?? 0 : 0
         let json = answer.range(of: "\r\n\r\n").flatMap { try? JSONSerialization.jsonObject(with: Data(answer[$0.upperBound...].utf8)) as? [String: Any] } ?? [:]
         lock.lock()
+        counts.longest = max(counts.longest, .now - sent)
         if status > 0 {
             answered.append(Answered(requestID: requestID, sent: sent, at: .now))
             counts.answered += 1

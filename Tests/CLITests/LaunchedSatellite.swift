@@ -38,9 +38,18 @@ final class LaunchedSatellite {
         try self.init(directory: directory, config: nil, flags: [], environment: [:], arguments: ["run", "--config", configFile], dataDir: dataDir)
     }
 
+    /// `satellite run --config configFile` on another host (a network namespace of `hosts`); the
+    /// directory is the caller's.
+    convenience init(configFile: String, dataDir: String, in directory: URL, on hosts: TestHosts, host: Int) throws {
+        try self.init(
+            directory: directory, config: nil, flags: [], environment: [:], ownsDirectory: false, arguments: ["run", "--config", configFile], dataDir: dataDir,
+            wrapper: hosts.command(host, [SatelliteProcess.executable.path])
+        )
+    }
+
     private init(
         directory: URL, config: String?, flags: [String], environment: [String: String], ownsDirectory: Bool = true, arguments given: [String]? = nil,
-        dataDir: String? = nil
+        dataDir: String? = nil, wrapper: [String]? = nil
     ) throws {
         _ = Self.sweptLeftovers
         self.directory = directory
@@ -54,9 +63,9 @@ final class LaunchedSatellite {
             try config.write(to: path, atomically: true, encoding: .utf8)
             arguments += ["--config", path.path]
         }
-        process.executableURL = SatelliteProcess.executable
+        process.executableURL = wrapper == nil ? SatelliteProcess.executable : URL(fileURLWithPath: "/usr/sbin/ip")
         process.currentDirectoryURL = directory
-        process.arguments = arguments + flags
+        process.arguments = (wrapper ?? []) + arguments + flags
         process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

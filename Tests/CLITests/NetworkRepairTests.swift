@@ -8,7 +8,7 @@ import Testing
 /// Repair on a launched network: nodes stopped as an operator stops them (SIGTERM) stay down, the
 /// satellite sees them offline, and the checker and the repairer bring the segment back to
 /// `optimal` on the nodes still up.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct NetworkRepairTests {
     /// A network of 14 nodes that notices a node gone within seconds: nodes check in every second,
     /// a node is offline 6 s after its last check-in, the checker passes and the repairer claims
@@ -86,7 +86,7 @@ struct NetworkRepairTests {
         let candidates = names.filter { id, _ in !segment.pieces.contains { $0.node == id } }.map(\.value).sorted()
         var hung: HungNodes? = try await HungNodes(Array(candidates.prefix(max(1, candidates.count - 2))), of: network)
         let stopped = try await Self.stopHoldersToTheRepairThreshold(of: segment, in: network)
-        try await network.launched.until("the segment claimed", timeout: 60) { ((try? await network.database.repairQueue()) ?? []).contains { $0.attempts >= 1 } }
+        try await network.launched.until("the segment claimed", timeout: 150) { ((try? await network.database.repairQueue()) ?? []).contains { $0.attempts >= 1 } }
         let repairer = try #require(try await network.pid(of: "repairer"))
         kill(repairer, SIGKILL)
         #expect(!network.launched.logText("repairer").contains("segment repaired"), "the first repairer was killed mid-repair")

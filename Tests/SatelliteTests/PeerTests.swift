@@ -88,9 +88,10 @@ struct PeerTests {
         }
         #expect(error?.peer == "core")
         #expect(error?.failure.item == "schema")
-        #expect(error?.failure.underlying as? PeerSetupError == .schemaNotMigrated(path: database.path))
+        #expect(error?.failure.underlying as? PeerSetupError == .schemaNotMigrated(location: database.path, database: "", binary: SchemaSteps.all.last!))
         #expect(error?.closeReport.closed == ["debug"])
         #expect(error?.closeReport.failures.isEmpty == true)
         #expect(error?.description.contains("satellite run migration") == true)
+        #expect(error?.description.contains("at schema version none, this binary at \(SchemaSteps.all.last!)") == true, "\(error.map { "\($0)" } ?? "")")
     }
 }

@@ -1,7 +1,11 @@
 import Crypto
 import Foundation
 import Identity
+import AsyncHTTPClient
 import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 import NodeProtocol
 import PeerRuntime
 import SeededRandom
@@ -75,15 +79,18 @@ struct NodeUnderTest {
         return body + PieceFrame.hash(uplinkHash(data, piece: limit.pieceID).encoded).encoded
     }
 
+    /// Through AsyncHTTPClient on NIO's event loops: URLSession's shared session runs every
+    /// test's requests through one queue, and in full CI runs a request of this suite waited
+    /// there past 30 s, then past 120 s, while alone it takes milliseconds. A hang still fails,
+    /// at this deadline.
     func post(_ path: String, _ body: Data) async throws -> (status: Int, body: Data) {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
-        request.httpMethod = "POST"
-        // Alone a request takes milliseconds; in a full run on 2 cores one took over 30 s (CI,
-        // 2026-12-03). A hang still fails, at this deadline.
-        request.timeoutInterval = 120
-        request.setValue("application/octet-stream", forHTTPHeaderField: "Content-Type")
-        let (data, response) = try await URLSession.shared.upload(for: request, from: body)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/octet-stream")
+        request.body = .bytes(ByteBuffer(data: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let answer = try await response.body.collect(upTo: 64 << 20)
+        return (Int(response.status.code), Data(buffer: answer))
     }
 
     func download(_ limit: OrderLimit, offset: Int64 = 0, count: Int64) async throws -> (status: Int, body: Data) {

@@ -25,7 +25,7 @@ extension PeerBasis {
             (try? await database.isUpToDate()) ?? false
         }
         try await group.wiring("schema") {
-            guard try await database.isUpToDate() else { throw PeerSetupError.schemaNotMigrated(path: database.location) }
+            try await PeerSetupError.checkSchema(of: database)
         }
         return debug
     }
@@ -40,12 +40,22 @@ public enum SatelliteMetrics {
 
 /// A peer that cannot be set up.
 public enum PeerSetupError: Error, Equatable, CustomStringConvertible {
-    case schemaNotMigrated(path: String)
+    /// The database's last step (empty: none) is not this binary's.
+    case schemaNotMigrated(location: String, database: String, binary: String)
+
+    /// Throws ``schemaNotMigrated(location:database:binary:)`` unless every step this binary
+    /// knows has been applied.
+    public static func checkSchema(of database: any SatelliteDatabase) async throws {
+        let applied = try await database.appliedMigrations()
+        guard applied == SchemaSteps.all else {
+            throw schemaNotMigrated(location: database.location, database: applied.last ?? "", binary: SchemaSteps.all.last ?? "")
+        }
+    }
 
     public var description: String {
         switch self {
-        case .schemaNotMigrated(let path):
-            "database \(path) is not migrated to this binary's schema; run `satellite run migration` first"
+        case .schemaNotMigrated(let location, let database, let binary):
+            "database \(location) is at schema version \(database.isEmpty ? "none" : database), this binary at \(binary); run `satellite run migration` first"
         }
     }
 }

@@ -202,6 +202,26 @@ public enum ObjectConflict: Error, Equatable, CustomStringConvertible {
     }
 }
 
+extension ObjectConflict {
+    /// The segment count a commit gives an upload that `declared` a count (or nil), named
+    /// `given` at the commit (or nil), and has `committed` positions (in order): every backend
+    /// holds a commit to the same rule.
+    /// - Throws: ``segmentCountMismatch(declared:given:)``, ``missingSegments(positions:segmentCount:)``
+    ///   or ``segmentsBeyond(segmentCount:positions:)``.
+    public static func segmentCount(declared: Int?, given: Int?, committed: [Int]) throws -> Int {
+        if let declared, let given, declared != given { throw segmentCountMismatch(declared: declared, given: given) }
+        // Neither declared nor named (an upload begun before counts were): what was committed.
+        let segmentCount = declared ?? given ?? committed.count
+        let positions = Set(committed)
+        if positions.filter({ $0 < segmentCount }).count < segmentCount {
+            throw missingSegments(positions: (0..<segmentCount).filter { !positions.contains($0) }, segmentCount: segmentCount)
+        }
+        let beyond = committed.filter { $0 >= segmentCount }
+        if !beyond.isEmpty { throw segmentsBeyond(segmentCount: segmentCount, positions: beyond) }
+        return segmentCount
+    }
+}
+
 /// The bounds an object's storage keeps to.
 public enum ObjectLimits {
     /// The most segments an object may have.

@@ -126,15 +126,7 @@ public final class PostgreSQLDatabase: SatelliteDatabase, Sendable {
             tries += 1
             do {
                 return try await withConnection { connection in
-                    try await connection.query("BEGIN ISOLATION LEVEL SERIALIZABLE", logger: self.logger)
-                    do {
-                        let result = try await body(connection)
-                        try await connection.query("COMMIT", logger: self.logger)
-                        return result
-                    } catch {
-                        _ = try? await connection.query("ROLLBACK", logger: self.logger)
-                        throw error
-                    }
+                    try await connection.transaction("BEGIN ISOLATION LEVEL SERIALIZABLE", self.logger) { try await body(connection) }
                 }
             } catch let error as PSQLError where Self.isRetryable(error) && tries < Self.maxTries {
                 // Back off a little, more each time, so that the writers that collided spread out.
@@ -148,15 +140,7 @@ public final class PostgreSQLDatabase: SatelliteDatabase, Sendable {
     func read<T: Sendable>(snapshot: Bool = false, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await withConnection { connection in
             guard snapshot else { return try await body(connection) }
-            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
-            do {
-                let result = try await body(connection)
-                try await connection.query("COMMIT", logger: self.logger)
-                return result
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: self.logger)
-                throw error
-            }
+            return try await connection.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", self.logger) { try await body(connection) }
         }
     }
 

@@ -154,19 +154,14 @@ enum PostgresMigrations {
         var applied: [String] = []
         for step in steps {
             let ran = try await database.read { connection in
-                try await connection.query("BEGIN", logger: logger)
-                do {
+                try await connection.transaction("BEGIN", logger) {
                     try await connection.query("SELECT pg_advisory_xact_lock(\(lock))", logger: logger)
                     let done = try await connection.query("SELECT 1 FROM satellite_migrations WHERE identifier = \(step.identifier)", logger: logger).collect()
                     if done.isEmpty {
                         for statement in step.statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
                         try await connection.query("INSERT INTO satellite_migrations (identifier) VALUES (\(step.identifier))", logger: logger)
                     }
-                    try await connection.query("COMMIT", logger: logger)
                     return done.isEmpty
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw error
                 }
             }
             if ran { applied.append(step.identifier) }

@@ -124,18 +124,9 @@ extension PostgreSQLDatabase: ObjectsDB {
             }
             let (status, declared, bucket, key, version, created, expires) = try row.decode((String, Int?, String, String, Int, Date, Date?).self)
             guard status == "pending" else { throw ObjectConflict.alreadyCommitted }
-            if let declared, let given, declared != given { throw ObjectConflict.segmentCountMismatch(declared: declared, given: given) }
             let committed = try await connection.rows("SELECT position FROM segments WHERE stream_id = \(streamID) ORDER BY position", logger)
                 .map { try $0.decode(Int.self) }
-            // Neither declared nor named (an upload begun before counts were): what was committed.
-            let segmentCount = declared ?? given ?? committed.count
-            let positions = Set(committed)
-            if positions.filter({ $0 < segmentCount }).count < segmentCount {
-                let missing = (0..<segmentCount).filter { !positions.contains($0) }
-                throw ObjectConflict.missingSegments(positions: missing, segmentCount: segmentCount)
-            }
-            let beyond = committed.filter { $0 >= segmentCount }
-            if !beyond.isEmpty { throw ObjectConflict.segmentsBeyond(segmentCount: segmentCount, positions: beyond) }
+            let segmentCount = try ObjectConflict.segmentCount(declared: declared, given: given, committed: committed)
             try await connection.query("DELETE FROM segment_offers WHERE stream_id = \(streamID)", logger: logger)
             try await connection.query(
                 "DELETE FROM objects WHERE project_id = \(project) AND bucket = \(bucket) AND key = \(key) AND version < \(version) AND status = 'committed'",

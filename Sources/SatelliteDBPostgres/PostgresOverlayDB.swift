@@ -8,6 +8,19 @@ extension PostgresConnection {
         try await self.query(query, logger: logger).collect()
     }
 
+    /// `body` between `begin` (a BEGIN with its isolation) and COMMIT, or ROLLBACK when it throws.
+    func transaction<T>(_ begin: PostgresQuery, _ logger: Logger, _ body: () async throws -> T) async throws -> T {
+        try await query(begin, logger: logger)
+        do {
+            let result = try await body()
+            try await query("COMMIT", logger: logger)
+            return result
+        } catch {
+            _ = try? await query("ROLLBACK", logger: logger)
+            throw error
+        }
+    }
+
     /// How many rows a statement with `RETURNING 1` changed.
     func changed(_ query: PostgresQuery, _ logger: Logger) async throws -> Int {
         try await self.query(query, logger: logger).collect().count

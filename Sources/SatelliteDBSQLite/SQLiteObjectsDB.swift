@@ -117,18 +117,8 @@ extension SQLiteDatabase: ObjectsDB {
                 throw ObjectConflict.noSuchStream
             }
             guard row["status"] as String == "pending" else { throw ObjectConflict.alreadyCommitted }
-            let declared = row["segment_count"] as Int?
-            if let declared, let given, declared != given { throw ObjectConflict.segmentCountMismatch(declared: declared, given: given) }
             let committed = try Int.fetchAll(db.cachedStatement(sql: "SELECT position FROM segments WHERE stream_id = ? ORDER BY position"), arguments: [streamID])
-            // Neither declared nor named (an upload begun before counts were): what was committed.
-            let segmentCount = declared ?? given ?? committed.count
-            let positions = Set(committed)
-            if positions.filter({ $0 < segmentCount }).count < segmentCount {
-                let missing = (0..<segmentCount).filter { !positions.contains($0) }
-                throw ObjectConflict.missingSegments(positions: missing, segmentCount: segmentCount)
-            }
-            let beyond = committed.filter { $0 >= segmentCount }
-            if !beyond.isEmpty { throw ObjectConflict.segmentsBeyond(segmentCount: segmentCount, positions: beyond) }
+            let segmentCount = try ObjectConflict.segmentCount(declared: row["segment_count"], given: given, committed: committed)
             try db.cachedStatement(sql: "DELETE FROM segment_offers WHERE stream_id = ?").execute(arguments: [streamID])
             let bucket: String = row["bucket"], key: String = row["key"], version: Int = row["version"]
             try db.cachedStatement(

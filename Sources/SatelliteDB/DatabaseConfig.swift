@@ -17,7 +17,7 @@ public struct DatabaseConfig: ConfigSection {
     public static let fields: [ConfigField<Self>] = [
         ConfigField(
             key: "url",
-            help: "the database: sqlite:///path (empty means <data-dir>/satellite.db) or postgres://user@host:port/database?sslmode=disable|prefer|require|verify-full",
+            help: "the database: sqlite:///path (empty means <data-dir>/satellite.db) or postgres://user@host:port/database?sslmode=disable|prefer|require|verify-full&schema=name (no password: see password-file)",
             render: { config in
                 switch config.url {
                 case .sqlite(let path): YAMLText.scalar(path.isEmpty ? "" : "sqlite://" + path)

@@ -10,7 +10,7 @@ struct DeployTests {
 
     @Test func everyUnitVerifies() async throws {
         let units = try FileManager.default.contentsOfDirectory(atPath: Self.deployDirectory.path).filter { $0.hasSuffix(".service") || $0.hasSuffix(".socket") }.sorted()
-        #expect(units == ["satellite-api.service", "satellite-core.service", "satellite-repairer.service", "satellite.service", "satellite.socket"])
+        #expect(units == ["satellite-api.service", "satellite-core.service", "satellite-migration.service", "satellite-repairer.service", "satellite.service", "satellite.socket"])
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         var paths: [String] = []

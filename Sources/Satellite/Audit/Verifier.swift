@@ -4,7 +4,6 @@ import Foundation
 import Identity
 import NIOCore
 import NodeProtocol
-import PeerRuntime
 import PieceTransfer
 import SatelliteDB
 

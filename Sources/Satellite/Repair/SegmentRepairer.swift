@@ -3,7 +3,6 @@ import ErasureCoding
 import Foundation
 import Identity
 import NodeProtocol
-import PeerRuntime
 import PieceTransfer
 import SatelliteDB
 import Synchronization

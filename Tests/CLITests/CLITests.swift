@@ -4,6 +4,20 @@ import Synchronization
 import Testing
 
 /// Runs the built `satellite` executable and collects what it prints.
+extension Process {
+    /// Waits for the process to end without holding a thread of the shared pool (a blocked
+    /// thread stalls every other test's tasks); SIGKILLs it and records an issue after `timeout`.
+    func exited(within timeout: Duration = .seconds(30), sourceLocation: SourceLocation = #_sourceLocation) async {
+        let deadline = ContinuousClock.now + timeout
+        while isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(5)) }
+        if isRunning {
+            Issue.record("\(executableURL?.lastPathComponent ?? "a process") did not end within \(timeout)", sourceLocation: sourceLocation)
+            kill(processIdentifier, SIGKILL)
+        }
+        waitUntilExit()
+    }
+}
+
 struct SatelliteProcess {
     static var executable: URL {
         // The test bundle sits in the build products directory beside the executable.
@@ -347,7 +361,7 @@ struct CLITests {
         var stopping = await socket.receive(timeoutSeconds: 20)
         while stopping == "WATCHDOG=1" { stopping = await socket.receive(timeoutSeconds: 20) }
         #expect(stopping == "STOPPING=1")
-        process.waitUntilExit()
+        await process.exited()
         #expect(process.terminationStatus == 0)
     }
 

@@ -237,6 +237,6 @@ struct StorageNodeProcessTests {
             return contact > killedAt && record.freeDisk == expected
         }
         kill(node.processIdentifier, SIGTERM)
-        node.waitUntilExit()
+        await node.exited()
     }
 }

@@ -84,7 +84,7 @@ final class TestHosts: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         process.arguments = arguments
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("ip-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: file.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: file) }
         let out = try FileHandle(forWritingTo: file)
         process.standardOutput = out

@@ -65,8 +65,10 @@ extension PostgreSQLDatabase: MetainfoDB {
     }
 
     public func deleteBucket(project: Data, name: String) async throws {
-        try await write { connection in
-            guard try await !connection.rows("SELECT 1 FROM buckets WHERE project_id = \(project) AND name = \(name)", self.logger).isEmpty else {
+        // The bucket's row locked FOR UPDATE waits for every upload beginning in it (they hold it
+        // FOR SHARE), and the check for objects after it sees what they committed.
+        try await write(.lockingRows) { connection in
+            guard try await !connection.rows("SELECT 1 FROM buckets WHERE project_id = \(project) AND name = \(name) FOR UPDATE", self.logger).isEmpty else {
                 throw MetainfoConflict.noSuchBucket(name)
             }
             guard try await connection.rows("SELECT 1 FROM objects WHERE project_id = \(project) AND bucket = \(name) LIMIT 1", self.logger).isEmpty else {

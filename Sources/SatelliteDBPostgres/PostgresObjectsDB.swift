@@ -7,10 +7,13 @@ extension PostgreSQLDatabase: ObjectsDB {
         project: Data, bucket: String, key: String, streamID: Data, segmentCount: Int?, offers: [SegmentOfferRecord], expiresAt: Date?,
         zombieDeadline: Date, at: Date
     ) async throws -> ObjectRecord {
-        try await write { connection in
-            guard try await !connection.rows("SELECT 1 FROM buckets WHERE project_id = \(project) AND name = \(bucket)", self.logger).isEmpty else {
+        try await write(.lockingRows) { connection in
+            // The bucket held FOR SHARE, so that deleting it waits and then sees this upload;
+            // the key's lock, so that two uploads of one key take different versions.
+            guard try await !connection.rows("SELECT 1 FROM buckets WHERE project_id = \(project) AND name = \(bucket) FOR SHARE", self.logger).isEmpty else {
                 throw ObjectConflict.noSuchBucket(bucket)
             }
+            try await Self.lockKey(connection, project: project, bucket: bucket, key: key, logger: self.logger)
             let latest = try await connection.rows(
                 "SELECT MAX(version) FROM objects WHERE project_id = \(project) AND bucket = \(bucket) AND key = \(key)", self.logger
             ).first?.decode(Int?.self)
@@ -28,9 +31,10 @@ extension PostgreSQLDatabase: ObjectsDB {
     }
 
     public func offerSegments(project: Data, streamID: Data, first: Int, offers: [SegmentOfferRecord], at: Date) async throws {
-        try await write { connection in
+        try await write(.lockingRows) { connection in
             // An upload of unknown length may have as many segments as any object.
-            let segmentCount = try await Self.pendingUpload(connection, project: project, streamID: streamID, logger: self.logger) ?? ObjectLimits.maxSegments
+            let segmentCount = try await Self.pendingUpload(connection, project: project, streamID: streamID, locking: true, logger: self.logger)
+                ?? ObjectLimits.maxSegments
             if first + offers.count > segmentCount {
                 throw ObjectConflict.positionOutOfRange(position: max(first, segmentCount), segmentCount: segmentCount)
             }
@@ -39,9 +43,10 @@ extension PostgreSQLDatabase: ObjectsDB {
     }
 
     public func commitSegment(project: Data, _ segment: SegmentRecord, zombieDeadline: Date, at: Date) async throws {
-        try await write { connection in
+        try await write(.lockingRows) { connection in
             let logger = self.logger
-            let segmentCount = try await Self.pendingUpload(connection, project: project, streamID: segment.streamID, logger: logger)
+            // The upload's row locked: its segments, offers and status stay as read until commit.
+            let segmentCount = try await Self.pendingUpload(connection, project: project, streamID: segment.streamID, locking: true, logger: logger)
             if let segmentCount, segment.position >= segmentCount {
                 throw ObjectConflict.positionOutOfRange(position: segment.position, segmentCount: segmentCount)
             }
@@ -114,10 +119,19 @@ extension PostgreSQLDatabase: ObjectsDB {
     }
 
     public func commitObject(project: Data, streamID: Data, segmentCount given: Int?) async throws -> ObjectRecord {
-        try await write { connection in
+        try await write(.lockingRows) { connection in
             let logger = self.logger
+            // The key's lock first (as an upload's beginning takes it), then the upload's row:
+            // the versions of the key and the upload's segments stay as read until commit.
+            guard let found = try await connection.rows(
+                "SELECT bucket, key FROM objects WHERE project_id = \(project) AND stream_id = \(streamID)", logger
+            ).first else {
+                throw ObjectConflict.noSuchStream
+            }
+            let (foundBucket, foundKey) = try found.decode((String, String).self)
+            try await Self.lockKey(connection, project: project, bucket: foundBucket, key: foundKey, logger: logger)
             guard let row = try await connection.rows(
-                "SELECT status, segment_count, bucket, key, version, created_at, expires_at FROM objects WHERE project_id = \(project) AND stream_id = \(streamID)",
+                "SELECT status, segment_count, bucket, key, version, created_at, expires_at FROM objects WHERE project_id = \(project) AND stream_id = \(streamID) FOR UPDATE",
                 logger
             ).first else {
                 throw ObjectConflict.noSuchStream
@@ -210,9 +224,10 @@ extension PostgreSQLDatabase: ObjectsDB {
 
     /// The declared segment count of a pending upload of the project (nil when it declared none).
     /// - Throws: ``ObjectConflict`` when there is no such upload, or it is committed.
-    private static func pendingUpload(_ connection: PostgresConnection, project: Data, streamID: Data, logger: Logger) async throws -> Int? {
+    /// - Parameter locking: lock the upload's row FOR UPDATE (in a ``WriteIsolation/lockingRows`` write).
+    private static func pendingUpload(_ connection: PostgresConnection, project: Data, streamID: Data, locking: Bool = false, logger: Logger) async throws -> Int? {
         guard let row = try await connection.rows(
-            "SELECT status, segment_count FROM objects WHERE project_id = \(project) AND stream_id = \(streamID)", logger
+            "SELECT status, segment_count FROM objects WHERE project_id = \(project) AND stream_id = \(streamID) \(unescaped: locking ? "FOR UPDATE" : "")", logger
         ).first else {
             throw ObjectConflict.noSuchStream
         }
@@ -220,6 +235,17 @@ extension PostgreSQLDatabase: ObjectsDB {
         guard status == "pending" else { throw ObjectConflict.alreadyCommitted }
         return count
     }
+
+    /// Takes the transaction-scoped advisory lock of one object key (the project, bucket and
+    /// key hashed into the objects' lock space; two keys with one hash only wait for each other).
+    private static func lockKey(_ connection: PostgresConnection, project: Data, bucket: String, key: String, logger: Logger) async throws {
+        try await connection.query(
+            "SELECT pg_advisory_xact_lock(\(objectKeyLockSpace), hashtext(encode(\(project), 'hex') || '/' || \(bucket) || '/' || \(key)))", logger: logger
+        )
+    }
+
+    /// The first key of the objects' advisory locks ("SATK"), apart from the migrations' lock.
+    private static let objectKeyLockSpace: Int32 = 0x5341_544B
 
     private static func recordOffers(
         _ connection: PostgresConnection, streamID: Data, first: Int, offers: [SegmentOfferRecord], at: Date, logger: Logger

@@ -39,7 +39,7 @@ extension PostgreSQLDatabase: OverlayDB {
         "id, address, last_net, free_disk, version, last_contact_success, last_contact_failure, disqualified_at, exit_initiated_at, created_at, public_key"
 
     public func recordCheckIn(_ checkIn: NodeCheckIn, at: Date) async throws {
-        try await write { connection in
+        try await write(.oneStatement) { connection in
             _ = try await connection.query(
                 """
                 INSERT INTO nodes (id, address, last_net, free_disk, version, last_contact_success, created_at, public_key)

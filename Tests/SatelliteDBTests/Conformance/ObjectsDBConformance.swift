@@ -132,4 +132,67 @@ struct ObjectsDBConformance {
             #expect(try await db.listObjects(project: project, bucket: "photos", prefix: "", after: nil, limit: 100).map(\.key) == keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
         }
     }
+
+    /// Uploads at once: every one succeeds (no write gives up on its neighbours), uploads of
+    /// one key take one version each, and a bucket deleted among uploads beginning in it is
+    /// either refused for the uploads that came first or deleted before any of them began.
+    @Test(arguments: Backend.all)
+    func concurrentUploadsNeitherFailNorShareAVersionNorLoseTheirBucket(backend: Backend) async throws {
+        try await backend.withDatabase { db in
+            let project = try await Fixture.projectWithBucket(db)
+            try await Fixture.checkIn(db, 1)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for upload: UInt8 in 1...16 {
+                    group.addTask { try await Self.commit(db, project: project, key: "dir/\(upload)", stream: upload, sizes: [100]) }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await db.listObjects(project: project, bucket: "photos", prefix: "dir/", after: nil, limit: 100).count == 16)
+
+            let versions = try await withThrowingTaskGroup(of: Int.self) { group in
+                for upload: UInt8 in 17...32 {
+                    group.addTask {
+                        try await db.beginObject(
+                            project: project, bucket: "photos", key: "same", streamID: Fixture.id(upload, count: 16), segmentCount: 1, offers: [],
+                            expiresAt: nil, zombieDeadline: Fixture.now + 60, at: Fixture.now
+                        ).version
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(versions.sorted() == Array(1...16))
+
+            _ = try await db.createBucket(project: project, name: "doomed", at: Fixture.now)
+            let outcomes = await withTaskGroup(of: (UInt8, Bool).self) { group in
+                for upload: UInt8 in 33...40 {
+                    group.addTask {
+                        let begun = try? await db.beginObject(
+                            project: project, bucket: "doomed", key: "k\(upload)", streamID: Fixture.id(upload, count: 16), segmentCount: 1, offers: [],
+                            expiresAt: nil, zombieDeadline: Fixture.now + 60, at: Fixture.now
+                        )
+                        return (upload, begun != nil)
+                    }
+                }
+                group.addTask {
+                    do {
+                        try await db.deleteBucket(project: project, name: "doomed")
+                        return (0, true)
+                    } catch {
+                        #expect(error as? MetainfoConflict == .bucketNotEmpty("doomed"))
+                        return (0, false)
+                    }
+                }
+                return await group.reduce(into: [UInt8: Bool]()) { $0[$1.0] = $1.1 }
+            }
+            let begun = outcomes.filter { $0.key != 0 && $0.value }.map(\.key)
+            if outcomes[0] == true {
+                #expect(begun.isEmpty, "the bucket was deleted after uploads had begun in it: \(begun)")
+            } else {
+                #expect(!begun.isEmpty)
+                for upload in begun {
+                    #expect(try await db.pendingUpload(project: project, streamID: Fixture.id(upload, count: 16)).bucket == "doomed")
+                }
+            }
+        }
+    }
 }

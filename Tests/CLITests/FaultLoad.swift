@@ -26,6 +26,9 @@ final class FaultLoad: @unchecked Sendable {
         var lockTimeouts = 0
         /// The longest a request took, answered or not.
         var longest: Duration = .zero
+        /// That request: its method, path and status (0 unanswered), and when it went out.
+        var longestRequest = ""
+        var longestSent: ContinuousClock.Instant?
     }
 
     let port: Int
@@ -92,7 +95,11 @@ final class FaultLoad: @unchecked Sendable {
         let status = answer.hasPrefix("HTTP/1.1 ") ? Int(answer.split(separator: " ").dropFirst().first ?? "") ?? 0 : 0
         let json = answer.range(of: "\r\n\r\n").flatMap { try? JSONSerialization.jsonObject(with: Data(answer[$0.upperBound...].utf8)) as? [String: Any] } ?? [:]
         lock.lock()
-        counts.longest = max(counts.longest, .now - sent)
+        if .now - sent > counts.longest {
+            counts.longest = .now - sent
+            counts.longestRequest = "\(method) \(path) \(status)"
+            counts.longestSent = sent
+        }
         if status > 0 {
             answered.append(Answered(requestID: requestID, sent: sent, at: .now))
             counts.answered += 1

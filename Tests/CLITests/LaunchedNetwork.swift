@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -153,7 +154,8 @@ final class LaunchedNetwork {
 /// restarts them.
 final class HungNodes {
     private let pids: [Int32]
-    private let checkIns: Task<Void, Never>
+    private final class Flag: Sendable { let raised = Atomic<Bool>(false) }
+    private let stopped = Flag()
 
     init(_ names: [String], of network: LaunchedNetwork) async throws {
         var pids: [Int32] = []
@@ -170,23 +172,29 @@ final class HungNodes {
         }
         for pid in pids { kill(pid, SIGSTOP) }
         self.pids = pids
+        // The check-ins run on a thread of their own, not as a task: in a full run the shared
+        // pool can go seconds without scheduling a test's task, and a hung node whose check-ins
+        // stall past the online window goes offline, which is not what the test arranged.
         let requests = bodies
-        checkIns = Task {
-            while !Task.isCancelled {
+        let stopped = stopped
+        Thread.detachNewThread {
+            while !stopped.raised.load(ordering: .relaxed) {
                 for (url, body) in requests {
                     var request = URLRequest(url: url)
                     request.httpMethod = "POST"
                     request.timeoutInterval = 5
                     request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-                    _ = try? await URLSession.shared.upload(for: request, from: body())
+                    let answered = DispatchSemaphore(value: 0)
+                    URLSession.shared.uploadTask(with: request, from: body()) { _, _, _ in answered.signal() }.resume()
+                    _ = answered.wait(timeout: .now() + 6)
                 }
-                try? await Task.sleep(for: .seconds(1))
+                usleep(1_000_000)
             }
         }
     }
 
     func resume() {
-        checkIns.cancel()
+        stopped.raised.store(true, ordering: .relaxed)
         for pid in pids { kill(pid, SIGCONT) }
     }
 

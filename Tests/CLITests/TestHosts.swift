@@ -51,9 +51,18 @@ final class TestHosts: @unchecked Sendable {
         ["netns", "exec", names[index]] + command
     }
 
-    /// Runs `command` on host `index` to its end; its standard output.
+    /// Runs `command` on host `index` to its end; its standard output. Awaits the end instead of
+    /// blocking on it: starting or killing a database server takes seconds, and a blocked thread
+    /// of the shared pool (two on this machine) stalls every other test's tasks, among them the
+    /// load this test measures (CI saw a request "take" 10 s that way).
     @discardableResult
-    func run(_ index: Int, _ command: [String]) throws -> String {
+    func run(_ index: Int, _ command: [String]) async throws -> String {
+        try await Self.ipAwaited(self.command(index, command))
+    }
+
+    /// ``run(_:_:)`` blocking the calling thread, for teardown where nothing can be awaited.
+    @discardableResult
+    func runBlocking(_ index: Int, _ command: [String]) throws -> String {
         try Self.ip(self.command(index, command))
     }
 
@@ -80,17 +89,40 @@ final class TestHosts: @unchecked Sendable {
     /// database server) may inherit the descriptor and would hold a pipe open for ever.
     @discardableResult
     static func ip(_ arguments: [String]) throws -> String {
+        let (process, file, out) = try start(arguments)
+        process.waitUntilExit()
+        return try finish(arguments, process, file, out)
+    }
+
+    /// ``ip(_:)``, polling for its end with `Task.sleep`.
+    static func ipAwaited(_ arguments: [String]) async throws -> String {
+        let (process, file, out) = try start(arguments)
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+        process.waitUntilExit()
+        return try finish(arguments, process, file, out)
+    }
+
+    private static func start(_ arguments: [String]) throws -> (Process, URL, FileHandle) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         process.arguments = arguments
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("ip-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: file.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: file) }
         let out = try FileHandle(forWritingTo: file)
         process.standardOutput = out
         process.standardError = out
-        try process.run()
-        process.waitUntilExit()
+        do {
+            try process.run()
+        } catch {
+            try? out.close()
+            try? FileManager.default.removeItem(at: file)
+            throw error
+        }
+        return (process, file, out)
+    }
+
+    private static func finish(_ arguments: [String], _ process: Process, _ file: URL, _ out: FileHandle) throws -> String {
+        defer { try? FileManager.default.removeItem(at: file) }
         try? out.close()
         let text = String(decoding: (try? Data(contentsOf: file)) ?? Data(), as: UTF8.self)
         guard process.terminationStatus == 0 else { throw CommandFailed(arguments: arguments, status: process.terminationStatus, output: text) }

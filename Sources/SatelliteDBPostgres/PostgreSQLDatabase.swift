@@ -183,7 +183,7 @@ public final class PostgreSQLDatabase: SatelliteDatabase, Sendable {
     /// A connection of the pool for `body`, or ``DatabaseUnavailable`` when none can be had
     /// within the connect timeout (the server down, unreachable, or every connection busy) or
     /// when the connection is lost under it. The wait for a connection is given up at the
-    /// timeout; a call that has its connection runs to its end.
+    /// timeout; a call that has its connection runs to its end, or until the connection closes.
     ///
     /// The pool's wait for a connection does not end when its task is cancelled, so the wait
     /// runs in a task of its own and the caller is answered by whichever comes first, the
@@ -194,11 +194,16 @@ public final class PostgreSQLDatabase: SatelliteDatabase, Sendable {
         let client = client
         let unavailable = DatabaseUnavailable("no connection to \(address.host):\(address.port) within \(connectTimeout)")
         let lost = { (error: PSQLError) in DatabaseUnavailable("the connection to \(self.address.host):\(self.address.port) failed: \(error.code)") }
+        let closed = DatabaseUnavailable("the connection to \(address.host):\(address.port) closed during the call")
         let timeout = connectTimeout
         let work = Task {
             do {
                 let value = try await client.withConnection { connection in
                     guard race.begin() else { throw CancellationError() }
+                    // A connection that closes under a call answers the caller at once: a
+                    // statement sent as it closes may never be answered by postgres-nio, and the
+                    // call would hold its lease, and the request, through the whole outage.
+                    connection.closeFuture.whenComplete { _ in race.finish(.failure(closed)) }
                     return try await body(connection)
                 }
                 race.finish(.success(value))

@@ -7,13 +7,16 @@ public struct SupervisorConfig: ConfigSection, Equatable {
     public var timings = SupervisionTimings()
     /// The control socket's path; empty means `<data-dir>/run/satellite.sock`.
     public var controlSocket = ""
-    /// Where the launcher serves `/metrics`; empty turns it off.
+    /// Where the launcher serves its operator page, `/status` and `/metrics`; empty turns it off.
     public var debugAddress = ""
+    /// Whether the operator page only shows (no restarts from it).
+    public var debugReadOnly = false
 
     public init() {}
 
     public static let fields: [ConfigField<Self>] = [
-        .address("debug-address", \.debugAddress, help: "address of the launcher's /metrics (per process: up, restarts, heartbeat age, last exit); empty turns it off", optional: true),
+        .address("debug-address", \.debugAddress, help: "address of the launcher's operator page (/), /status and /metrics (per process: up, restarts, heartbeat age, last exit); empty turns it off; give a loopback address unless the network to it is trusted", optional: true),
+        .bool("debug-read-only", \.debugReadOnly, help: "the operator page shows the processes but offers no restart, and POST /restart is refused"),
         .string("control-socket", \.controlSocket, help: "the launcher's control socket (satellite status, restart, stop, log-level); empty means <data-dir>/run/satellite.sock"),
         .duration("heartbeat-interval", \.timings.heartbeatInterval, help: "how often each peer sends WATCHDOG=1 to the launcher", range: .milliseconds(10) ... .seconds(3600)),
         .duration("heartbeat-timeout", \.timings.heartbeatTimeout, help: "silence after which a notify process is hung and restarted; 0s turns hang detection off"),

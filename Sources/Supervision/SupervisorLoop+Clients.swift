@@ -5,32 +5,126 @@ import Glibc
 #endif
 
 /// The loop's clients: the control socket's requests (`status`, `restart`, `stop`, `log-level`)
-/// and `/metrics`, each read without blocking and answered from the loop's own state.
+/// and the debug address's (`/metrics`, `/status`, the operator page and its restarts), each
+/// read without blocking and answered from the loop's own state.
 extension SupervisorLoop {
-    // MARK: Metrics
+    // MARK: Debug address
 
-    func acceptMetrics(at now: ContinuousClock.Instant) {
-        guard let metricsEndpoint else { return }
-        for fd in metricsEndpoint.accept(at: now) {
-            if (try? poll.add(fd, token: Self.token(.metricsClient, Int(fd)))) == nil {
-                metricsEndpoint.answer(fd, status: "503 Service Unavailable", body: "busy\n")
+    func acceptDebug(at now: ContinuousClock.Instant) {
+        guard let debugEndpoint else { return }
+        for fd in debugEndpoint.accept(at: now) {
+            if (try? poll.add(fd, token: Self.token(.debugClient, Int(fd)))) == nil {
+                debugEndpoint.answer(fd, status: "503 Service Unavailable", body: "busy\n")
             }
         }
     }
 
-    func serveMetrics(_ fd: Int32, at now: ContinuousClock.Instant) {
-        guard let metricsEndpoint, let request = metricsEndpoint.read(fd) else { return }
+    func serveDebug(_ fd: Int32, at now: ContinuousClock.Instant) {
+        guard let debugEndpoint, let parsed = debugEndpoint.read(fd) else { return }
         poll.remove(fd)
-        switch request {
-        case let (method, path)? where method == "GET" && (path == "/metrics" || path.hasPrefix("/metrics?")):
-            metricsEndpoint.answer(fd, status: "200 OK", body: MetricsText.render(machines: machines, launchReady: phase.hasBeenReady, now: now))
-        case let (method, _)? where method != "GET":
-            metricsEndpoint.answer(fd, status: "405 Method Not Allowed", body: "only GET /metrics\n")
-        case .some:
-            metricsEndpoint.answer(fd, status: "404 Not Found", body: "only GET /metrics\n")
-        case nil:
-            metricsEndpoint.answer(fd, status: "400 Bad Request", body: "malformed request\n")
+        guard case .request(let request) = parsed else {
+            debugEndpoint.answer(fd, status: "400 Bad Request", body: "malformed request\n")
+            return
         }
+        let routes = "GET /, /status, /metrics, /log?process=NAME; POST /restart\n"
+        switch (request.method, request.path) {
+        case ("GET", "/metrics"):
+            debugEndpoint.answer(
+                fd, status: "200 OK", body: MetricsText.render(machines: machines, launchReady: phase.hasBeenReady, now: now),
+                contentType: "text/plain; version=0.0.4"
+            )
+        case ("GET", "/status"):
+            debugEndpoint.answer(fd, status: "200 OK", body: statusDocument(at: now) + "\n", contentType: "application/json")
+        case ("GET", "/"):
+            let page = OperatorPage.render(
+                machines: machines, tags: children.map(\.spec.tags), logs: children.map { $0.spec.logPath != nil },
+                launcher: .init(pid: getpid(), phase: phase.name, uptime: now - launchedAt, version: supervisor.options.version),
+                token: supervisor.options.debugReadOnly ? nil : actionToken, now: now
+            )
+            // No script may run and no other site may frame it, so a click is the operator's.
+            debugEndpoint.answer(fd, status: "200 OK", body: page, contentType: "text/html; charset=utf-8", headers: [
+                ("Cache-Control", "no-store"), ("X-Frame-Options", "DENY"),
+                ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+            ])
+        case ("GET", "/log"):
+            guard let name = request.query["process"], let index = machines.firstIndex(where: { $0.name == name }) else {
+                debugEndpoint.answer(fd, status: "404 Not Found", body: "no process is named \"\(request.query["process"] ?? "")\"\n")
+                return
+            }
+            guard let path = children[index].spec.logPath else {
+                debugEndpoint.answer(fd, status: "404 Not Found", body: "process \(name) logs to the journal, not to a file\n")
+                return
+            }
+            debugEndpoint.answer(fd, status: "200 OK", body: Self.tail(of: path, bytes: Self.logTailBytes), headers: [("Cache-Control", "no-store")])
+        case ("POST", "/restart"):
+            let (status, body) = restartFromPage(request, at: now)
+            if status.hasPrefix("303") {
+                debugEndpoint.answer(fd, status: status, body: body, headers: [("Location", "/")])
+            } else {
+                debugEndpoint.answer(fd, status: status, body: body)
+            }
+        case (_, "/metrics"), (_, "/status"), (_, "/"), (_, "/log"), (_, "/restart"):
+            debugEndpoint.answer(fd, status: "405 Method Not Allowed", body: routes)
+        default:
+            debugEndpoint.answer(fd, status: "404 Not Found", body: routes)
+        }
+    }
+
+    /// How much of a process's log `/log` shows: its last 64 KiB, from the first whole line.
+    static let logTailBytes = 64 * 1024
+
+    /// The page's restart: refused when the launcher is read-only or the token is not the
+    /// page's; else a process by name, or every process with a tag, as the control socket's
+    /// `restart` does. A status line and a body; 303 back to the page when it was done.
+    private func restartFromPage(_ request: DebugRequest, at now: ContinuousClock.Instant) -> (String, String) {
+        if supervisor.options.debugReadOnly { return ("403 Forbidden", "this launcher's page is read-only (supervisor.debug-read-only)\n") }
+        guard let token = request.form["token"], Self.sameBytes(token, actionToken) else {
+            return ("403 Forbidden", "restart needs the token of the launcher's page; open / and use its buttons\n")
+        }
+        let indexes: [Int]
+        if let name = request.form["process"] {
+            guard let index = machines.firstIndex(where: { $0.name == name }) else { return ("404 Not Found", "no process is named \"\(name)\"\n") }
+            indexes = [index]
+        } else if let tag = request.form["tag"] {
+            indexes = children.indices.filter { children[$0].spec.tags.contains(tag) }
+            guard !indexes.isEmpty else { return ("404 Not Found", "no process has the tag \"\(tag)\"\n") }
+        } else {
+            return ("400 Bad Request", "restart needs a process or a tag\n")
+        }
+        guard phase.acceptsStarts else { return ("409 Conflict", "the launcher is stopping\n") }
+        _ = restart(indexes, at: now)
+        return ("303 See Other", "restarting\n")
+    }
+
+    /// 128 random bits in hex, from the system's generator (getrandom on Linux, which the
+    /// standard library documents as cryptographically secure).
+    static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef")
+        return (0..<32).map { _ in String(digits[Int(generator.next() & 15)]) }.joined()
+    }
+
+    /// Compares in time independent of where they differ, as a token must be.
+    static func sameBytes(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    /// The last `bytes` of the file at `path`, from the first whole line; a line saying why when
+    /// it cannot be read.
+    static func tail(of path: String, bytes: Int) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "cannot read \(path): \(String(cString: strerror(errno)))\n" }
+        defer { close(fd) }
+        let size = Int(lseek(fd, 0, SEEK_END))
+        let start = max(0, size - bytes)
+        var buffer = [UInt8](repeating: 0, count: size - start)
+        let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(start)) }
+        guard count >= 0 else { return "cannot read \(path): \(String(cString: strerror(errno)))\n" }
+        var text = buffer[..<count]
+        if start > 0, let newline = text.firstIndex(of: 10) { text = text[(newline + 1)...] }
+        return String(decoding: text, as: UTF8.self)
     }
 
     // MARK: Control socket
@@ -41,9 +135,9 @@ extension SupervisorLoop {
             poll.remove(fd)
             control?.answer(fd, JSONText.error("no request within \(ControlChannel.requestTimeout.components.seconds) s; send one line, as status"))
         }
-        for fd in metricsEndpoint?.clients.expired(at: now) ?? [] {
+        for fd in debugEndpoint?.clients.expired(at: now) ?? [] {
             poll.remove(fd)
-            metricsEndpoint?.answer(fd, status: "408 Request Timeout", body: "no request in time\n")
+            debugEndpoint?.answer(fd, status: "408 Request Timeout", body: "no request in time\n")
         }
     }
 
@@ -80,7 +174,7 @@ extension SupervisorLoop {
     private func perform(_ request: ControlRequest, at now: ContinuousClock.Instant) -> String {
         switch request {
         case .status:
-            return StatusDocument.render(machines: machines, tags: children.map(\.spec.tags), phase: phase, launchedAt: launchedAt, now: now)
+            return statusDocument(at: now)
         case .stop:
             requestStop(at: now)
             return JSONText.object([("ok", "true")])
@@ -106,6 +200,10 @@ extension SupervisorLoop {
             if let problem = change(level, process, pid) { return JSONText.error(problem) }
             return JSONText.object([("ok", "true")])
         }
+    }
+
+    func statusDocument(at now: ContinuousClock.Instant) -> String {
+        StatusDocument.render(machines: machines, tags: children.map(\.spec.tags), phase: phase, launchedAt: launchedAt, now: now)
     }
 
     private func restart(_ indexes: [Int], at now: ContinuousClock.Instant) -> String {

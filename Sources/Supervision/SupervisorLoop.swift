@@ -12,7 +12,7 @@ final class SupervisorLoop: @unchecked Sendable {
     // The control and metrics clients are served in SupervisorLoop+Clients.swift, which is why
     // some of this state is not private.
     enum Source: UInt64 {
-        case wake = 1, signal, exit, notify, output, control, client, metrics, metricsClient
+        case wake = 1, signal, exit, notify, output, control, client, debug, debugClient
     }
 
     let supervisor: Supervisor
@@ -31,7 +31,10 @@ final class SupervisorLoop: @unchecked Sendable {
     private var finish: (@Sendable (SupervisorOutcome) -> Void)?
     private var groupGuard: GroupGuard?
     var control: ControlChannel?
-    var metricsEndpoint: MetricsEndpoint?
+    var debugEndpoint: DebugEndpoint?
+    /// What the operator page's forms carry and `/restart` asks for: 128 random bits, new with
+    /// every launcher, never logged.
+    let actionToken = SupervisorLoop.randomToken()
     /// Processes to start again once they are down (`restart` on the control socket).
     var restartWhenDown: Set<Int> = []
 
@@ -63,11 +66,13 @@ final class SupervisorLoop: @unchecked Sendable {
             try poll.add(channel.listener, token: Self.token(.control, 0))
             control = channel
         }
-        if let address = options.metricsAddress {
-            let endpoint = try MetricsEndpoint(host: address.host, port: address.port)
-            try poll.add(endpoint.listener, token: Self.token(.metrics, 0))
-            metricsEndpoint = endpoint
-            log.info("serving /metrics", metadata: ["address": .string("\(address.host):\(endpoint.port)")])
+        if let address = options.debugAddress {
+            let endpoint = try DebugEndpoint(host: address.host, port: address.port)
+            try poll.add(endpoint.listener, token: Self.token(.debug, 0))
+            debugEndpoint = endpoint
+            log.info("serving the operator page, /status and /metrics", metadata: [
+                "address": .string("\(address.host):\(endpoint.port)"), "read_only": .stringConvertible(options.debugReadOnly),
+            ])
         }
         if options.trapsSignals {
             let signals = try SignalPipe()
@@ -115,7 +120,7 @@ final class SupervisorLoop: @unchecked Sendable {
         publish()
         while true {
             if case .done(let outcome) = phase { return outcome }
-            let deadline = (machines.compactMap(\.nextDeadline) + [nextWatchdog, control?.clients.nextDeadline, metricsEndpoint?.clients.nextDeadline].compactMap { $0 }).min()
+            let deadline = (machines.compactMap(\.nextDeadline) + [nextWatchdog, control?.clients.nextDeadline, debugEndpoint?.clients.nextDeadline].compactMap { $0 }).min()
             let readiness = poll.wait(timeout: deadline.map { max(.zero, $0 - .now) })
             let now = ContinuousClock.now
             for event in readiness {
@@ -128,8 +133,8 @@ final class SupervisorLoop: @unchecked Sendable {
                 case .output: children[index].readOutput(into: &buffer, draining: false)
                 case .control: acceptControl(at: now)
                 case .client: serveControl(Int32(index), hangup: event.hangup, at: now)
-                case .metrics: acceptMetrics(at: now)
-                case .metricsClient: serveMetrics(Int32(index), at: now)
+                case .debug: acceptDebug(at: now)
+                case .debugClient: serveDebug(Int32(index), at: now)
                 case nil: break
                 }
             }

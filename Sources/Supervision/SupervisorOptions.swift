@@ -30,8 +30,13 @@ public struct SupervisorOptions: Sendable {
     public var watchdogInterval: Duration?
     /// Where the control socket listens (`status`, `restart`, `stop`, `log-level`); nil for none.
     public var controlSocket: String?
-    /// Where `/metrics` is served over HTTP (host, port; port 0 picks one); nil for nowhere.
-    public var metricsAddress: (host: String, port: Int)?
+    /// Where the debug address serves the operator page, `/status` and `/metrics` over HTTP
+    /// (host, port; port 0 picks one); nil for nowhere.
+    public var debugAddress: (host: String, port: Int)?
+    /// Whether the operator page shows only: no restart buttons, and `POST /restart` refused.
+    public var debugReadOnly = false
+    /// The version the operator page shows for the launcher; nil shows none.
+    public var version: String?
     /// Called on SIGHUP (when signals are trapped) after every child's log file was reopened, to
     /// reopen the supervisor's own.
     public var reopenLogs: (@Sendable () -> Void)?

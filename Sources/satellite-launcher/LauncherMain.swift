@@ -47,11 +47,13 @@ struct LauncherMain {
         var options = SupervisorOptions(trampoline: SupervisorOptions.trampolineBesideExecutable(), logger: log)
         options.trapsSignals = true
         options.controlSocket = plan.settings["control-socket"]
-        if let address = plan.settings["metrics-address"], let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) {
+        if let address = plan.settings["debug-address"], let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) {
             var host = String(address[..<colon])
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            options.metricsAddress = (host, port)
+            options.debugAddress = (host, port)
         }
+        options.debugReadOnly = plan.settings["debug-read-only"] == "true"
+        options.version = plan.settings["version"]
         let ownLog = logFile
         options.reopenLogs = {
             // The sink keeps its descriptor number; the file behind it is the one at the path now.

@@ -4,12 +4,14 @@ import CSupport
 import Glibc
 #endif
 
-/// The supervisor's `/metrics` over HTTP, in Prometheus' text format.
+/// The launcher's debug address over HTTP: `/metrics` in Prometheus' text format, `/status`,
+/// and the operator page with its actions (the routes are the loop's, in
+/// SupervisorLoop+Clients.swift).
 ///
-/// The launcher stays small by linking no HTTP stack; this answers one `GET /metrics` per
-/// connection (anything else gets 404 or 405) with a request read without blocking and bounded
-/// to 8 KiB, which is all a Prometheus scraper needs.
-final class MetricsEndpoint {
+/// The launcher stays small by linking no HTTP stack; this answers one request per connection,
+/// read without blocking and bounded to 8 KiB (head and form), which is all a scraper, a
+/// browser's form or curl sends.
+final class DebugEndpoint {
     static let requestLimit = 8192
 
     let listener: Int32
@@ -18,7 +20,7 @@ final class MetricsEndpoint {
 
     init(host: String, port: Int) throws(SupervisorSetupError) {
         listener = cs_tcp_listen(host, Int32(port))
-        guard listener >= 0 else { throw .system("listening for /metrics on \(host):\(port)", errno: errno) }
+        guard listener >= 0 else { throw .system("listening on the debug address \(host):\(port)", errno: errno) }
         self.port = Int(cs_local_port(listener))
     }
 
@@ -45,29 +47,29 @@ final class MetricsEndpoint {
         return accepted
     }
 
-    /// The request's method and path once its head has arrived; nil while it has not.
-    func read(_ fd: Int32) -> (method: String, path: String)?? {
+    /// The request once it has all arrived (head, and the body its Content-Length announces);
+    /// nil while it has not. Past the size limit, or once the client has closed, it is malformed.
+    func read(_ fd: Int32) -> DebugRequest.Parse? {
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = Glibc.read(fd, &chunk, chunk.count)
             if count > 0 {
-                let head = clients.append(fd, chunk[..<count])
-                if let end = head.firstRange(of: [13, 10, 13, 10]) ?? head.firstRange(of: [10, 10]) {
-                    let line = String(decoding: head[..<end.lowerBound], as: UTF8.self).split(separator: "\r\n").first ?? ""
-                    let words = line.split(separator: " ")
-                    return .some(words.count >= 2 ? (String(words[0]), String(words[1])) : nil)
+                let received = clients.append(fd, chunk[..<count])
+                if received.count > Self.requestLimit { return .malformed }
+                switch DebugRequest.parse(received) {
+                case .incomplete: continue
+                case let parsed: return parsed
                 }
-                if head.count > Self.requestLimit { return .some(nil) }
-                continue
             }
             if count < 0, errno == EAGAIN || errno == EINTR { return nil }
-            return .some(nil)
+            return .malformed
         }
     }
 
     /// Answers and closes the connection.
-    func answer(_ fd: Int32, status: String, body: String, contentType: String = "text/plain; version=0.0.4") {
-        var response = "HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
+    func answer(_ fd: Int32, status: String, body: String, contentType: String = "text/plain; charset=utf-8", headers: [(String, String)] = []) {
+        let extra = headers.map { "\($0.0): \($0.1)\r\n" }.joined()
+        var response = "HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\n\(extra)Connection: close\r\n\r\n" + body
         _ = response.withUTF8 { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
         clients.remove(fd)
         close(fd)

@@ -113,13 +113,14 @@ def alive(pid):
 
 
 class Supervisor:
-    """One supervisor under test, over the four scripted children."""
+    """One supervisor under test, over scripted children (the four peers' names unless told)."""
 
     name = ""
 
-    def __init__(self, workdir, fifo):
+    def __init__(self, workdir, fifo, children=CHILDREN):
         self.workdir = workdir
         self.fifo = fifo
+        self.children = children
         self.process = None
 
     def start(self):
@@ -152,8 +153,8 @@ class Supervisor:
 class Launcher(Supervisor):
     name = "satellite"
 
-    def __init__(self, workdir, fifo, binary):
-        super().__init__(workdir, fifo)
+    def __init__(self, workdir, fifo, binary, children=CHILDREN):
+        super().__init__(workdir, fifo, children)
         self.binary = binary
 
     def start(self):
@@ -163,7 +164,7 @@ class Launcher(Supervisor):
             # restart-backoff-reset), as a crash in production does; back-to-back crashes would
             # measure the backoff policy instead of the supervisor.
             out.write("log:\n  level: warning\nsupervisor:\n  restart-backoff-reset: 100ms\nprocesses:\n")
-            for name in CHILDREN:
+            for name in self.children:
                 out.write("  - name: %s\n    exec: /bin/sh\n    args: [\"-c\", %s]\n" % (name, json_string(child_script(name, self.fifo.path))))
         self.process = subprocess.Popen(
             [self.binary, "run", "--config", config, "--data-dir", os.path.join(self.workdir, "data")],
@@ -179,8 +180,8 @@ class Launcher(Supervisor):
 class Supervisord(Supervisor):
     name = "supervisord"
 
-    def __init__(self, workdir, fifo, executable):
-        super().__init__(workdir, fifo)
+    def __init__(self, workdir, fifo, executable, children=CHILDREN):
+        super().__init__(workdir, fifo, children)
         self.executable = executable
 
     def start(self):
@@ -188,7 +189,7 @@ class Supervisord(Supervisor):
         with open(config, "w") as out:
             out.write("[supervisord]\nnodaemon=true\nlogfile=%s/supervisord.log\npidfile=%s/supervisord.pid\nloglevel=warn\n"
                       % (self.workdir, self.workdir))
-            for name in CHILDREN:
+            for name in self.children:
                 out.write("[program:%s]\ncommand=/bin/sh -c '%s'\nstartsecs=0\nautorestart=true\nstopwaitsecs=10\n"
                           "stopasgroup=true\nkillasgroup=true\nstdout_logfile=%s/%s.log\nredirect_stderr=true\n"
                           % (name, child_script(name, self.fifo.path), self.workdir, name))
@@ -201,7 +202,7 @@ class S6(Supervisor):
     def start(self):
         scandir = os.path.join(self.workdir, "scan")
         os.makedirs(scandir)
-        for name in CHILDREN:
+        for name in self.children:
             service = os.path.join(scandir, name)
             os.makedirs(service)
             run = os.path.join(service, "run")
@@ -233,6 +234,45 @@ def wait_started(fifo, count):
         if event == "started":
             pids[name] = (pid, at)
     return pids
+
+
+def start_to_running(kind, make, count, launches):
+    """Start to `count` scripted children running, `launches` times: the launch figures alone."""
+    children = ["c%d" % index for index in range(1, count + 1)]
+    times = []
+    for _ in range(launches):
+        workdir = tempfile.mkdtemp(prefix="bench-%s-" % kind)
+        fifo = Fifo(os.path.join(workdir, "fifo"))
+        supervisor = make(workdir, fifo, children)
+        try:
+            start = now_ms()
+            supervisor.start()
+            pids = wait_started(fifo, count)
+            times.append(max(at for _, at in pids.values()) - start)
+            time.sleep(0.05)
+            supervisor.stop()
+        finally:
+            supervisor.kill_everything()
+            fifo.close()
+            shutil.rmtree(workdir, ignore_errors=True)
+    return times
+
+
+def start_table(args):
+    """Start to all running for each count of children, under each supervisor, side by side."""
+    makers = {
+        "satellite": lambda workdir, fifo, children: Launcher(workdir, fifo, args.satellite, children),
+        "supervisord": lambda workdir, fifo, children: Supervisord(workdir, fifo, args.supervisord, children),
+        "s6": lambda workdir, fifo, children: S6(workdir, fifo, children),
+    }
+    counts = [int(count) for count in args.start_counts.split(",")]
+    print("\nstart to all running, the same scripted children (sh writing to a FIFO, then exec sleep); median of %d launches:" % args.launches)
+    print("  %-10s %14s %14s %14s %10s" % ("children", "satellite", "supervisord", "s6", "vs s6"))
+    for count in counts:
+        medians = {kind: median(start_to_running(kind, make, count, args.launches)) for kind, make in makers.items()}
+        print("  %-10d %11.1f ms %11.1f ms %11.1f ms %9.2fx" % (
+            count, medians["satellite"], medians["supervisord"], medians["s6"], medians["s6"] / medians["satellite"]))
+    print("  (vs s6: s6's time over satellite's; 1.00x or more meets issue 18's bar)")
 
 
 def measure(kind, make, launches, crashes, rest_seconds):
@@ -397,9 +437,14 @@ def main():
     parser.add_argument("--crashes", type=int, default=10)
     parser.add_argument("--rest-seconds", type=float, default=5)
     parser.add_argument("--restarts", type=int, default=5000)
+    parser.add_argument("--start-counts", default="3,50", help="children counts for the start-to-all-running table")
+    parser.add_argument("--only-start", action="store_true", help="print only the start-to-all-running table")
     args = parser.parse_args()
 
     print("machine: %d cores, %s" % (os.cpu_count(), os.uname().release))
+    if args.only_start:
+        start_table(args)
+        return
     ready, stops = launcher_on_defaults(args.satellite, args.launches)
     cpu, rss, guard_rss = launcher_rest(args.satellite, args.rest_seconds)
     hang = launcher_hang(args.satellite)
@@ -446,6 +491,7 @@ def main():
     print("   s6's counts s6-svscan and its four s6-supervise)")
     print("  * each crash 200 ms after the last restart; the launcher runs with restart-backoff-reset 100ms so that every crash")
     print("    follows a healthy run and gets the immediate first restart; with the default 60s, back-to-back crashes back off.")
+    start_table(args)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ class Browser:
 
         self.process = subprocess.Popen(
             [executable, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-             "--remote-debugging-pipe", "--user-data-dir=" + self.profile, "--window-size=1200,800", "about:blank"],
+             "--disable-dev-shm-usage", "--remote-debugging-pipe", "--user-data-dir=" + self.profile, "--window-size=1200,800", "about:blank"],
             # The fds are closed after preexec_fn runs, except these: 3 and 4 must be among them.
             preexec_fn=descriptors, pass_fds=(3, 4, to_browser_r, from_browser_w),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -24,6 +24,7 @@ public final class PostgreSQLDatabase: SatelliteDatabase, Sendable {
     let logger: Logger
     private let running: Task<Void, Never>
     private let connectTimeout: Duration
+    private let closeWatch = ConnectionCloseWatch()
 
     /// How many times a write that met a serialization failure or a deadlock is run in all.
     public static let maxTries = 10
@@ -196,6 +197,7 @@ public final class PostgreSQLDatabase: SatelliteDatabase, Sendable {
         let lost = { (error: PSQLError) in DatabaseUnavailable("the connection to \(self.address.host):\(self.address.port) failed: \(error.code)") }
         let closed = DatabaseUnavailable("the connection to \(address.host):\(address.port) closed during the call")
         let timeout = connectTimeout
+        let closeWatch = closeWatch
         let work = Task {
             do {
                 let value = try await client.withConnection { connection in
@@ -203,7 +205,8 @@ public final class PostgreSQLDatabase: SatelliteDatabase, Sendable {
                     // A connection that closes under a call answers the caller at once: a
                     // statement sent as it closes may never be answered by postgres-nio, and the
                     // call would hold its lease, and the request, through the whole outage.
-                    connection.closeFuture.whenComplete { _ in race.finish(.failure(closed)) }
+                    closeWatch.begin(connection) { race.finish(.failure(closed)) }
+                    defer { closeWatch.end(connection) }
                     return try await body(connection)
                 }
                 race.finish(.success(value))

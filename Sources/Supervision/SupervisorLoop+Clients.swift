@@ -47,7 +47,7 @@ extension SupervisorLoop {
                 ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
             ])
         case ("GET", "/log"):
-            guard let name = request.query["process"], let index = machines.firstIndex(where: { $0.name == name }) else {
+            guard let name = request.query["process"], let index = index(ofProcess: name) else {
                 debugEndpoint.answer(fd, status: "404 Not Found", body: "no process is named \"\(request.query["process"] ?? "")\"\n")
                 return
             }
@@ -83,10 +83,10 @@ extension SupervisorLoop {
         }
         let indexes: [Int]
         if let name = request.form["process"] {
-            guard let index = machines.firstIndex(where: { $0.name == name }) else { return ("404 Not Found", "no process is named \"\(name)\"\n") }
+            guard let index = index(ofProcess: name) else { return ("404 Not Found", "no process is named \"\(name)\"\n") }
             indexes = [index]
         } else if let tag = request.form["tag"] {
-            indexes = children.indices.filter { children[$0].spec.tags.contains(tag) }
+            indexes = self.indexes(taggedWith: tag)
             guard !indexes.isEmpty else { return ("404 Not Found", "no process has the tag \"\(tag)\"\n") }
         } else {
             return ("400 Bad Request", "restart needs a process or a tag\n")
@@ -179,12 +179,12 @@ extension SupervisorLoop {
             requestStop(at: now)
             return JSONText.object([("ok", "true")])
         case .restart(let name):
-            guard let index = machines.firstIndex(where: { $0.name == name }) else {
+            guard let index = index(ofProcess: name) else {
                 return JSONText.error("no process is named \"\(name)\"; see satellite status")
             }
             return restart([index], at: now)
         case .restartTagged(let tag):
-            let indexes = children.indices.filter { children[$0].spec.tags.contains(tag) }
+            let indexes = indexes(taggedWith: tag)
             guard !indexes.isEmpty else { return JSONText.error("no process has the tag \"\(tag)\"") }
             return restart(indexes, at: now)
         case .logLevel(let level, let process):
@@ -200,6 +200,14 @@ extension SupervisorLoop {
             if let problem = change(level, process, pid) { return JSONText.error(problem) }
             return JSONText.object([("ok", "true")])
         }
+    }
+
+    func index(ofProcess name: String) -> Int? {
+        machines.firstIndex { $0.name == name }
+    }
+
+    func indexes(taggedWith tag: String) -> [Int] {
+        children.indices.filter { children[$0].spec.tags.contains(tag) }
     }
 
     func statusDocument(at now: ContinuousClock.Instant) -> String {

@@ -189,6 +189,7 @@ let package = Package(
         .target(
             name: "Satellite",
             dependencies: [
+                "CSupport",
                 "ErasureCoding",
                 "Identity",
                 "Launch",

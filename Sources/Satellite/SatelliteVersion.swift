@@ -1,4 +1,7 @@
-/// The version this build reports with `--version`.
+import CSupport
+
+/// The version this build reports with `--version`: the field every binary of the build carries
+/// (`cs_version`), which a release stamps; the launcher reports the same one.
 public enum SatelliteVersion {
-    public static let current = "0.1.0-dev"
+    public static let current = String(cString: cs_version())
 }

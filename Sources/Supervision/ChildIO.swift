@@ -61,6 +61,35 @@ final class ChildIO {
         command = SpawnCommand(spec: spec, trampoline: trampoline, notifyDescriptor: spec.notify ? notifyDescriptor : nil)
     }
 
+    /// The descriptors and half-read lines a previous launcher handed over for this process.
+    init(spec: ProcessSpec, trampoline: String, notifyDescriptor: Int32, handed: HandedChild, log: Logger) {
+        self.spec = spec
+        notifyPipe = handed.notifyRead >= 0 ? (handed.notifyRead, handed.notifyWrite) : nil
+        outputPipe = handed.outputRead >= 0 ? (handed.outputRead, handed.outputWrite) : nil
+        journalStream = handed.journalStream
+        if handed.logDescriptor >= 0, let path = spec.logPath {
+            self.log = ChildLog(process: spec.name, path: path, maxSize: spec.logMaxSize, files: spec.logFiles, resuming: handed.logDescriptor, log: log)
+        } else {
+            self.log = nil
+        }
+        pidfd = handed.pidfd
+        notifyFramer.pending = handed.notifyPending
+        notifyFramer.discarding = handed.notifyDiscarding
+        outputFramer.pending = handed.outputPending
+        malformedMessages = handed.malformedMessages
+        command = SpawnCommand(spec: spec, trampoline: trampoline, notifyDescriptor: spec.notify ? notifyDescriptor : nil)
+    }
+
+    /// This process's part of a handover, with `machine`'s state.
+    func handed(_ machine: ChildMachine.Saved) -> HandedChild {
+        HandedChild(
+            machine: machine, pidfd: pidfd, notifyRead: notifyPipe?.read ?? -1, notifyWrite: notifyPipe?.write ?? -1,
+            outputRead: outputPipe?.read ?? -1, outputWrite: outputPipe?.write ?? -1, logDescriptor: log?.descriptor ?? -1,
+            journalStream: journalStream, notifyPending: notifyFramer.pending, notifyDiscarding: notifyFramer.discarding,
+            outputPending: outputFramer.pending, malformedMessages: malformedMessages
+        )
+    }
+
     deinit {
         for fd in [notifyPipe?.read, notifyPipe?.write, outputPipe?.read, outputPipe?.write, journalStream, pidfd] {
             if let fd, fd >= 0 { close(fd) }

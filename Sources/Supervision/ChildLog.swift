@@ -39,6 +39,18 @@ final class ChildLog {
         measure()
     }
 
+    /// The log a previous launcher had open at `descriptor` (an in-place upgrade); whether its
+    /// last line was cut is read from the file, as at any open.
+    init(process: String, path: String, maxSize: Int64, files: Int, resuming descriptor: Int32, log: Logger) {
+        self.process = process
+        self.path = path
+        self.maxSize = maxSize
+        self.files = files
+        self.descriptor = descriptor
+        self.log = log
+        measure()
+    }
+
     deinit {
         close(descriptor)
     }

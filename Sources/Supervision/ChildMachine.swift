@@ -284,3 +284,30 @@ public struct ChildMachine: Sendable {
         return delay == .zero ? [report, .spawn] : [report]
     }
 }
+
+extension ChildMachine {
+    /// Everything a machine has learned, which an in-place upgrade carries to the next launcher.
+    struct Saved: Sendable, Equatable {
+        var state: ChildState
+        var backoffFailures: Int
+        var intensityTimes: [ContinuousClock.Instant]
+        var restarts: Int
+        var lastExit: ExitStatus?
+        var restartsAllowed: Bool
+    }
+
+    var saved: Saved {
+        Saved(state: state, backoffFailures: backoff.failures, intensityTimes: intensity.times, restarts: restarts, lastExit: lastExit, restartsAllowed: restartsAllowed)
+    }
+
+    /// The machine a previous launcher left, for the same spec.
+    init(_ spec: ProcessSpec, restoring saved: Saved) {
+        self.init(spec)
+        state = saved.state
+        backoff = RestartBackoff(spec.timings, failures: saved.backoffFailures)
+        intensity = RestartIntensity(limit: spec.timings.restartLimit, window: spec.timings.restartWindow, times: saved.intensityTimes)
+        restarts = saved.restarts
+        lastExit = saved.lastExit
+        restartsAllowed = saved.restartsAllowed
+    }
+}

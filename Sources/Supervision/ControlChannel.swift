@@ -37,6 +37,12 @@ final class ControlChannel {
         guard listener >= 0 else { throw .system("listening on the control socket \(path)", errno: errno) }
     }
 
+    /// The listener a previous launcher handed over (an in-place upgrade).
+    init(path: String, resuming listener: Int32) {
+        self.path = path
+        self.listener = listener
+    }
+
     deinit {
         for fd in clients.descriptors { close(fd) }
         close(listener)
@@ -89,9 +95,19 @@ final class ControlChannel {
 
     /// Sends the answer (as much as the socket takes at once) and closes the connection.
     func answer(_ fd: Int32, _ text: String) {
+        clients.remove(fd)
+        Self.answer(fd, text)
+    }
+
+    /// Answers a connection this channel no longer tracks (one that waited through an upgrade).
+    static func answer(_ fd: Int32, _ text: String) {
         var text = text + "\n"
         _ = text.withUTF8 { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
-        clients.remove(fd)
         close(fd)
+    }
+
+    /// Stops tracking a connection that will be answered later (an upgrade's requester).
+    func release(_ fd: Int32) {
+        clients.remove(fd)
     }
 }

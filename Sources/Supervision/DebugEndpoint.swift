@@ -24,6 +24,12 @@ final class DebugEndpoint {
         self.port = Int(cs_local_port(listener))
     }
 
+    /// The listener a previous launcher handed over (an in-place upgrade).
+    init(resuming listener: Int32) {
+        self.listener = listener
+        self.port = Int(cs_local_port(listener))
+    }
+
     deinit {
         for fd in clients.descriptors { close(fd) }
         close(listener)

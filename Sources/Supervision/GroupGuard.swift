@@ -46,6 +46,17 @@ final class GroupGuard {
         self.channel = fds[1]
     }
 
+    /// The guard a previous launcher handed over (an in-place upgrade): the same process, still
+    /// holding every group it was told of.
+    init(resuming pid: Int32, pidfd: Int32, channel: Int32) {
+        self.pid = pid
+        self.pidfd = pidfd
+        self.channel = channel
+    }
+
+    /// What an in-place upgrade hands over: pid, pidfd, the channel's write end.
+    var handed: (pid: Int32, pidfd: Int32, channel: Int32) { (pid, pidfd, channel) }
+
     func spawned(_ group: Int32) { send("+\(group)\n") }
     func reaped(_ group: Int32) { send("-\(group)\n") }
 

@@ -14,6 +14,10 @@ public struct LaunchPlan: Sendable, Equatable {
     static let magic = "satellite-launch-plan-1"
 
     public func encoded() -> [UInt8] {
+        FieldWriter.bytes(fields)
+    }
+
+    var fields: [String] {
         var fields: [String] = [Self.magic, String(settings.count)]
         for (key, value) in settings.sorted(by: { $0.key < $1.key }) { fields += [key, value] }
         fields.append(String(specs.count))
@@ -33,17 +37,17 @@ public struct LaunchPlan: Sendable, Equatable {
             fields.append(String(t.restartLimit))
             fields += [String(spec.logMaxSize), String(spec.logFiles), spec.journalIdentifier ?? "", spec.journalIdentifier == nil ? "0" : "1", String(spec.listenDescriptor ?? -1)]
         }
-        var bytes: [UInt8] = []
-        for field in fields {
-            bytes += field.utf8
-            bytes.append(0)
-        }
-        return bytes
+        return fields
     }
 
     /// - Throws: ``LaunchPlanError`` when the bytes are not a plan this version wrote.
     public init(decoding bytes: [UInt8]) throws(LaunchPlanError) {
         var reader = FieldReader(bytes: bytes)
+        try self.init(reading: &reader)
+        guard reader.atEnd else { throw LaunchPlanError(detail: "bytes left after the last process") }
+    }
+
+    init(reading reader: inout FieldReader) throws(LaunchPlanError) {
         guard try reader.text() == Self.magic else { throw LaunchPlanError(detail: "not a launch plan of this version") }
         var settings: [String: String] = [:]
         for _ in 0..<(try reader.count()) {
@@ -83,7 +87,6 @@ public struct LaunchPlan: Sendable, Equatable {
             spec.listenDescriptor = Int32(listen).flatMap { $0 >= 0 ? $0 : nil }
             specs.append(spec)
         }
-        guard reader.atEnd else { throw LaunchPlanError(detail: "bytes left after the last process") }
         self.init(specs: specs, settings: settings)
     }
 }
@@ -91,39 +94,4 @@ public struct LaunchPlan: Sendable, Equatable {
 public struct LaunchPlanError: Error, Sendable, Equatable, CustomStringConvertible {
     public let detail: String
     public var description: String { "launch plan: \(detail)" }
-}
-
-private struct FieldReader {
-    let bytes: [UInt8]
-    var offset = 0
-
-    var atEnd: Bool { offset == bytes.count }
-
-    mutating func text() throws(LaunchPlanError) -> String {
-        guard let end = bytes[offset...].firstIndex(of: 0) else { throw LaunchPlanError(detail: "cut short") }
-        defer { offset = end + 1 }
-        return String(decoding: bytes[offset..<end], as: UTF8.self)
-    }
-
-    mutating func count() throws(LaunchPlanError) -> Int {
-        let field = try text()
-        guard let number = Int(field), number >= 0 else { throw LaunchPlanError(detail: "\"\(field)\" is not a count") }
-        return number
-    }
-
-    mutating func flag() throws(LaunchPlanError) -> Bool {
-        try count() == 1
-    }
-
-    mutating func list() throws(LaunchPlanError) -> [String] {
-        var items: [String] = []
-        for _ in 0..<(try count()) { items.append(try text()) }
-        return items
-    }
-
-    mutating func duration() throws(LaunchPlanError) -> Duration {
-        let field = try text()
-        guard let nanoseconds = Int64(field) else { throw LaunchPlanError(detail: "\"\(field)\" is not a duration") }
-        return .nanoseconds(nanoseconds)
-    }
 }

@@ -9,9 +9,10 @@ public struct NotifyFramer: Sendable {
     }
 
     public let limit: Int
-    private var pending: [UInt8] = []
+    /// A line begun and not yet ended; an in-place upgrade carries it over.
+    var pending: [UInt8] = []
     /// Set while skipping the rest of a line that outgrew the limit.
-    private var discarding = false
+    var discarding = false
 
     public init(limit: Int = 4096) {
         self.limit = limit

@@ -6,7 +6,8 @@
 /// what it printed just before dying is kept.
 public struct OutputFramer: Sendable {
     public let limit: Int
-    private var pending: [UInt8] = []
+    /// A line begun and not yet ended; an in-place upgrade carries it over.
+    var pending: [UInt8] = []
 
     public init(limit: Int = 64 * 1024) {
         self.limit = limit

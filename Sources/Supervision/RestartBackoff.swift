@@ -17,8 +17,10 @@ public struct RestartBackoff: Sendable, Equatable {
         self.reset = reset
     }
 
-    public init(_ timings: SupervisionTimings) {
+    /// - Parameter failures: failures in a row so far (a handed-over launcher's count).
+    public init(_ timings: SupervisionTimings, failures: Int = 0) {
         self.init(initial: timings.restartBackoffInitial, maximum: timings.restartBackoffMax, reset: timings.restartBackoffReset)
+        self.failures = failures
     }
 
     /// Records a failure and returns the delay before the next start.

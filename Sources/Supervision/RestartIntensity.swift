@@ -3,11 +3,14 @@
 public struct RestartIntensity: Sendable, Equatable {
     public let limit: Int
     public let window: Duration
-    private var times: [ContinuousClock.Instant] = []
+    /// When the restarts still in the window happened.
+    public private(set) var times: [ContinuousClock.Instant] = []
 
-    public init(limit: Int, window: Duration) {
+    /// - Parameter times: restarts already counted (a handed-over launcher's).
+    public init(limit: Int, window: Duration, times: [ContinuousClock.Instant] = []) {
         self.limit = limit
         self.window = window
+        self.times = times
     }
 
     /// Restarts counted within the window as of the last ``record(at:)``.

@@ -4,10 +4,28 @@ import CSupport
 import Glibc
 #endif
 
-/// SIGTERM, SIGINT and SIGHUP as bytes in a pipe, so the supervisor's loop hears them in the
-/// same `epoll_wait` as everything else: a C handler writes each signal's number into it.
+/// SIGTERM, SIGINT, SIGHUP and SIGUSR2 as bytes in a pipe, so the supervisor's loop hears them
+/// in the same `epoll_wait` as everything else: a C handler writes each signal's number into it.
 final class SignalPipe {
-    static let trapped: [Int32] = [SIGTERM, SIGINT, SIGHUP]
+    static let trapped: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGUSR2]
+
+    /// Holds the trapped signals pending on the calling thread (its mask survives an exec), so
+    /// that none takes its default action while no handler is installed.
+    static func block() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in trapped { sigaddset(&set, signal) }
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+    }
+
+    /// Lets the trapped signals through again on the calling thread; those that arrived while
+    /// blocked are delivered now.
+    static func unblock() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in trapped { sigaddset(&set, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
 
     /// The end the loop watches; it does not block.
     let readEnd: Int32

@@ -8,7 +8,7 @@ enum StatusDocument {
     /// The document for processes `machines` (with their `tags`, in configuration order) of a
     /// launch in `phase` that began at `launchedAt`.
     static func render(
-        machines: [ChildMachine], tags: [[String]], phase: LaunchPhase, launchedAt: ContinuousClock.Instant, now: ContinuousClock.Instant
+        machines: [ChildMachine], tags: [[String]], phase: LaunchPhase, launchedAt: ContinuousClock.Instant, version: String?, now: ContinuousClock.Instant
     ) -> String {
         var realtime = timespec()
         clock_gettime(CLOCK_REALTIME, &realtime)
@@ -40,8 +40,11 @@ enum StatusDocument {
             ])
         }
         return JSONText.object([
-            ("version", "1"),
-            ("launcher", JSONText.object([("pid", String(getpid())), ("phase", JSONText.string(phase.name)), ("started_at", wall(launchedAt))])),
+            ("version", "2"),
+            ("launcher", JSONText.object([
+                ("pid", String(getpid())), ("phase", JSONText.string(phase.name)), ("started_at", wall(launchedAt)),
+                ("version", version.map(JSONText.string) ?? "null"),
+            ])),
             ("processes", "[" + processes.joined(separator: ",") + "]"),
         ])
     }

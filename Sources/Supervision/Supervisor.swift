@@ -39,6 +39,8 @@ public final class Supervisor: Sendable {
     private let wakeDescriptor: Int32
     private let snapshots: Mutex<[ProcessSnapshot]>
     private let stopWaiters = StopWaiters()
+    /// The state a previous launcher handed over, when this one takes over its children.
+    let handover: Handover?
 
     enum Command {
         case shutdown
@@ -51,10 +53,22 @@ public final class Supervisor: Sendable {
 
     /// - Throws: ``StartOrderError`` when names repeat, `after` names an unknown process, or
     ///   processes wait on each other in a cycle.
-    public init(specs: [ProcessSpec], options: SupervisorOptions) throws {
+    public convenience init(specs: [ProcessSpec], options: SupervisorOptions) throws {
+        try self.init(specs: specs, options: options, handover: nil)
+    }
+
+    /// A supervisor that takes over the children, descriptors and state a previous launcher of
+    /// this process handed over before executing this program (an in-place upgrade).
+    /// - Throws: ``StartOrderError`` when the handed-over specs are inconsistent.
+    public convenience init(resuming handover: Handover, options: SupervisorOptions) throws {
+        try self.init(specs: handover.plan.specs, options: options, handover: handover)
+    }
+
+    private init(specs: [ProcessSpec], options: SupervisorOptions, handover: Handover?) throws {
         self.startOrder = try StartOrder(specs)
         self.specs = specs
         self.options = options
+        self.handover = handover
         self.wakeDescriptor = cs_eventfd()
         self.snapshots = Mutex(specs.map { ProcessSnapshot(name: $0.name, tags: $0.tags, state: .idle, restarts: 0) })
         guard wakeDescriptor >= 0 else { throw SupervisorSetupError.system("eventfd", errno: errno) }
@@ -79,6 +93,16 @@ public final class Supervisor: Sendable {
         } onCancel: {
             shutdown()
         }
+    }
+
+    /// Supervises on the calling thread until every process is stopped, as ``run()`` does on a
+    /// thread of its own. A program's main thread calls this to be able to upgrade in place
+    /// (``SupervisorOptions/upgradeExecutable``): the kernel keeps a child's parent-death signal
+    /// tied to the thread that spawned it, and an exec ends every thread but the main one.
+    /// Blocks; ``shutdown()`` from another thread, or a trapped signal, ends it.
+    /// - Throws: ``SupervisorSetupError`` as ``run()`` does.
+    public func runOnThisThread() throws -> SupervisorOutcome {
+        try SupervisorLoop(supervisor: self).runHere()
     }
 
     /// Begins a graceful stop in reverse start order; a second call kills what is left. Returns

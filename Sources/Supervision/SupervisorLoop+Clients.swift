@@ -162,7 +162,18 @@ extension SupervisorLoop {
             answer = JSONText.error(why)
         case .request(let line):
             do {
-                answer = perform(try ControlRequest(line: line), at: now)
+                let request = try ControlRequest(line: line)
+                if request == .upgrade {
+                    // Answered when the upgrade ends: by the new launcher, or here if it fails.
+                    poll.remove(fd)
+                    guard let refusal = beginUpgrade(requester: fd, at: now) else {
+                        control.release(fd)
+                        return
+                    }
+                    control.answer(fd, JSONText.error(refusal))
+                    return
+                }
+                answer = perform(request, at: now)
             } catch {
                 answer = JSONText.error(error.message)
             }
@@ -175,6 +186,8 @@ extension SupervisorLoop {
         switch request {
         case .status:
             return statusDocument(at: now)
+        case .upgrade:
+            return JSONText.error("upgrade is answered when it ends")
         case .stop:
             requestStop(at: now)
             return JSONText.object([("ok", "true")])
@@ -211,7 +224,7 @@ extension SupervisorLoop {
     }
 
     func statusDocument(at now: ContinuousClock.Instant) -> String {
-        StatusDocument.render(machines: machines, tags: children.map(\.spec.tags), phase: phase, launchedAt: launchedAt, now: now)
+        StatusDocument.render(machines: machines, tags: children.map(\.spec.tags), phase: phase, launchedAt: launchedAt, version: supervisor.options.version, now: now)
     }
 
     private func restart(_ indexes: [Int], at now: ContinuousClock.Instant) -> String {

@@ -12,7 +12,7 @@ final class SupervisorLoop: @unchecked Sendable {
     // The control and metrics clients are served in SupervisorLoop+Clients.swift, which is why
     // some of this state is not private.
     enum Source: UInt64 {
-        case wake = 1, signal, exit, notify, output, control, client, debug, debugClient
+        case wake = 1, signal, exit, notify, output, control, client, debug, debugClient, probe, probeOutput
     }
 
     let supervisor: Supervisor
@@ -23,13 +23,13 @@ final class SupervisorLoop: @unchecked Sendable {
     private var signals: SignalPipe?
     var phase = LaunchPhase.starting
     /// Processes in the order they first started: shutdown walks it backwards.
-    private var startedSequence: [Int] = []
+    var startedSequence: [Int] = []
     var launchedAt = ContinuousClock.now
     private var nextWatchdog: ContinuousClock.Instant?
-    private var lastStatus = ""
-    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    var lastStatus = ""
+    var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var finish: (@Sendable (SupervisorOutcome) -> Void)?
-    private var groupGuard: GroupGuard?
+    var groupGuard: GroupGuard?
     var control: ControlChannel?
     var debugEndpoint: DebugEndpoint?
     /// What the operator page's forms carry and `/restart` asks for: 128 random bits, new with
@@ -37,6 +37,10 @@ final class SupervisorLoop: @unchecked Sendable {
     let actionToken = SupervisorLoop.randomToken()
     /// Processes to start again once they are down (`restart` on the control socket).
     var restartWhenDown: Set<Int> = []
+    /// The new launcher program being tried before an in-place upgrade, if one is.
+    var upgrade: UpgradeProbe?
+    /// Whether this loop took over from a previous launcher, which already launched.
+    private let resumed: Bool
 
     init(supervisor: Supervisor) throws(SupervisorSetupError) {
         self.supervisor = supervisor
@@ -46,6 +50,30 @@ final class SupervisorLoop: @unchecked Sendable {
             throw .invalid("the trampoline \(options.trampoline) is missing or not executable (build the satellite-exec product)")
         }
         poll = try EventPoll()
+        if let handover = supervisor.handover {
+            resumed = true
+            // Nothing handed over may reach a child spawned from here on.
+            for fd in handover.descriptors { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            machines = zip(supervisor.specs, handover.children).map { ChildMachine($0, restoring: $1.machine) }
+            children = zip(supervisor.specs, handover.children).map {
+                ChildIO(spec: $0, trampoline: options.trampoline, notifyDescriptor: options.notifyDescriptor, handed: $1, log: options.logger)
+            }
+            let launcher = handover.launcher
+            phase = .running
+            launchedAt = launcher.launchedAt
+            startedSequence = launcher.startedSequence
+            restartWhenDown = Set(launcher.restartWhenDown)
+            if launcher.guardPid > 0 {
+                groupGuard = GroupGuard(resuming: launcher.guardPid, pidfd: launcher.guardPidfd, channel: launcher.guardChannel)
+            }
+            if let path = options.controlSocket, launcher.controlListener >= 0 {
+                control = ControlChannel(path: path, resuming: launcher.controlListener)
+            }
+            if launcher.debugListener >= 0 { debugEndpoint = DebugEndpoint(resuming: launcher.debugListener) }
+            try watch(resuming: handover)
+            return
+        }
+        resumed = false
         machines = supervisor.specs.map { ChildMachine($0) }
         var children: [ChildIO] = []
         for spec in supervisor.specs {
@@ -82,6 +110,37 @@ final class SupervisorLoop: @unchecked Sendable {
         }
     }
 
+    /// Adds everything a handed-over launcher watches to the poll, and answers the control
+    /// connections that asked for the upgrade.
+    private func watch(resuming handover: Handover) throws(SupervisorSetupError) {
+        try poll.add(supervisor.wake, token: Self.token(.wake, 0))
+        for (index, child) in children.enumerated() {
+            if child.pidfd >= 0 { try poll.add(child.pidfd, token: Self.token(.exit, index)) }
+            if let pipe = child.notifyPipe { try poll.add(pipe.read, token: Self.token(.notify, index)) }
+            if let pipe = child.outputPipe { try poll.add(pipe.read, token: Self.token(.output, index)) }
+        }
+        if let control { try poll.add(control.listener, token: Self.token(.control, 0)) }
+        if let debugEndpoint { try poll.add(debugEndpoint.listener, token: Self.token(.debug, 0)) }
+        if supervisor.options.trapsSignals {
+            let signals = try SignalPipe()
+            try poll.add(signals.readEnd, token: Self.token(.signal, 0))
+            try signals.install()
+            self.signals = signals
+        }
+        // The previous launcher blocked these before its exec, so none could end this process
+        // before its handlers were in place; what arrived meanwhile is delivered now.
+        SignalPipe.unblock()
+        let version = supervisor.options.version ?? "unknown"
+        log.info("took over from the previous launcher", metadata: [
+            "previous_version": .string(handover.previousVersion), "version": .string(version),
+            "processes": .stringConvertible(machines.filter(\.isAlive).count),
+        ])
+        let answer = JSONText.object([
+            ("ok", "true"), ("pid", String(getpid())), ("version", JSONText.string(version)), ("previous_version", JSONText.string(handover.previousVersion)),
+        ])
+        for fd in handover.launcher.requesters { ControlChannel.answer(fd, answer) }
+    }
+
     /// Runs the loop on a new thread; `finish` is called on it with the outcome.
     func start(_ finish: @escaping @Sendable (SupervisorOutcome) -> Void) {
         self.finish = finish
@@ -89,7 +148,9 @@ final class SupervisorLoop: @unchecked Sendable {
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, { context in
             let loop = Unmanaged<SupervisorLoop>.fromOpaque(context!).takeRetainedValue()
-            loop.runLoop()
+            let outcome = loop.runLoop()
+            loop.finish?(outcome)
+            loop.finish = nil
             return nil
         }, context)
         if result == 0 {
@@ -100,19 +161,28 @@ final class SupervisorLoop: @unchecked Sendable {
         }
     }
 
-    private func runLoop() {
-        if supervisor.options.guardsProcessGroups {
+    /// Runs the loop on the calling thread until every process is stopped.
+    func runHere() -> SupervisorOutcome {
+        runLoop()
+    }
+
+    private func runLoop() -> SupervisorOutcome {
+        if supervisor.options.guardsProcessGroups, !resumed {
             groupGuard = GroupGuard(trampoline: supervisor.options.trampoline, log: log)
         }
         let outcome = loop()
         groupGuard?.finish()
         signals?.uninstall()
-        finish?(outcome)
-        finish = nil
+        return outcome
     }
 
     private func loop() -> SupervisorOutcome {
-        launchedAt = .now
+        if resumed {
+            lastStatus = statusSummary
+            notifyParent("READY=1\nSTATUS=" + lastStatus)
+        } else {
+            launchedAt = .now
+        }
         if let interval = supervisor.options.watchdogInterval, supervisor.options.parentNotify != nil {
             nextWatchdog = launchedAt + interval
         }
@@ -120,7 +190,7 @@ final class SupervisorLoop: @unchecked Sendable {
         publish()
         while true {
             if case .done(let outcome) = phase { return outcome }
-            let deadline = (machines.compactMap(\.nextDeadline) + [nextWatchdog, control?.clients.nextDeadline, debugEndpoint?.clients.nextDeadline].compactMap { $0 }).min()
+            let deadline = (machines.compactMap(\.nextDeadline) + [nextWatchdog, control?.clients.nextDeadline, debugEndpoint?.clients.nextDeadline, upgrade?.deadline].compactMap { $0 }).min()
             let readiness = poll.wait(timeout: deadline.map { max(.zero, $0 - .now) })
             let now = ContinuousClock.now
             for event in readiness {
@@ -135,6 +205,8 @@ final class SupervisorLoop: @unchecked Sendable {
                 case .client: serveControl(Int32(index), hangup: event.hangup, at: now)
                 case .debug: acceptDebug(at: now)
                 case .debugClient: serveDebug(Int32(index), at: now)
+                case .probe: probeExited(at: now)
+                case .probeOutput: upgrade?.readOutput()
                 case nil: break
                 }
             }
@@ -152,6 +224,7 @@ final class SupervisorLoop: @unchecked Sendable {
                 if phase.acceptsStarts { apply(machines[index].handle(.start, at: now), to: index, at: now) }
             }
             closeSilentClients(at: now)
+            if let probe = upgrade, probe.deadline <= now { probeTimedOut(at: now) }
             advanceShutdown(at: now)
             publish()
             notifyStatusIfChanged()
@@ -160,11 +233,11 @@ final class SupervisorLoop: @unchecked Sendable {
 
     // MARK: Telling systemd
 
-    private func notifyParent(_ message: String) {
+    func notifyParent(_ message: String) {
         supervisor.options.parentNotify?(message)
     }
 
-    private var statusSummary: String { StatusDocument.summary(machines: machines, phase: phase) }
+    var statusSummary: String { StatusDocument.summary(machines: machines, phase: phase) }
 
     private func notifyStatusIfChanged() {
         guard supervisor.options.parentNotify != nil, phase.hasBeenReady else { return }
@@ -199,6 +272,10 @@ final class SupervisorLoop: @unchecked Sendable {
                 // logrotate renamed the files: write to new ones from here on.
                 for child in children { child.log?.reopenAfterRename() }
                 supervisor.options.reopenLogs?()
+            } else if signal == SIGUSR2 {
+                if let refusal = beginUpgrade(requester: nil, at: now) {
+                    log.error("upgrade refused", metadata: ["reason": .string(refusal)])
+                }
             } else {
                 requestStop(at: now)
             }
@@ -237,7 +314,7 @@ final class SupervisorLoop: @unchecked Sendable {
         apply(machines[index].handle(.exited(status), at: now), to: index, at: now)
     }
 
-    private func readNotify(_ index: Int, at now: ContinuousClock.Instant, draining: Bool) {
+    func readNotify(_ index: Int, at now: ContinuousClock.Instant, draining: Bool) {
         let child = children[index]
         for item in child.readNotify(into: &buffer, draining: draining) {
             switch item {

@@ -35,8 +35,16 @@ public struct SupervisorOptions: Sendable {
     public var debugAddress: (host: String, port: Int)?
     /// Whether the operator page shows only: no restart buttons, and `POST /restart` refused.
     public var debugReadOnly = false
-    /// The version the operator page shows for the launcher; nil shows none.
+    /// The version the operator page, `status` and an upgrade's answer show for the launcher;
+    /// nil shows none.
     public var version: String?
+    /// The launcher program an in-place upgrade (`upgrade` on the control socket, SIGUSR2)
+    /// executes: its path when this one started, so that a file replaced there is the new
+    /// program. Nil refuses upgrades; only a supervisor whose loop runs on its process's main
+    /// thread (``Supervisor/runOnThisThread()``) can upgrade.
+    public var upgradeExecutable: String?
+    /// The launch plan's settings, which an upgrade hands on with the specs.
+    public var planSettings: [String: String] = [:]
     /// Called on SIGHUP (when signals are trapped) after every child's log file was reopened, to
     /// reopen the supervisor's own.
     public var reopenLogs: (@Sendable () -> Void)?

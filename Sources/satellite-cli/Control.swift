@@ -8,7 +8,7 @@ import SatelliteConfig
 /// Talks to a running launcher over its control socket.
 enum ControlClient {
     /// Sends one request line and returns the launcher's JSON answer.
-    static func ask(_ request: String, config: SatelliteConfiguration) throws -> [String: Any] {
+    static func ask(_ request: String, config: SatelliteConfiguration, waiting seconds: Int = 10) throws -> [String: Any] {
         let path = config.controlSocketPath
         let fd = cs_unix_connect(path)
         guard fd >= 0 else {
@@ -16,7 +16,7 @@ enum ControlClient {
             fail("cannot reach the launcher's control socket \(path): \(reason); is `satellite run` running with this configuration?")
         }
         defer { close(fd) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var line = request + "\n"
         _ = line.withUTF8 { cs_write_all(fd, $0.baseAddress, $0.count) }
@@ -93,6 +93,7 @@ struct Status: AsyncParsableCommand {
         }
         let launcher = status["launcher"] as? [String: Any] ?? [:]
         let summary = "launcher pid \(launcher["pid"] as? Int ?? 0), \(launcher["phase"] as? String ?? "?"), started \(launcher["started_at"] as? String ?? "?")"
+            + ((launcher["version"] as? String).map { ", version \($0)" } ?? "")
         return (lines + ["", summary]).joined(separator: "\n")
     }
 }
@@ -138,5 +139,23 @@ struct LogLevel: AsyncParsableCommand {
         let (name, options) = try ConfigOptions.firstWord(of: self.options)
         _ = try ControlClient.ask("log-level \(level)" + (name.map { " \($0)" } ?? ""), config: try options.load())
         print("log level \(level)")
+    }
+}
+
+/// `satellite upgrade`.
+struct Upgrade: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Upgrade the running launcher in place: it executes the satellite-launcher now installed in its own process, keeping its pid and every process running.",
+        discussion: "The new program is tried first; if it fails its trial the running launcher goes on and this command says why (exit 1)."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        // The trial may take the launcher up to 10 s; the new launcher answers once it supervises.
+        let answer = try ControlClient.ask("upgrade", config: try options.load(), waiting: 30)
+        let previous = answer["previous_version"] as? String ?? "?"
+        let version = answer["version"] as? String ?? "?"
+        print("launcher pid \(answer["pid"] as? Int ?? 0) upgraded in place: \(previous) -> \(version)")
     }
 }

@@ -68,7 +68,6 @@ enum Launcher {
         ]
         if !config.supervisor.debugAddress.isEmpty { settings["debug-address"] = config.supervisor.debugAddress }
         if config.supervisor.debugReadOnly { settings["debug-read-only"] = "true" }
-        settings["version"] = SatelliteVersion.current
         // Under the journal the launcher's standard error is its log; otherwise a file too.
         if !launch.logs.journal { settings["log-file"] = config.logDirectory + "/satellite.log" }
         do throws(LaunchError) {

@@ -18,7 +18,7 @@ struct SatelliteCommand: AsyncParsableCommand {
             Exit status: 0 success, 1 failure, 64 usage error, 78 configuration error.
             """,
         version: SatelliteVersion.current,
-        subcommands: [Run.self, Setup.self, ConfigCommand<SatelliteConfiguration>.self, Admin.self, Network.self, Status.self, Restart.self, Stop.self, LogLevel.self]
+        subcommands: [Run.self, Setup.self, ConfigCommand<SatelliteConfiguration>.self, Admin.self, Network.self, Status.self, Restart.self, Stop.self, LogLevel.self, Upgrade.self]
     )
 }
 

@@ -1,3 +1,4 @@
+import CSupport
 import CSystemd
 import Logging
 import StructuredLogging
@@ -13,20 +14,45 @@ import Glibc
 /// and executes this program in its place (same pid, so systemd and the operator see one
 /// process). This program links neither Foundation nor the satellite's libraries, which keeps
 /// the process that stays up for the satellite's whole life small.
+///
+/// An in-place upgrade runs it twice more: `--probe-fd N` as the running launcher's child, to
+/// show that it can read the running launcher's ``Handover`` (it answers `ready VERSION`), and
+/// then `--resume-fd N` in the running launcher's own process, where it takes the children over.
 @main
 struct LauncherMain {
-    static func main() async {
+    static let usage = "usage: satellite-launcher --plan-fd N | --resume-fd N | --probe-fd N | --version (started by `satellite run`, not by hand)"
+
+    static func main() {
         let arguments = CommandLine.arguments
-        guard arguments.count == 3, arguments[1] == "--plan-fd", let fd = Int32(arguments[2]) else {
-            fail("usage: satellite-launcher --plan-fd N (started by `satellite run`, not by hand)", status: 64)
+        let version = String(cString: cs_version())
+        if arguments.count == 2, arguments[1] == "--version" {
+            print(version)
+            exit(0)
         }
+        guard arguments.count == 3, let fd = Int32(arguments[2]), ["--plan-fd", "--resume-fd", "--probe-fd"].contains(arguments[1]) else {
+            fail(usage, status: 64)
+        }
+        let bytes = readAll(fd)
+        close(fd)
+        var handover: Handover?
         let plan: LaunchPlan
         do {
-            plan = try LaunchPlan(decoding: readAll(fd))
+            if arguments[1] == "--plan-fd" {
+                plan = try LaunchPlan(decoding: bytes)
+            } else {
+                let state = try Handover(decoding: bytes)
+                handover = state
+                plan = state.plan
+            }
         } catch {
             fail("satellite-launcher: \(error)", status: 1)
         }
-        close(fd)
+        let trampoline = SupervisorOptions.trampolineBesideExecutable()
+        if arguments[1] == "--probe-fd" {
+            guard access(trampoline, X_OK) == 0 else { fail("satellite-launcher: the trampoline \(trampoline) is missing or not executable", status: 1) }
+            print("ready \(version)")
+            exit(0)
+        }
 
         var sinks = [LogSink.standardError]
         var logFile: (path: String, fd: Int32)?
@@ -44,8 +70,11 @@ struct LauncherMain {
         }
         let log = Logger(label: "launcher")
 
-        var options = SupervisorOptions(trampoline: SupervisorOptions.trampolineBesideExecutable(), logger: log)
+        var options = SupervisorOptions(trampoline: trampoline, logger: log)
         options.trapsSignals = true
+        options.version = version
+        options.upgradeExecutable = ownPath()
+        options.planSettings = plan.settings
         options.controlSocket = plan.settings["control-socket"]
         if let address = plan.settings["debug-address"], let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) {
             var host = String(address[..<colon])
@@ -53,7 +82,6 @@ struct LauncherMain {
             options.debugAddress = (host, port)
         }
         options.debugReadOnly = plan.settings["debug-read-only"] == "true"
-        options.version = plan.settings["version"]
         let ownLog = logFile
         options.reopenLogs = {
             // The sink keeps its descriptor number; the file behind it is the one at the path now.
@@ -90,9 +118,15 @@ struct LauncherMain {
         }
         let outcome: SupervisorOutcome
         do {
-            let supervisor = try Supervisor(specs: plan.specs, options: options)
-            log.info("launching", metadata: ["processes": .array(plan.specs.map { .string($0.name) })])
-            outcome = try await supervisor.run()
+            // The loop runs on this, the main thread: the only one whose children outlive an
+            // exec, so the only one that can upgrade in place.
+            if let handover {
+                outcome = try Supervisor(resuming: handover, options: options).runOnThisThread()
+            } else {
+                let supervisor = try Supervisor(specs: plan.specs, options: options)
+                log.info("launching", metadata: ["processes": .array(plan.specs.map { .string($0.name) })])
+                outcome = try supervisor.runOnThisThread()
+            }
         } catch {
             log.critical("cannot launch", metadata: ["error": "\(error)"])
             exit(1)
@@ -108,6 +142,17 @@ struct LauncherMain {
             log.error("gave up", metadata: ["reason": .string(reason)])
             exit(1)
         }
+    }
+
+    /// This program's path as it starts, so that an upgrade executes whatever file is there then
+    /// (an exec of /proc/self/exe would run this one again).
+    static func ownPath() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return CommandLine.arguments[0] }
+        var path = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if path.hasSuffix(" (deleted)") { path.removeLast(" (deleted)".count) }
+        return path
     }
 
     static func readAll(_ fd: Int32) -> [UInt8] {

@@ -49,9 +49,10 @@ struct ControlTests {
     /// Every field the README documents, with its type; nothing else.
     func checkSchema(_ document: [String: Any], sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(Set(document.keys) == ["version", "launcher", "processes"], sourceLocation: sourceLocation)
-        #expect(document["version"] as? Int == 1, sourceLocation: sourceLocation)
+        #expect(document["version"] as? Int == 2, sourceLocation: sourceLocation)
         let launcher = document["launcher"] as? [String: Any] ?? [:]
-        #expect(Set(launcher.keys) == ["pid", "phase", "started_at"], sourceLocation: sourceLocation)
+        #expect(Set(launcher.keys) == ["pid", "phase", "started_at", "version"], sourceLocation: sourceLocation)
+        #expect(launcher["version"] is String, sourceLocation: sourceLocation)
         #expect(["running", "stopping"].contains(launcher["phase"] as? String ?? ""), sourceLocation: sourceLocation)
         for process in document["processes"] as? [[String: Any]] ?? [] {
             #expect(Set(process.keys) == ["name", "pid", "state", "ready_since", "restarts", "last_exit_code", "last_exit_signal", "heartbeat_age_ms", "tags"], sourceLocation: sourceLocation)

@@ -57,6 +57,17 @@ int cs_memfd_inheritable(const char *name);
 /// Writes all `length` bytes, retrying on EINTR and short writes. Returns 0, or an errno value.
 int cs_write_all(int fd, const void *bytes, size_t length);
 
+/// Whether the calling thread is the process's main thread (its tid is the pid): the only one
+/// whose children stay children across an exec, since the kernel sends PR_SET_PDEATHSIG when
+/// the spawning thread ends, and an exec ends every other thread.
+int cs_is_main_thread(void);
+
+/// The version of the build this program belongs to, as `--version`, `satellite status` and the
+/// operator page show it. It lives in a fixed-size field after the marker `satellite-version:`
+/// so that a release can stamp a built binary with its version (as Go's `-ldflags -X` does),
+/// and two binaries from one commit can differ in nothing else.
+const char *cs_version(void);
+
 /// The number of this process's open descriptors (reads /proc/self/fd), or -1.
 int cs_open_descriptor_count(void);
 

@@ -127,9 +127,6 @@ final class SupervisorLoop: @unchecked Sendable {
             try signals.install()
             self.signals = signals
         }
-        // The previous launcher blocked these before its exec, so none could end this process
-        // before its handlers were in place; what arrived meanwhile is delivered now.
-        SignalPipe.unblock()
         let version = supervisor.options.version ?? "unknown"
         log.info("took over from the previous launcher", metadata: [
             "previous_version": .string(handover.previousVersion), "version": .string(version),
@@ -167,6 +164,13 @@ final class SupervisorLoop: @unchecked Sendable {
     }
 
     private func runLoop() -> SupervisorOutcome {
+        if signals != nil {
+            // This thread may have been started with them blocked: a program executed from a
+            // thread of Swift's pool inherits its mask, and a previous launcher blocks them before
+            // handing over so that none ends this process before its handlers are in place.
+            // What arrived meanwhile is delivered now.
+            SignalPipe.unblock()
+        }
         if supervisor.options.guardsProcessGroups, !resumed {
             groupGuard = GroupGuard(trampoline: supervisor.options.trampoline, log: log)
         }

@@ -32,6 +32,12 @@ final class LaunchedSatellite {
         try self.init(directory: directory, config: nil, flags: flags, environment: [:], ownsDirectory: false)
     }
 
+    /// Launches the `satellite` at `executable` (with its launcher and trampoline beside it), in a
+    /// directory of its own.
+    convenience init(executable: URL, config: String? = nil, flags: [String] = []) throws {
+        try self.init(directory: try temporaryDirectory(), config: config, flags: flags, environment: [:], program: executable)
+    }
+
     /// Launches `satellite run --config CONFIG` as it is, its data wherever the file says, in
     /// `directory`, which is removed when this is released.
     convenience init(configFile: String, dataDir: String, in directory: URL) throws {
@@ -49,7 +55,7 @@ final class LaunchedSatellite {
 
     private init(
         directory: URL, config: String?, flags: [String], environment: [String: String], ownsDirectory: Bool = true, arguments given: [String]? = nil,
-        dataDir: String? = nil, wrapper: [String]? = nil
+        dataDir: String? = nil, wrapper: [String]? = nil, program: URL = SatelliteProcess.executable
     ) throws {
         _ = Self.sweptLeftovers
         self.directory = directory
@@ -63,7 +69,7 @@ final class LaunchedSatellite {
             try config.write(to: path, atomically: true, encoding: .utf8)
             arguments += ["--config", path.path]
         }
-        process.executableURL = wrapper == nil ? SatelliteProcess.executable : URL(fileURLWithPath: "/usr/sbin/ip")
+        process.executableURL = wrapper == nil ? program : URL(fileURLWithPath: "/usr/sbin/ip")
         process.currentDirectoryURL = directory
         process.arguments = (wrapper ?? []) + arguments + flags
         process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }

@@ -34,8 +34,8 @@ final class LaunchedSatellite {
 
     /// Launches the `satellite` at `executable` (with its launcher and trampoline beside it), in a
     /// directory of its own.
-    convenience init(executable: URL, config: String? = nil, flags: [String] = []) throws {
-        try self.init(directory: try temporaryDirectory(), config: config, flags: flags, environment: [:], program: executable)
+    convenience init(executable: URL, config: String? = nil, flags: [String] = [], environment: [String: String] = [:]) throws {
+        try self.init(directory: try temporaryDirectory(), config: config, flags: flags, environment: environment, program: executable)
     }
 
     /// Launches `satellite run --config CONFIG` as it is, its data wherever the file says, in

@@ -136,7 +136,7 @@ struct UpgradeTests {
         #expect(satellite.events.filter { $0.msg == "stopped" && $0.process != "launcher" }.map(\.process) == ["repairer", "api", "core"])
     }
 
-    @Test func anUpgradeWhileStartingOrToAMissingProgramIsRefusedAndSignalsUpgradeToo() async throws {
+    @Test func anUpgradeToAMissingProgramIsRefusedAndSIGUSR2Upgrades() async throws {
         let build = try InstalledBuild()
         let satellite = try LaunchedSatellite(executable: build.satellite, config: """
             processes:
@@ -153,6 +153,36 @@ struct UpgradeTests {
         try await satellite.until("the upgrade by signal") { satellite.count("took over from the previous launcher") == 1 }
         #expect((try await status(satellite)["launcher"] as? [String: Any])?["version"] as? String == "0.1.2-signalled")
         #expect(satellite.count("spawned") == 1)
+        kill(satellite.pid, SIGTERM)
+        #expect(try await satellite.exitStatus() == 0)
+    }
+
+    @Test func underSystemdAnUpgradeIsAReloadThatEndsReady() async throws {
+        let build = try InstalledBuild()
+        let socketDirectory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: socketDirectory) }
+        let socketPath = socketDirectory.appendingPathComponent("notify").path
+        let socket = try NotifySocket(path: socketPath)
+        defer { socket.close() }
+        let satellite = try LaunchedSatellite(executable: build.satellite, config: """
+            processes:
+              - {name: first, exec: /bin/sleep, args: ["1000"]}
+            """, environment: ["NOTIFY_SOCKET": socketPath])
+        var received: [String] = []
+        while !received.contains(where: { $0.hasPrefix("READY=1") }) {
+            guard let message = await socket.receive(timeoutSeconds: 20) else { break }
+            received.append(message)
+        }
+        try await build.installLauncher(version: "0.1.3-reloaded")
+        let upgrade = try await SatelliteProcess.run(["upgrade", "--data-dir", satellite.dataDir])
+        #expect(upgrade.status == 0, "\(upgrade.stderr)")
+        while received.filter({ $0.hasPrefix("READY=1") }).count < 2 {
+            guard let message = await socket.receive(timeoutSeconds: 10) else { break }
+            received.append(message)
+        }
+        let reloading = try #require(received.firstIndex { $0.hasPrefix("RELOADING=1\nMONOTONIC_USEC=") }, "\(received)")
+        #expect(received[reloading].hasSuffix("\nSTATUS=upgrading to 0.1.3-reloaded"))
+        #expect(received[(reloading + 1)...].first { $0.hasPrefix("READY=1") } == "READY=1\nSTATUS=1/1 ready", "\(received)")
         kill(satellite.pid, SIGTERM)
         #expect(try await satellite.exitStatus() == 0)
     }

@@ -148,3 +148,81 @@ private func spec(_ name: String, after: [String] = [], oneshot: Bool = false) -
         #expect(throws: LaunchPlanError.self) { try LaunchPlan(decoding: cut) }
     }
 }
+
+@Suite struct HandoverTests {
+    /// Within a millisecond: an instant travels as an age and a clock reading.
+    func near(_ a: ContinuousClock.Instant?, _ b: ContinuousClock.Instant?) -> Bool {
+        guard let a, let b else { return a == nil && b == nil }
+        return abs((a - b).nanoseconds) < 1_000_000
+    }
+
+    func same(_ a: ChildState, _ b: ChildState) -> Bool {
+        func runs(_ x: ChildRun, _ y: ChildRun) -> Bool {
+            x.pid == y.pid && near(x.spawnedAt, y.spawnedAt) && near(x.readyAt, y.readyAt) && near(x.heartbeat, y.heartbeat)
+        }
+        switch (a, b) {
+        case (.idle, .idle): return true
+        case (.starting(let x), .starting(let y)), (.ready(let x), .ready(let y)): return runs(x, y)
+        case (.stopping(let x, let r, let k, let killed), .stopping(let y, let s, let l, let killed2)):
+            return runs(x, y) && r == s && near(k, l) && killed == killed2
+        case (.backingOff(let x), .backingOff(let y)): return near(x, y)
+        case (.down(let x), .down(let y)): return x == y
+        default: return false
+        }
+    }
+
+    @Test func carriesEveryStateCountDescriptorAndHalfLine() throws {
+        let now = ContinuousClock.now
+        var run = ChildRun(pid: 4242, spawnedAt: now - .seconds(90))
+        run.readyAt = now - .seconds(89)
+        run.heartbeat = now - .milliseconds(300)
+        let states: [ChildState] = [
+            .idle, .starting(ChildRun(pid: 7, spawnedAt: now - .milliseconds(5))), .ready(run),
+            .stopping(run, .hung, killAt: now + .seconds(9), killed: false), .stopping(run, .requested, killAt: now - .seconds(1), killed: true),
+            .backingOff(until: now + .seconds(30)), .down(.exited(code: 0)), .down(.signalled(9)), .down(nil),
+        ]
+        let specs = states.indices.map { ProcessSpec(name: "p\($0)", executable: "/bin/sleep", arguments: ["1000"]) }
+        let children = states.enumerated().map { index, state in
+            HandedChild(
+                machine: ChildMachine.Saved(
+                    state: state, backoffFailures: index, intensityTimes: [now - .seconds(index), now - .milliseconds(index)], restarts: index * 3,
+                    lastExit: index % 2 == 0 ? .exited(code: Int32(index)) : .signalled(15), restartsAllowed: index % 3 != 0
+                ),
+                pidfd: Int32(10 + index), notifyRead: index == 0 ? -1 : 40, notifyWrite: index == 0 ? -1 : 41, outputRead: 42, outputWrite: 43,
+                logDescriptor: 44, journalStream: -1, notifyPending: [0, 10, 255, UInt8(index)], notifyDiscarding: index == 4,
+                outputPending: Array("half a line \u{0}".utf8), malformedMessages: index
+            )
+        }
+        let launcher = HandedLauncher(
+            launchedAt: now - .seconds(100), startedSequence: [2, 0, 1], restartWhenDown: [3], controlListener: 5, debugListener: -1,
+            guardPid: 999, guardPidfd: 6, guardChannel: 8, requesters: [12, 13]
+        )
+        let handover = Handover(
+            plan: LaunchPlan(specs: specs, settings: ["log-format": "text"]), previousVersion: "0.1.0-dev", launcher: launcher, children: children
+        )
+        let decoded = try Handover(decoding: handover.encoded())
+        #expect(decoded.plan == handover.plan)
+        #expect(decoded.previousVersion == "0.1.0-dev")
+        #expect(near(decoded.launcher.launchedAt, launcher.launchedAt))
+        var launcherRest = decoded.launcher
+        launcherRest.launchedAt = launcher.launchedAt
+        #expect(launcherRest == launcher)
+        for (got, sent) in zip(decoded.children, children) {
+            #expect(same(got.machine.state, sent.machine.state), "\(got.machine.state) != \(sent.machine.state)")
+            #expect(zip(got.machine.intensityTimes, sent.machine.intensityTimes).allSatisfy { near($0, $1) } && got.machine.intensityTimes.count == 2)
+            var rest = got
+            rest.machine.state = sent.machine.state
+            rest.machine.intensityTimes = sent.machine.intensityTimes
+            #expect(rest == sent)
+        }
+        #expect(Set(decoded.descriptors) == Set([5, 6, 8, 12, 13] + (10..<19).map(Int32.init) + [40, 41, 42, 43, 44]))
+        // A machine restored from it goes on from the same counts.
+        let machine = ChildMachine(specs[2], restoring: decoded.children[2].machine)
+        #expect(machine.restarts == 6 && machine.backoff.failures == 2 && machine.intensity.recent == 2 && machine.lastExit == .exited(code: 2))
+    }
+
+    @Test func refusesAPlanOrAnythingElse() {
+        let plan = LaunchPlan(specs: [ProcessSpec(name: "a", executable: "/bin/true")]).encoded()
+        #expect(throws: LaunchPlanError(detail: "not a launcher's handover of this version")) { try Handover(decoding: plan) }
+    }
+}

@@ -257,7 +257,9 @@ int cs_unix_connect(const char *path) {
     return fd;
 }
 
-int cs_tcp_listen(const char *host, int port) {
+int cs_tcp_listen(const char *host, int port) { return cs_tcp_listen_shared(host, port, 0); }
+
+int cs_tcp_listen_shared(const char *host, int port, int reuse_port) {
     struct sockaddr_storage storage;
     memset(&storage, 0, sizeof storage);
     socklen_t length;
@@ -282,6 +284,12 @@ int cs_tcp_listen(const char *host, int port) {
     if (fd < 0) return -1;
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
     /* The API's backlog: a burst of connects past it loses SYNs, and each client waits a 1 s
        retransmission (the silent flood test saw 6 in every 1,000 connects do so at 64). The
        kernel caps it at net.core.somaxconn (4096 by default), as nginx and HAProxy rely on. */

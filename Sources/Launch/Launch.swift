@@ -86,40 +86,45 @@ public struct Launch: Sendable {
         }
         var inherited = environment
         for name in Self.parentOnlyVariables { inherited.removeValue(forKey: name) }
+        // A dependency on an entry with instances is one on each of them.
+        let instanceNames = Dictionary(processes.map { ($0.name, Self.instanceNames(of: $0)) }, uniquingKeysWith: { first, _ in first })
         var specs: [ProcessSpec] = []
         for (index, entry) in processes.enumerated() {
-            let timings = entry.timings(under: supervisor)
-            var environment = inherited.merging(entry.environment) { _, own in own }
-            let executable: String
-            let arguments: [String]
-            switch entry.program {
-            case .peer(let name):
-                executable = peer.executable
-                arguments = peer.leadingArguments + [name] + peer.trailingArguments
-                // The peer beats at its entry's interval and keeps its shutdown within its entry's
-                // stop timeout, whatever the section says.
-                environment[peer.heartbeatVariable] = GoDuration.format(timings.heartbeatInterval)
-                environment[peer.stopTimeoutVariable] = GoDuration.format(timings.stopTimeout)
-                environment[LogLevelFile.environmentVariable] = LogLevelFile(directory: levelDirectory, process: entry.name).path
-            case .exec(let program):
-                if program.contains("/"), access(program, X_OK) != 0 {
-                    throw ConfigError(
-                        source: source(entry.line), key: "processes[\(index)].exec", value: program,
-                        problem: .outOfRange(expected: "an executable file (\(String(cString: strerror(errno))))")
-                    )
+            for name in Self.instanceNames(of: entry) {
+                let timings = entry.timings(under: supervisor)
+                var environment = inherited.merging(entry.environment) { _, own in own }
+                let executable: String
+                let arguments: [String]
+                switch entry.program {
+                case .peer(let peerName):
+                    executable = peer.executable
+                    arguments = peer.leadingArguments + [peerName] + peer.trailingArguments
+                    // The peer beats at its entry's interval and keeps its shutdown within its entry's
+                    // stop timeout, whatever the section says.
+                    environment[peer.heartbeatVariable] = GoDuration.format(timings.heartbeatInterval)
+                    environment[peer.stopTimeoutVariable] = GoDuration.format(timings.stopTimeout)
+                    environment[LogLevelFile.environmentVariable] = LogLevelFile(directory: levelDirectory, process: name).path
+                case .exec(let program):
+                    if program.contains("/"), access(program, X_OK) != 0 {
+                        throw ConfigError(
+                            source: source(entry.line), key: "processes[\(index)].exec", value: program,
+                            problem: .outOfRange(expected: "an executable file (\(String(cString: strerror(errno))))")
+                        )
+                    }
+                    executable = program
+                    arguments = entry.arguments
                 }
-                executable = program
-                arguments = entry.arguments
+                var spec = ProcessSpec(
+                    name: name, executable: executable, arguments: arguments, environment: environment,
+                    after: entry.after.flatMap { instanceNames[$0] ?? [$0] }, oneshot: entry.oneshot, restart: entry.restart, notify: entry.notify,
+                    tags: entry.tags, timings: timings, logPath: logs.directory + "/" + name + ".log"
+                )
+                spec.logMaxSize = logs.maxSize
+                spec.logFiles = logs.maxFiles
+                if logs.journal { spec.journalIdentifier = logs.journalPrefix + name }
+                if entry.instances > 1 { spec.instanceOf = entry.name }
+                specs.append(spec)
             }
-            var spec = ProcessSpec(
-                name: entry.name, executable: executable, arguments: arguments, environment: environment,
-                after: entry.after, oneshot: entry.oneshot, restart: entry.restart, notify: entry.notify,
-                tags: entry.tags, timings: timings, logPath: logs.directory + "/" + entry.name + ".log"
-            )
-            spec.logMaxSize = logs.maxSize
-            spec.logFiles = logs.maxFiles
-            if logs.journal { spec.journalIdentifier = logs.journalPrefix + entry.name }
-            specs.append(spec)
         }
         do {
             _ = try StartOrder(specs)
@@ -127,6 +132,41 @@ public struct Launch: Sendable {
             throw ConfigError(source: source(processes.first?.line), key: "processes", value: nil, problem: .conflict(error.description))
         }
         return specs
+    }
+
+    /// `NAME` for one instance; `NAME@1` ... `NAME@N` for more (`@` is not allowed in an entry's
+    /// name, so no instance can take another entry's).
+    public static func instanceNames(of entry: ProcessEntry) -> [String] {
+        entry.instances == 1 ? [entry.name] : (1...entry.instances).map { "\(entry.name)@\($0)" }
+    }
+
+    /// One listening TCP socket per instance of a peer serving `host:port`, kept open across the
+    /// exec into the launcher: one socket for one instance (``listeningSocket(host:port:environment:)``);
+    /// for more, one each, sharing the address by SO_REUSEPORT, so that no two processes ever
+    /// accept from one socket and an instance being replaced leaves its clients waiting in its
+    /// own backlog. Under socket activation every instance shares systemd's socket. Empty when
+    /// `host` is a name rather than an IP address.
+    /// - Throws: ``LaunchError`` naming the address when it cannot be bound.
+    public static func listeningSockets(host: String, port: Int, count: Int, environment: [String: String]) throws(LaunchError) -> [Int32] {
+        guard count > 1, environment["LISTEN_PID"] != String(getpid()) else {
+            return try listeningSocket(host: host, port: port, environment: environment).map { Array(repeating: $0, count: count) } ?? []
+        }
+        let address = host == "localhost" ? "127.0.0.1" : host
+        var sockets: [Int32] = []
+        var bound = port
+        for _ in 0..<count {
+            let fd = cs_tcp_listen_shared(address, Int32(bound), 1)
+            if fd < 0, errno == EINVAL, sockets.isEmpty { return [] }
+            guard fd >= 0 else {
+                let reason = String(cString: strerror(errno))
+                for socket in sockets { close(socket) }
+                throw LaunchError("cannot listen on \(host):\(bound) (one socket per instance, SO_REUSEPORT): \(reason)")
+            }
+            if bound == 0 { bound = Int(cs_local_port(fd)) }
+            _ = fcntl(fd, F_SETFD, 0)
+            sockets.append(fd)
+        }
+        return sockets
     }
 
     /// A listening TCP socket for `host:port` that every process of a peer can serve, kept open

@@ -20,6 +20,9 @@ public struct ProcessEntry: Sendable, Equatable {
     public var notify: Bool
     public var tags: [String] = []
     public var environment: [String: String] = [:]
+    /// How many processes run this entry (`NAME@1` ... `NAME@N` when more than one), each
+    /// supervised on its own; `restart NAME` replaces them one at a time.
+    public var instances = 1
     /// `supervisor` keys set on this entry alone, already checked.
     public var timingOverrides: [ConfigEntry] = []
     /// The file line the entry starts on, for errors found after loading.
@@ -55,14 +58,17 @@ extension SupervisorConfig {
 // MARK: - Reading and writing the list
 
 extension ProcessEntry {
-    static let keys = ["name", "run", "exec", "args", "after", "oneshot", "restart", "notify", "tags", "env"] + SupervisorConfig.fields.map(\.key)
+    /// The most instances an entry may ask for.
+    public static let maximumInstances = 64
+
+    static let keys = ["name", "run", "exec", "args", "after", "oneshot", "restart", "notify", "tags", "env", "instances"] + SupervisorConfig.fields.map(\.key)
 
     /// The `processes` key: a list of mappings, one per process, in start order; `run:` names
     /// one of `peers`.
     public static func field<Root>(_ path: WritableKeyPath<Root, [ProcessEntry]> & Sendable, peers: [String]) -> ConfigField<Root> {
         ConfigField(
             key: "processes",
-            help: "what `satellite run` starts, in order: name, run: PEER or exec: PROGRAM; optional args, after, oneshot, restart, notify, tags, env, supervisor keys",
+            help: "what `satellite run` starts, in order: name, run: PEER or exec: PROGRAM; optional args, after, oneshot, restart, notify, tags, env, instances, supervisor keys",
             render: { render($0[keyPath: path]) },
             assign: { (root: inout Root, value: ConfigValue) throws(ConfigRejection) in
                 root[keyPath: path] = try read(value, peers: peers)
@@ -159,6 +165,11 @@ extension ProcessEntry {
                     entry.restart = policy
                 case "env":
                     entry.environment = try environment(field.value)
+                case "instances":
+                    guard case .scalar(let text) = field.value, let count = Int(text), (1...maximumInstances).contains(count) else {
+                        throw .outOfRange("a whole number from 1 to \(maximumInstances)")
+                    }
+                    entry.instances = count
                 default:
                     try SupervisorConfig.fieldsByKey[field.key]!.assign(&scratch, field.value)
                     entry.timingOverrides.append(field)
@@ -166,6 +177,10 @@ extension ProcessEntry {
             } catch {
                 throw error.at(key: key, line: field.line, value: field.value.shown)
             }
+        }
+        if entry.oneshot, entry.instances > 1, let field = fields.first(where: { $0.key == "instances" }) {
+            throw ConfigRejection(.conflict("a one-shot process runs once; instances is for processes that keep running"))
+                .at(key: "\(place).instances", line: field.line, value: field.value.shown)
         }
         return entry
     }
@@ -221,6 +236,7 @@ extension ProcessEntry {
             if entry.restart != .always { lines.append("restart: " + entry.restart.rawValue) }
             if entry.notify != ProcessEntry(name: entry.name, program: entry.program).notify { lines.append("notify: \(entry.notify)") }
             if !entry.tags.isEmpty { lines.append("tags: " + YAMLText.flowList(entry.tags)) }
+            if entry.instances != 1 { lines.append("instances: \(entry.instances)") }
             if !entry.environment.isEmpty {
                 let pairs = entry.environment.sorted { $0.key < $1.key }.map { YAMLText.scalar($0.key) + ": " + YAMLText.scalar($0.value) }
                 lines.append("env: {" + pairs.joined(separator: ", ") + "}")

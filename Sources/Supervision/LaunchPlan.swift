@@ -11,7 +11,7 @@ public struct LaunchPlan: Sendable, Equatable {
         self.settings = settings
     }
 
-    static let magic = "satellite-launch-plan-1"
+    static let magic = "satellite-launch-plan-2"
 
     public func encoded() -> [UInt8] {
         FieldWriter.bytes(fields)
@@ -36,6 +36,7 @@ public struct LaunchPlan: Sendable, Equatable {
             }
             fields.append(String(t.restartLimit))
             fields += [String(spec.logMaxSize), String(spec.logFiles), spec.journalIdentifier ?? "", spec.journalIdentifier == nil ? "0" : "1", String(spec.listenDescriptor ?? -1)]
+            fields += [spec.instanceOf ?? "", spec.instanceOf == nil ? "0" : "1"]
         }
         return fields
     }
@@ -85,6 +86,8 @@ public struct LaunchPlan: Sendable, Equatable {
             spec.journalIdentifier = try reader.flag() ? identifier : nil
             let listen = try reader.text()
             spec.listenDescriptor = Int32(listen).flatMap { $0 >= 0 ? $0 : nil }
+            let instanceOf = try reader.text()
+            spec.instanceOf = try reader.flag() ? instanceOf : nil
             specs.append(spec)
         }
         self.init(specs: specs, settings: settings)

@@ -24,7 +24,7 @@ enum OperatorPage {
 
     /// - Parameter token: the actions' token; nil when the page is read-only.
     static func render(
-        machines: [ChildMachine], tags: [[String]], logs: [Bool], launcher: Launcher, token: String?, now: ContinuousClock.Instant
+        machines: [ChildMachine], specs: [ProcessSpec], launcher: Launcher, token: String?, now: ContinuousClock.Instant
     ) -> String {
         var html = """
             <!doctype html>
@@ -41,21 +41,28 @@ enum OperatorPage {
             <p>pid <code>\(launcher.pid)</code> · \(escaped(launcher.phase)) · up \(shown(launcher.uptime))\(launcher.version.map { " · version <code>\(escaped($0))</code>" } ?? "")\
              · <a href="/status">status</a> · <a href="/metrics">metrics</a>\(token == nil ? " · read-only" : "")</p>
             <table><thead><tr><th>process</th><th>state</th><th>pid</th><th>uptime</th><th>restarts</th><th>last exit</th>\
-            <th>heartbeat</th><th>tags</th><th></th></tr></thead><tbody>
+            <th>heartbeat</th><th>tags</th><th>instance of</th><th></th></tr></thead><tbody>
 
             """
         for (index, machine) in machines.enumerated() {
             let state = StatusDocument.stateName(machine.state)
             let run = machine.state.run
             let heartbeat = machine.notify && run?.readyAt != nil ? shown(now - run!.heartbeat) + " ago" : "–"
-            var actions = logs[index] ? "<a href=\"/log?process=\(escaped(machine.name))\">log</a>" : ""
+            let spec = specs[index]
+            var actions = spec.logPath != nil ? "<a href=\"/log?process=\(escaped(machine.name))\">log</a>" : ""
             if let token { actions += " " + form(token: token, field: "process", value: machine.name, label: "restart") }
             html += "<tr><td>\(escaped(machine.name))</td><td class=\"\(state)\">\(state)</td><td>\(run.map { String($0.pid) } ?? "–")</td>"
             html += "<td>\(run.map { shown(now - $0.spawnedAt) } ?? "–")</td><td>\(machine.restarts)</td><td>\(lastExit(machine.lastExit))</td>"
-            html += "<td>\(heartbeat)</td><td>\(tags[index].map(escaped).joined(separator: ", "))</td><td>\(actions)</td></tr>\n"
+            html += "<td>\(heartbeat)</td><td>\(spec.tags.map(escaped).joined(separator: ", "))</td>"
+            html += "<td>\(spec.instanceOf.map(escaped) ?? "–")</td><td>\(actions)</td></tr>\n"
         }
         html += "</tbody></table>\n"
-        let allTags = tags.flatMap { $0 }.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        let entries = specs.compactMap(\.instanceOf).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        if let token, !entries.isEmpty {
+            html += "<div class=\"tags\">restart one instance at a time: "
+                + entries.map { form(token: token, field: "process", value: $0, label: "restart \($0)") }.joined(separator: " ") + "</div>\n"
+        }
+        let allTags = specs.flatMap(\.tags).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         if let token, !allTags.isEmpty {
             html += "<div class=\"tags\">restart by tag: " + allTags.map { form(token: token, field: "tag", value: $0, label: "restart \($0)") }.joined(separator: " ") + "</div>\n"
         }

@@ -38,6 +38,9 @@ public struct ProcessSpec: Sendable, Equatable {
     /// named to it by `SATELLITE_LISTEN_FD=4`: the socket outlives the process, so clients wait
     /// in its backlog rather than being refused while the process restarts.
     public var listenDescriptor: Int32?
+    /// The entry this process is one instance of (`api` for `api@2`): `restart api` replaces its
+    /// instances one at a time. Nil for a process that is its own entry.
+    public var instanceOf: String?
 
     public init(
         name: String,

@@ -5,10 +5,10 @@ import Glibc
 /// The answer to `status` on the control socket, and the one-line summary systemd shows; its fields are documented in the README and
 /// stay stable (a field is added only with a new `version`).
 enum StatusDocument {
-    /// The document for processes `machines` (with their `tags`, in configuration order) of a
+    /// The document for processes `machines` (with their `specs`, in configuration order) of a
     /// launch in `phase` that began at `launchedAt`.
     static func render(
-        machines: [ChildMachine], tags: [[String]], phase: LaunchPhase, launchedAt: ContinuousClock.Instant, version: String?, now: ContinuousClock.Instant
+        machines: [ChildMachine], specs: [ProcessSpec], phase: LaunchPhase, launchedAt: ContinuousClock.Instant, version: String?, now: ContinuousClock.Instant
     ) -> String {
         var realtime = timespec()
         clock_gettime(CLOCK_REALTIME, &realtime)
@@ -36,7 +36,8 @@ enum StatusDocument {
                 ("last_exit_code", exitCode),
                 ("last_exit_signal", exitSignal),
                 ("heartbeat_age_ms", heartbeatAge),
-                ("tags", "[" + tags[index].map(JSONText.string).joined(separator: ",") + "]"),
+                ("tags", "[" + specs[index].tags.map(JSONText.string).joined(separator: ",") + "]"),
+                ("instance_of", specs[index].instanceOf.map(JSONText.string)),
             ])
         }
         return JSONText.object([

@@ -37,7 +37,7 @@ extension SupervisorLoop {
             debugEndpoint.answer(fd, status: "200 OK", body: statusDocument(at: now) + "\n", contentType: "application/json")
         case ("GET", "/"):
             let page = OperatorPage.render(
-                machines: machines, tags: children.map(\.spec.tags), logs: children.map { $0.spec.logPath != nil },
+                machines: machines, specs: children.map(\.spec),
                 launcher: .init(pid: getpid(), phase: phase.name, uptime: now - launchedAt, version: supervisor.options.version),
                 token: supervisor.options.debugReadOnly ? nil : actionToken, now: now
             )
@@ -83,6 +83,11 @@ extension SupervisorLoop {
         }
         let indexes: [Int]
         if let name = request.form["process"] {
+            if index(ofProcess: name) == nil, !self.indexes(ofInstancesOf: name).isEmpty {
+                guard phase.acceptsStarts else { return ("409 Conflict", "the launcher is stopping\n") }
+                let answer = roll(name, self.indexes(ofInstancesOf: name), at: now)
+                return answer.hasPrefix(#"{"ok":true"#) ? ("303 See Other", "restarting one at a time\n") : ("409 Conflict", answer + "\n")
+            }
             guard let index = index(ofProcess: name) else { return ("404 Not Found", "no process is named \"\(name)\"\n") }
             indexes = [index]
         } else if let tag = request.form["tag"] {
@@ -192,10 +197,10 @@ extension SupervisorLoop {
             requestStop(at: now)
             return JSONText.object([("ok", "true")])
         case .restart(let name):
-            guard let index = index(ofProcess: name) else {
-                return JSONText.error("no process is named \"\(name)\"; see satellite status")
-            }
-            return restart([index], at: now)
+            if let index = index(ofProcess: name) { return restart([index], at: now) }
+            let instances = indexes(ofInstancesOf: name)
+            guard !instances.isEmpty else { return JSONText.error("no process is named \"\(name)\"; see satellite status") }
+            return roll(name, instances, at: now)
         case .restartTagged(let tag):
             let indexes = indexes(taggedWith: tag)
             guard !indexes.isEmpty else { return JSONText.error("no process has the tag \"\(tag)\"") }
@@ -219,12 +224,54 @@ extension SupervisorLoop {
         machines.firstIndex { $0.name == name }
     }
 
+    /// The instances of entry `name` (`name@1` ...), if it has more than one.
+    func indexes(ofInstancesOf name: String) -> [Int] {
+        children.indices.filter { children[$0].spec.instanceOf == name }
+    }
+
     func indexes(taggedWith tag: String) -> [Int] {
         children.indices.filter { children[$0].spec.tags.contains(tag) }
     }
 
     func statusDocument(at now: ContinuousClock.Instant) -> String {
-        StatusDocument.render(machines: machines, tags: children.map(\.spec.tags), phase: phase, launchedAt: launchedAt, version: supervisor.options.version, now: now)
+        StatusDocument.render(machines: machines, specs: children.map(\.spec), phase: phase, launchedAt: launchedAt, version: supervisor.options.version, now: now)
+    }
+
+    /// Replaces an entry's instances one at a time; answers at once.
+    private func roll(_ name: String, _ indexes: [Int], at now: ContinuousClock.Instant) -> String {
+        guard phase.acceptsStarts else { return JSONText.error("the launcher is stopping") }
+        guard !rolls.contains(where: { $0.name == name }) else {
+            return JSONText.error("the instances of \(name) are already being replaced one at a time")
+        }
+        log.info("rolling restart requested", metadata: ["process": .string(name), "instances": .stringConvertible(indexes.count)])
+        rolls.append(RollingRestart(name: name, processes: indexes))
+        advanceRolls(at: now)
+        let names = indexes.map { JSONText.string(machines[$0].name) }.joined(separator: ",")
+        return JSONText.object([("ok", "true"), ("restarting", "[\(names)]"), ("one_at_a_time", "true")])
+    }
+
+    /// Moves each rolling restart on: the next instance is restarted once the one before is
+    /// running again and ready. A stopping launcher drops them.
+    func advanceRolls(at now: ContinuousClock.Instant) {
+        guard phase.acceptsStarts else {
+            rolls.removeAll()
+            return
+        }
+        var index = 0
+        while index < rolls.count {
+            switch rolls[index].next(isBack: { process in
+                guard !restartWhenDown.contains(process), case .ready = machines[process].state else { return false }
+                return true
+            }) {
+            case .restart(let process):
+                _ = restart([process], at: now)
+            case .wait:
+                index += 1
+            case .finished:
+                log.info("rolling restart done", metadata: ["process": .string(rolls[index].name)])
+                rolls.remove(at: index)
+            }
+        }
     }
 
     private func restart(_ indexes: [Int], at now: ContinuousClock.Instant) -> String {

@@ -34,6 +34,9 @@ extension SupervisorLoop {
             if let requester { upgrade.requesters.append(requester) }
             return nil
         }
+        if let roll = rolls.first {
+            return "the instances of \(roll.name) are being replaced one at a time; upgrade when that ends"
+        }
         let state = handover(requesters: []).encoded()
         let memory = cs_memfd_inheritable("satellite-handover")
         guard memory >= 0 else { return "memfd_create: \(String(cString: strerror(errno)))" }

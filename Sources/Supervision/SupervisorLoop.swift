@@ -37,6 +37,8 @@ final class SupervisorLoop: @unchecked Sendable {
     let actionToken = SupervisorLoop.randomToken()
     /// Processes to start again once they are down (`restart` on the control socket).
     var restartWhenDown: Set<Int> = []
+    /// Entries whose instances are being replaced one at a time (`restart NAME`).
+    var rolls: [RollingRestart] = []
     /// The new launcher program being tried before an in-place upgrade, if one is.
     var upgrade: UpgradeProbe?
     /// Whether this loop took over from a previous launcher, which already launched.
@@ -227,6 +229,7 @@ final class SupervisorLoop: @unchecked Sendable {
                 restartWhenDown.remove(index)
                 if phase.acceptsStarts { apply(machines[index].handle(.start, at: now), to: index, at: now) }
             }
+            advanceRolls(at: now)
             closeSilentClients(at: now)
             if let probe = upgrade, probe.deadline <= now { probeTimedOut(at: now) }
             advanceShutdown(at: now)

@@ -48,14 +48,15 @@ enum Launcher {
         } catch {
             throw failure("run: cannot create the log directory \(config.logDirectory): \((error as NSError).localizedDescription)")
         }
-        // The API's listening socket belongs to the launcher, so that clients wait rather than
-        // being refused while an API process restarts.
-        let apiEntries = config.processes.indices.filter { config.processes[$0].program == .peer(PeerName.api.rawValue) }
-        if !apiEntries.isEmpty, let address = HostPort(config.api.address) {
+        // The API's listening sockets belong to the launcher, so that clients wait rather than
+        // being refused while an API process restarts; one per instance.
+        let apiIndexes = specs.indices.filter { index in
+            config.processes.contains { $0.program == .peer(PeerName.api.rawValue) && Launch.instanceNames(of: $0).contains(specs[index].name) }
+        }
+        if !apiIndexes.isEmpty, let address = HostPort(config.api.address) {
             do throws(LaunchError) {
-                if let socket = try Launch.listeningSocket(host: address.host, port: address.port, environment: environment) {
-                    for index in apiEntries { specs[index].listenDescriptor = socket }
-                }
+                let sockets = try Launch.listeningSockets(host: address.host, port: address.port, count: apiIndexes.count, environment: environment)
+                for (index, socket) in zip(apiIndexes, sockets) { specs[index].listenDescriptor = socket }
             } catch {
                 throw failure("run: api.address: \(error)")
             }

@@ -306,6 +306,10 @@ struct LauncherTests {
         ("processes:\n  - {name: a, run: core, exec: /bin/true}\n", "either a peer (run:) or a program (exec:)"),
         ("processes:\n  - {name: a, exec: /bin/true}\n  - {name: a, exec: /bin/true}\n", #"expected a name no other process has"#),
         ("processes:\n  - {name: a, exec: /bin/true, stop-timeout: soon}\n", #"invalid value "soon" for "processes[0].stop-timeout""#),
+        ("processes:\n  - {name: a, exec: /bin/true, instances: 0}\n", #"invalid value "0" for "processes[0].instances"; expected a whole number from 1 to 64"#),
+        ("processes:\n  - {name: a, exec: /bin/true, instances: many}\n", #"invalid value "many" for "processes[0].instances""#),
+        ("processes:\n  - {name: a, exec: /bin/true, oneshot: true, instances: 2}\n", "a one-shot process runs once"),
+        ("processes:\n  - {name: a@1, exec: /bin/true}\n", "a name of letters, digits, - and _"),
     ])
     func badProcessListsAreConfigErrors(config: String, message: String) async throws {
         let directory = try temporaryDirectory()

@@ -85,6 +85,28 @@ struct OperatorPageTests {
         #expect(satellite.count("spawned", of: "steady") == 2, "a tag restarts only its own processes")
     }
 
+    @Test func instancesShowTheirEntryAndRestartOneAtATimeFromThePage() async throws {
+        let port = try freePort()
+        let satellite = try LaunchedSatellite(config: """
+            processes:
+              - {name: pool, exec: /bin/sleep, args: ["1000"], instances: 2}
+            """, flags: ["--supervisor.debug-address=127.0.0.1:\(port)"])
+        try await satellite.until("ready") { satellite.count("ready", of: "launcher") == 1 }
+        let page = Self.request(port, "GET", "/")
+        for name in ["pool@1", "pool@2"] {
+            let pid = try #require(satellite.pids(of: name).first)
+            #expect(page.body.contains("<td>\(name)</td><td class=\"ready\">ready</td><td>\(pid)</td>"), "\(page.body)")
+        }
+        #expect(page.body.contains("<td>pool</td>"), "the instance-of column")
+        #expect(page.body.contains("restart one instance at a time:") && page.body.contains(#"name="process" value="pool"><button type="submit">restart pool</button>"#))
+        let token = try #require(Self.token(in: page.body))
+        #expect(Self.request(port, "POST", "/restart", form: ["token": token, "process": "pool"]).status == 303)
+        try await satellite.until("the roll") { satellite.count("rolling restart done", of: "pool") == 1 }
+        #expect(satellite.count("spawned", of: "pool@1") == 2 && satellite.count("spawned", of: "pool@2") == 2)
+        kill(satellite.pid, SIGTERM)
+        #expect(try await satellite.exitStatus() == 0)
+    }
+
     @Test func aReadOnlyPageOffersNoActionAndRefusesThem() async throws {
         let (satellite, port) = try await Self.launch(readOnly: true)
         let page = Self.request(port, "GET", "/")

@@ -226,3 +226,20 @@ private func spec(_ name: String, after: [String] = [], oneshot: Bool = false) -
         #expect(throws: LaunchPlanError(detail: "not a launcher's handover of this version")) { try Handover(decoding: plan) }
     }
 }
+
+@Suite struct RollingRestartTests {
+    @Test func restartsTheNextOnlyOnceTheOneBeforeIsBack() {
+        var roll = RollingRestart(name: "api", processes: [2, 3, 4])
+        var back: Set<Int> = []
+        #expect(roll.next { back.contains($0) } == .restart(2))
+        #expect(roll.next { back.contains($0) } == .wait)
+        #expect(roll.next { back.contains($0) } == .wait)
+        back.insert(2)
+        #expect(roll.next { back.contains($0) } == .restart(3))
+        back.insert(4)  // another's readiness does not move it on
+        #expect(roll.next { back.contains($0) } == .wait)
+        back.insert(3)
+        #expect(roll.next { back.contains($0) } == .restart(4))
+        #expect(roll.next { back.contains($0) } == .finished)
+    }
+}

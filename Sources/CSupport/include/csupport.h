@@ -84,6 +84,10 @@ int cs_accept(int listener);
 /// SO_REUSEADDR, non-blocking and close-on-exec. Returns the descriptor, or -1 and errno.
 int cs_tcp_listen(const char *host, int port);
 
+/// cs_tcp_listen, with SO_REUSEPORT when `reuse_port` is non-zero: several such sockets of one
+/// user share the address, and the kernel spreads new connections over them.
+int cs_tcp_listen_shared(const char *host, int port, int reuse_port);
+
 /// The port a socket is bound to, or -1.
 int cs_local_port(int fd);
 

@@ -207,15 +207,17 @@ extension SupervisorLoop {
             return restart(indexes, at: now)
         case .logLevel(let level, let process):
             guard let change = supervisor.options.changeLogLevel else { return JSONText.error("this supervisor cannot change log levels") }
-            var pid: Int32?
-            if let process, process != "launcher" {
-                guard let machine = machines.first(where: { $0.name == process }) else {
-                    return JSONText.error("no process is named \"\(process)\"; see satellite status")
-                }
-                guard let run = machine.state.run else { return JSONText.error("process \"\(process)\" is not running") }
-                pid = run.pid
+            guard let process, process != "launcher" else {
+                if let problem = change(level, nil, nil) { return JSONText.error(problem) }
+                return JSONText.object([("ok", "true")])
             }
-            if let problem = change(level, process, pid) { return JSONText.error(problem) }
+            // An entry with instances: each of them.
+            let targets = index(ofProcess: process).map { [$0] } ?? indexes(ofInstancesOf: process)
+            guard !targets.isEmpty else { return JSONText.error("no process is named \"\(process)\"; see satellite status") }
+            for index in targets {
+                guard let run = machines[index].state.run else { return JSONText.error("process \"\(machines[index].name)\" is not running") }
+                if let problem = change(level, machines[index].name, run.pid) { return JSONText.error(problem) }
+            }
             return JSONText.object([("ok", "true")])
         }
     }

@@ -62,6 +62,13 @@ struct InstancesTests {
             let stopped = try #require(after.firstIndex { $0 == (next, "stopping") }, "\(next) never stopped")
             #expect(back < stopped, "\(next) was stopped before \(previous) was back")
         }
+        // A level given to the entry reaches each instance.
+        let level = try await SatelliteProcess.run(["log-level", "debug", "api", "--data-dir", satellite.dataDir])
+        #expect(level.status == 0, "\(level.stderr)")
+        for name in instances {
+            try await satellite.until("\(name)'s new level") { satellite.logText(name).contains(#""msg":"log level changed","level_now":"debug""#) }
+        }
+        #expect(!satellite.logText("core").contains("log level changed"))
         let again = try await status(satellite)
         #expect(again.filter { ($0["instance_of"] as? String) == "api" }.allSatisfy { $0["state"] as? String == "ready" })
 

@@ -138,7 +138,10 @@ private func spec(_ name: String, after: [String] = [], oneshot: Bool = false) -
                 after: ["migration"], restart: .onFailure, tags: ["edge", "x"], timings: timings, logPath: "/var/log/satellite/helper.log"
             ),
         ]
-        let plan = LaunchPlan(specs: specs, settings: ["log-file": "/var/log/satellite/satellite.log", "log-format": "json"])
+        var instance = ProcessSpec(name: "api@2", executable: "/usr/bin/satellite", arguments: ["run", "api"], notify: true)
+        instance.instanceOf = "api"
+        instance.listenDescriptor = 7
+        let plan = LaunchPlan(specs: specs + [instance], settings: ["log-file": "/var/log/satellite/satellite.log", "log-format": "json"])
         #expect(try LaunchPlan(decoding: plan.encoded()) == plan)
     }
 

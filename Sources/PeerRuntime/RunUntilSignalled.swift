@@ -21,7 +21,8 @@ public func runUntilSignalled(
     _ peer: some Peer,
     log: Logger,
     heartbeatInterval: Duration = .seconds(1),
-    level: LogLevelControl? = nil
+    level: LogLevelControl? = nil,
+    version: String? = nil
 ) async throws {
     let notifier = PeerNotifier.current()
     let levelFile = LogLevelFile.fromEnvironment()
@@ -51,6 +52,7 @@ public func runUntilSignalled(
     let heartbeat = Task {
         guard await peer.untilServing() else { return }
         notifier.send(.ready, .status("\(type(of: peer).name) running"))
+        if let version { notifier.send(.version(version)) }
         var reported: [String] = []
         while !Task.isCancelled {
             try? await Task.sleep(for: heartbeatInterval)

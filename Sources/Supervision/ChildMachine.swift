@@ -12,6 +12,8 @@ public struct ChildRun: Sendable, Equatable {
     public var readyAt: ContinuousClock.Instant?
     /// The last READY or WATCHDOG.
     public var heartbeat: ContinuousClock.Instant
+    /// The version the process said it is (`VERSION=`), if it did.
+    public var version: String?
 
     public init(pid: Int32, spawnedAt: ContinuousClock.Instant) {
         self.pid = pid
@@ -176,6 +178,16 @@ public struct ChildMachine: Sendable {
 
         case (.message(.status(let text)), _):
             return [.report(.status(text))]
+
+        case (.message(.version(let text)), .starting(var run)):
+            run.version = text
+            state = .starting(run)
+            return []
+
+        case (.message(.version(let text)), .ready(var run)):
+            run.version = text
+            state = .ready(run)
+            return []
 
         case (.message, _):
             return []

@@ -99,6 +99,7 @@ public struct Handover: Sendable {
         var fields: [String]
         func run(_ run: ChildRun) -> [String] {
             [String(run.pid), time.age(run.spawnedAt), run.readyAt == nil ? "0" : "1", run.readyAt.map(time.age) ?? "0", time.age(run.heartbeat)]
+                + [run.version ?? "", run.version == nil ? "0" : "1"]
         }
         switch saved.state {
         case .idle: fields = ["idle"]
@@ -123,6 +124,8 @@ public struct Handover: Sendable {
             let ready = time.instant(try reader.integer())
             run.readyAt = hasReady ? ready : nil
             run.heartbeat = time.instant(try reader.integer())
+            let version = try reader.text()
+            run.version = try reader.flag() ? version : nil
             return run
         }
         let state: ChildState

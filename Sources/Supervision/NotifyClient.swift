@@ -12,6 +12,7 @@ extension NotifyMessage {
         case .watchdog: "WATCHDOG=1"
         case .stopping: "STOPPING=1"
         case .status(let text): "STATUS=" + text.filter { $0 != "\n" }
+        case .version(let text): "VERSION=" + text.filter { $0 != "\n" }
         case .other(let key): key + "="
         }
     }

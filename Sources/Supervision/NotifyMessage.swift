@@ -9,6 +9,8 @@ public enum NotifyMessage: Sendable, Equatable {
     case status(String)
     /// `STOPPING=1`: the process is shutting down of its own accord.
     case stopping
+    /// `VERSION=text`: the version of the program, sent with `READY=1` (systemd ignores it).
+    case version(String)
     /// A well-formed assignment outside this vocabulary (as `MAINPID=`); ignored.
     case other(key: String)
 
@@ -26,6 +28,7 @@ public enum NotifyMessage: Sendable, Equatable {
         case ("WATCHDOG", "1"): self = .watchdog
         case ("STOPPING", "1"): self = .stopping
         case ("STATUS", _): self = .status(valueText)
+        case ("VERSION", _) where !valueText.isEmpty: self = .version(valueText)
         case ("READY", _), ("WATCHDOG", _), ("STOPPING", _): return nil
         default: self = .other(key: keyText)
         }

@@ -41,7 +41,7 @@ enum OperatorPage {
             <p>pid <code>\(launcher.pid)</code> · \(escaped(launcher.phase)) · up \(shown(launcher.uptime))\(launcher.version.map { " · version <code>\(escaped($0))</code>" } ?? "")\
              · <a href="/status">status</a> · <a href="/metrics">metrics</a>\(token == nil ? " · read-only" : "")</p>
             <table><thead><tr><th>process</th><th>state</th><th>pid</th><th>uptime</th><th>restarts</th><th>last exit</th>\
-            <th>heartbeat</th><th>tags</th><th>instance of</th><th></th></tr></thead><tbody>
+            <th>heartbeat</th><th>tags</th><th>instance of</th><th>version</th><th></th></tr></thead><tbody>
 
             """
         for (index, machine) in machines.enumerated() {
@@ -54,7 +54,7 @@ enum OperatorPage {
             html += "<tr><td>\(escaped(machine.name))</td><td class=\"\(state)\">\(state)</td><td>\(run.map { String($0.pid) } ?? "–")</td>"
             html += "<td>\(run.map { shown(now - $0.spawnedAt) } ?? "–")</td><td>\(machine.restarts)</td><td>\(lastExit(machine.lastExit))</td>"
             html += "<td>\(heartbeat)</td><td>\(spec.tags.map(escaped).joined(separator: ", "))</td>"
-            html += "<td>\(spec.instanceOf.map(escaped) ?? "–")</td><td>\(actions)</td></tr>\n"
+            html += "<td>\(spec.instanceOf.map(escaped) ?? "–")</td><td>\(run?.version.map(escaped) ?? "–")</td><td>\(actions)</td></tr>\n"
         }
         html += "</tbody></table>\n"
         let entries = specs.compactMap(\.instanceOf).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }

@@ -38,6 +38,7 @@ enum StatusDocument {
                 ("heartbeat_age_ms", heartbeatAge),
                 ("tags", "[" + specs[index].tags.map(JSONText.string).joined(separator: ",") + "]"),
                 ("instance_of", specs[index].instanceOf.map(JSONText.string)),
+                ("version", run?.version.map(JSONText.string)),
             ])
         }
         return JSONText.object([

@@ -51,15 +51,15 @@ struct Run: AsyncParsableCommand {
                 case .migration:
                     try await MigrationPeer(log: log, database: database, identityPath: config.identityPath).run()
                 case .core:
-                    try await runUntilSignalled(Core(log: log, database: database, config: config.core), log: log, heartbeatInterval: heartbeat, level: level)
+                    try await runUntilSignalled(Core(log: log, database: database, config: config.core), log: log, heartbeatInterval: heartbeat, level: level, version: SatelliteVersion.current)
                 case .api:
                     var apiConfig = config.apiPeer
                     apiConfig.listenDescriptor = ProcessInfo.processInfo.environment["SATELLITE_LISTEN_FD"].flatMap(Int32.init)
                     let identity = try IdentityFile.load(from: config.identityPath)
-                    try await runUntilSignalled(API(log: log, database: database, identity: identity, config: apiConfig), log: log, heartbeatInterval: heartbeat, level: level)
+                    try await runUntilSignalled(API(log: log, database: database, identity: identity, config: apiConfig), log: log, heartbeatInterval: heartbeat, level: level, version: SatelliteVersion.current)
                 case .repairer:
                     let identity = try IdentityFile.load(from: config.identityPath)
-                    try await runUntilSignalled(Repairer(log: log, database: database, identity: identity, config: config.repairerPeer), log: log, heartbeatInterval: heartbeat, level: level)
+                    try await runUntilSignalled(Repairer(log: log, database: database, identity: identity, config: config.repairerPeer), log: log, heartbeatInterval: heartbeat, level: level, version: SatelliteVersion.current)
                 }
             }
         } catch let error as IdentityFileError {

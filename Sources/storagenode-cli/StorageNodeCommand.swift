@@ -82,7 +82,7 @@ struct Run: AsyncParsableCommand {
         do {
             let node = try await StorageNodePeer(log: log, identity: identity, config: config)
             log.info("starting", metadata: ["node": "\(identity.id.hex)", "satellite": "\(config.contact.satelliteURL)"])
-            try await runUntilSignalled(node, log: log, heartbeatInterval: .seconds(1), level: level)
+            try await runUntilSignalled(node, log: log, heartbeatInterval: .seconds(1), level: level, version: StorageNodeVersion.current)
         } catch {
             log.critical("storagenode failed", metadata: ["error": "\(error)"])
             throw ExitCode.failure

@@ -55,13 +55,13 @@ struct ControlTests {
         #expect(launcher["version"] is String, sourceLocation: sourceLocation)
         #expect(["running", "stopping"].contains(launcher["phase"] as? String ?? ""), sourceLocation: sourceLocation)
         for process in document["processes"] as? [[String: Any]] ?? [] {
-            #expect(Set(process.keys) == ["name", "pid", "state", "ready_since", "restarts", "last_exit_code", "last_exit_signal", "heartbeat_age_ms", "tags", "instance_of"], sourceLocation: sourceLocation)
+            #expect(Set(process.keys) == ["name", "pid", "state", "ready_since", "restarts", "last_exit_code", "last_exit_signal", "heartbeat_age_ms", "tags", "instance_of", "version"], sourceLocation: sourceLocation)
             #expect(process["name"] is String && process["restarts"] is Int && process["tags"] is [String], sourceLocation: sourceLocation)
             #expect(["waiting", "starting", "ready", "stopping", "backing-off", "down"].contains(process["state"] as? String ?? ""), sourceLocation: sourceLocation)
             for key in ["pid", "last_exit_code", "heartbeat_age_ms"] {
                 #expect(process[key] is Int || process[key] is NSNull, "\(key)", sourceLocation: sourceLocation)
             }
-            for key in ["ready_since", "last_exit_signal", "instance_of"] {
+            for key in ["ready_since", "last_exit_signal", "instance_of", "version"] {
                 #expect(process[key] is String || process[key] is NSNull, "\(key)", sourceLocation: sourceLocation)
             }
         }

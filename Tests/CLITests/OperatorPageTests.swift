@@ -63,6 +63,9 @@ struct OperatorPageTests {
         #expect(status.status == 200 && status.head.contains("application/json"))
         let document = try #require(try JSONSerialization.jsonObject(with: Data(status.body.utf8)) as? [String: Any])
         #expect((document["processes"] as? [[String: Any]])?.map { $0["name"] as? String } == ["steady", "other", "beating"])
+        // The launcher calls a program without notify ready once spawned: its first line may
+        // still be on its way.
+        try await satellite.until("steady's line in its log") { satellite.logText("steady").contains("steady says hello") }
         let log = Self.request(port, "GET", "/log?process=steady")
         #expect(log.status == 200 && log.body.contains("steady says hello"))
         #expect(Self.request(port, "GET", "/log?process=nobody").status == 404)

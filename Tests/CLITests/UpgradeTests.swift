@@ -111,6 +111,9 @@ struct UpgradeTests {
             #expect(new[name]?["restarts"] as? Int == old[name]?["restarts"] as? Int, "\(name)")
             #expect(Self.sameMoment(new[name]?["ready_since"], old[name]?["ready_since"]), "\(name)")
         }
+        // Each peer said its version with its READY; the new launcher still knows it.
+        for name in ["core", "api", "repairer"] { #expect(new[name]?["version"] as? String == "0.1.0-dev", "\(name)") }
+        #expect(new["migration"]?["version"] is NSNull)
         #expect(new["repairer"]?["restarts"] as? Int == 1)
         #expect(new["migration"]?["last_exit_code"] as? Int == 0)
         #expect(satellite.count("spawned") == spawnedBefore, "a process was started again")

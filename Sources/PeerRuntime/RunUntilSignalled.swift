@@ -51,8 +51,12 @@ public func runUntilSignalled(
     }
     let heartbeat = Task {
         guard await peer.untilServing() else { return }
-        notifier.send(.ready, .status("\(type(of: peer).name) running"))
-        if let version { notifier.send(.version(version)) }
+        // One message, so that whoever reads READY has the version with it.
+        if let version {
+            notifier.send(.ready, .status("\(type(of: peer).name) running"), .version(version))
+        } else {
+            notifier.send(.ready, .status("\(type(of: peer).name) running"))
+        }
         var reported: [String] = []
         while !Task.isCancelled {
             try? await Task.sleep(for: heartbeatInterval)

@@ -27,20 +27,14 @@ final class ChildLog {
     private var lineCut = false
     private let log: Logger
 
-    init(process: String, path: String, maxSize: Int64, files: Int, log: Logger) throws(SupervisorSetupError) {
+    convenience init(process: String, path: String, maxSize: Int64, files: Int, log: Logger) throws(SupervisorSetupError) {
         let file = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard file >= 0 else { throw .logFile(process: process, path: path, errno: errno) }
-        self.process = process
-        self.path = path
-        self.maxSize = maxSize
-        self.files = files
-        self.descriptor = file
-        self.log = log
-        measure()
+        self.init(process: process, path: path, maxSize: maxSize, files: files, resuming: file, log: log)
     }
 
-    /// The log a previous launcher had open at `descriptor` (an in-place upgrade); whether its
-    /// last line was cut is read from the file, as at any open.
+    /// The log open at `descriptor` (opened here, or by a previous launcher before an in-place
+    /// upgrade); whether its last line was cut is read from the file.
     init(process: String, path: String, maxSize: Int64, files: Int, resuming descriptor: Int32, log: Logger) {
         self.process = process
         self.path = path

@@ -356,6 +356,7 @@ struct CLITests {
         let ready = await socket.receive(timeoutSeconds: 20)
         #expect(ready?.contains("READY=1") == true)
         #expect(ready?.contains("STATUS=repairer running") == true)
+        #expect(ready?.contains("VERSION=0.1.0-dev") == true)
         kill(process.processIdentifier, SIGTERM)
         // Heartbeats sent before the signal arrived may come first.
         var stopping = await socket.receive(timeoutSeconds: 20)

@@ -44,11 +44,6 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(
-            name: "CSystemd",
-            pkgConfig: "libsystemd",
-            providers: [.apt(["libsystemd-dev"])]
-        ),
-        .systemLibrary(
             name: "CISAL",
             pkgConfig: "libisal",
             providers: [.apt(["libisal-dev"])]
@@ -85,14 +80,13 @@ let package = Package(
         .executableTarget(name: "satellite-exec", linkerSettings: [.unsafeFlags(["-Xlinker", "--as-needed"])]),
         .executableTarget(
             name: "satellite-launcher",
-            dependencies: ["CSystemd", "Supervision", "StructuredLogging", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSupport", "Supervision", "StructuredLogging", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
             name: "Supervision",
             dependencies: [
                 "CSupport",
-                "CSystemd",
                 "StructuredLogging",
                 "Units",
                 .product(name: "Logging", package: "swift-log"),
@@ -158,7 +152,7 @@ let package = Package(
         .target(
             name: "PeerRuntime",
             dependencies: [
-                "CSystemd",
+                "CSupport",
                 "Lifecycle",
                 "Supervision",
                 "SatelliteConfig",

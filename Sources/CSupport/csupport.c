@@ -2,6 +2,9 @@
 #include "csupport.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -190,6 +193,36 @@ int cs_write_all(int fd, const void *bytes, size_t length) {
 }
 
 int cs_memfd_inheritable(const char *name) { return memfd_create(name, 0); }
+
+static int (*systemd_notify)(int, const char *);
+static int (*systemd_watchdog_enabled)(int, unsigned long long *);
+static int (*systemd_journal_stream_fd)(const char *, int, int);
+static pthread_once_t systemd_loaded = PTHREAD_ONCE_INIT;
+
+static void load_systemd(void) {
+    void *library = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (library == NULL) return;
+    systemd_notify = (int (*)(int, const char *))dlsym(library, "sd_notify");
+    systemd_watchdog_enabled = (int (*)(int, unsigned long long *))dlsym(library, "sd_watchdog_enabled");
+    systemd_journal_stream_fd = (int (*)(const char *, int, int))dlsym(library, "sd_journal_stream_fd");
+}
+
+int cs_sd_notify(const char *state) {
+    if (getenv("NOTIFY_SOCKET") == NULL) return 0;
+    pthread_once(&systemd_loaded, load_systemd);
+    return systemd_notify != NULL ? systemd_notify(0, state) : -ENOSYS;
+}
+
+int cs_sd_watchdog_enabled(unsigned long long *usec) {
+    if (getenv("WATCHDOG_USEC") == NULL) return 0;
+    pthread_once(&systemd_loaded, load_systemd);
+    return systemd_watchdog_enabled != NULL ? systemd_watchdog_enabled(0, usec) : -ENOSYS;
+}
+
+int cs_sd_journal_stream_fd(const char *identifier, int priority, int level_prefix) {
+    pthread_once(&systemd_loaded, load_systemd);
+    return systemd_journal_stream_fd != NULL ? systemd_journal_stream_fd(identifier, priority, level_prefix) : -ENOSYS;
+}
 
 int cs_is_main_thread(void) { return syscall(SYS_gettid) == getpid(); }
 

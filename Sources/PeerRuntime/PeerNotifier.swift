@@ -1,4 +1,4 @@
-import CSystemd
+import CSupport
 import Supervision
 
 /// Where a peer reports how it is doing: the launcher's notify pipe when the launcher started it
@@ -20,7 +20,7 @@ enum PeerNotifier: Sendable {
         case .launcher(let client):
             return messages.isEmpty || client.send(messages)
         case .systemd:
-            _ = sd_notify(0, messages.map(\.line).joined(separator: "\n"))
+            _ = cs_sd_notify(messages.map(\.line).joined(separator: "\n"))
             return true
         }
     }

@@ -1,5 +1,4 @@
 import CSupport
-import CSystemd
 import Logging
 
 #if canImport(Glibc)
@@ -40,7 +39,7 @@ final class ChildIO {
             }
             var stream: Int32 = -1
             if let identifier = spec.journalIdentifier {
-                stream = sd_journal_stream_fd(identifier, LOG_INFO, 0)
+                stream = cs_sd_journal_stream_fd(identifier, LOG_INFO, 0)
                 if stream >= 0 {
                     _ = fcntl(stream, F_SETFD, FD_CLOEXEC)
                     opened.append(stream)

@@ -1,5 +1,4 @@
 import CSupport
-import CSystemd
 import Logging
 import StructuredLogging
 import Supervision
@@ -109,9 +108,9 @@ struct LauncherMain {
         }
         // Under systemd (Type=notify): readiness, status, watchdog and stop progress.
         if getenv("NOTIFY_SOCKET") != nil {
-            options.parentNotify = { message in _ = sd_notify(0, message) }
+            options.parentNotify = { message in _ = cs_sd_notify(message) }
             var microseconds: UInt64 = 0
-            if sd_watchdog_enabled(0, &microseconds) > 0, microseconds > 0 {
+            if cs_sd_watchdog_enabled(&microseconds) > 0, microseconds > 0 {
                 options.watchdogInterval = .microseconds(Int64(microseconds / 2))
                 log.info("systemd watchdog", metadata: ["ping_every_ms": "\(microseconds / 2000)"])
             }

@@ -108,9 +108,11 @@ let package = Package(
         ),
         .target(
             name: "SatelliteConfig",
-            dependencies: ["Units", .product(name: "Yams", package: "Yams")],
+            dependencies: ["Units"],
             swiftSettings: strict
         ),
+        // Reading configuration files through Yams, apart from the schema.
+        .target(name: "ConfigYAML", dependencies: ["SatelliteConfig", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // The launch: the `processes` and `supervisor` sections, their mapping onto process specs,
         // and the hand-over to satellite-launcher; for any kind of peer.
         .target(
@@ -174,7 +176,7 @@ let package = Package(
         .target(
             name: "PeerCommandLine",
             dependencies: [
-                "PeerRuntime", "SatelliteConfig", "StructuredLogging",
+                "ConfigYAML", "PeerRuntime", "SatelliteConfig", "StructuredLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -328,10 +330,10 @@ let package = Package(
             dependencies: ["PeerRuntime", "Lifecycle", "SatelliteConfig", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
-        .testTarget(name: "SatelliteConfigTests", dependencies: ["SatelliteConfig", "Units"], swiftSettings: strict),
+        .testTarget(name: "SatelliteConfigTests", dependencies: ["ConfigYAML", "SatelliteConfig", "Units"], swiftSettings: strict),
         .testTarget(
             name: "SatelliteTests",
-            dependencies: ["Identity", "NodeProtocol", "Satellite", "StorageNode", "PeerRuntime", "TestPlanet", .product(name: "Crypto", package: "swift-crypto"), "SatelliteDB", "SatelliteDBSQLite", "SatelliteConfig", "Lifecycle", "Supervision", "SatelliteAPI", .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")],
+            dependencies: ["Identity", "NodeProtocol", "Satellite", "StorageNode", "PeerRuntime", "TestPlanet", .product(name: "Crypto", package: "swift-crypto"), "SatelliteDB", "SatelliteDBSQLite", "SatelliteConfig", "ConfigYAML", "Lifecycle", "Supervision", "SatelliteAPI", .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")],
             swiftSettings: strict
         ),
         .testTarget(name: "SatelliteDBTests", dependencies: ["SatelliteDB", "SatelliteDBSQLite", "SatelliteDBPostgres", "SatelliteDatabases", "PeerRuntime", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),

@@ -1,3 +1,4 @@
+import ConfigYAML
 import ArgumentParser
 import Foundation
 import SatelliteConfig

@@ -63,7 +63,7 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
     }
 
     /// `text` in double quotes with `"`, `\\`, newline and tab escaped: valid as YAML and as JSON.
-    static func quote(_ text: String) -> String {
+    public static func quote(_ text: String) -> String {
         var out = "\""
         for character in text {
             switch character {

@@ -26,25 +26,25 @@ public struct ConfigSchema<Root: ConfigSection>: Sendable {
 
     /// Reads every layer into a root that starts from the defaults.
     /// - Parameters:
-    ///   - file: the YAML file's path and text, if one was given.
+    ///   - file: the configuration file's path and its parsed entries, if one was given.
     ///   - environment: the process environment; only variables with the prefix are read.
     ///   - flags: `--key=value`, `--key value`, or `--key` alone for a true/false key.
     /// - Throws: the first ``ConfigError`` found, layer by layer.
     public func load(
-        file: (path: String, text: String)? = nil,
+        file: (path: String, entries: [ConfigEntry])? = nil,
         environment: [String: String] = [:],
         flags: [String] = []
     ) throws(ConfigError) -> Root {
         var root = Root()
-        if let file { try apply(file: file.text, path: file.path, to: &root) }
+        if let file { try apply(entries: file.entries, path: file.path, to: &root) }
         try apply(environment: environment, to: &root)
         try apply(flags: flags, to: &root)
         return root
     }
 
-    /// Applies a YAML document; keys may be nested (`api:` then `address:`) or dotted (`api.address:`).
-    public func apply(file text: String, path: String, to root: inout Root) throws(ConfigError) {
-        try apply(entries: YAMLText.parse(text, path: path), prefix: "", path: path, to: &root)
+    /// Applies a file's entries; keys may be nested (`api:` then `address:`) or dotted (`api.address:`).
+    public func apply(entries: [ConfigEntry], path: String, to root: inout Root) throws(ConfigError) {
+        try apply(entries: entries, prefix: "", path: path, to: &root)
     }
 
     private func apply(entries: [ConfigEntry], prefix: String, path: String, to root: inout Root) throws(ConfigError) {

@@ -1,3 +1,4 @@
+import ConfigYAML
 import SatelliteConfig
 import Testing
 import Units

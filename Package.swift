@@ -111,6 +111,9 @@ let package = Package(
             dependencies: ["Units"],
             swiftSettings: strict
         ),
+        .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        // The plain YAML of a configuration file through libyaml, with no Foundation, for a lean `run`.
+        .target(name: "PlainYAML", dependencies: ["CLibYAML", "SatelliteConfig"], swiftSettings: strict),
         // Reading configuration files through Yams, apart from the schema.
         .target(name: "ConfigYAML", dependencies: ["SatelliteConfig", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // The launch: the `processes` and `supervisor` sections, their mapping onto process specs,
@@ -330,7 +333,7 @@ let package = Package(
             dependencies: ["PeerRuntime", "Lifecycle", "SatelliteConfig", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
-        .testTarget(name: "SatelliteConfigTests", dependencies: ["ConfigYAML", "SatelliteConfig", "Units"], swiftSettings: strict),
+        .testTarget(name: "SatelliteConfigTests", dependencies: ["ConfigYAML", "PlainYAML", "SatelliteConfig", "SeededRandom", "Units"], swiftSettings: strict),
         .testTarget(
             name: "SatelliteTests",
             dependencies: ["Identity", "NodeProtocol", "Satellite", "StorageNode", "PeerRuntime", "TestPlanet", .product(name: "Crypto", package: "swift-crypto"), "SatelliteDB", "SatelliteDBSQLite", "SatelliteConfig", "ConfigYAML", "Lifecycle", "Supervision", "SatelliteAPI", .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")],

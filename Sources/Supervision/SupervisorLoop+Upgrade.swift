@@ -99,11 +99,11 @@ extension SupervisorLoop {
     func probeTimedOut(at now: ContinuousClock.Instant) {
         guard let probe = upgrade else { return }
         _ = cs_signal_group(probe.pid, SIGKILL)
-        probe.reap(waiting: .seconds(1))
         endProbe(probe)
         refuseUpgrade(probe.requesters, "the new launcher \(probe.executable) did not answer within \(Self.probeTimeout.components.seconds) s")
     }
 
+    /// Reads what the trial said, reaps it (waiting a moment for one just killed) and forgets it.
     private func endProbe(_ probe: UpgradeProbe) {
         probe.readOutput()
         probe.reap(waiting: .seconds(1))

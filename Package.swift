@@ -134,12 +134,12 @@ let package = Package(
         // The server backend: PostgreSQL through postgres-nio's pooled client, async all the way.
         .target(
             name: "SatelliteDBPostgres",
-            dependencies: ["SatelliteDB", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SatelliteDB", "SatelliteSettings", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // Opens the backend `database.url` names; the one place that knows them all.
         .target(
-            name: "SatelliteDatabases", dependencies: ["PeerRuntime", "SatelliteConfig", "SatelliteDB", "SatelliteDBSQLite", "SatelliteDBPostgres"],
+            name: "SatelliteDatabases", dependencies: ["PeerRuntime", "SatelliteConfig", "SatelliteDB", "SatelliteSettings", "SatelliteDBSQLite", "SatelliteDBPostgres"],
             swiftSettings: strict
         ),
         // The API's types and routing, generated from openapi.yaml by scripts/generate-openapi
@@ -153,11 +153,26 @@ let package = Package(
             // about code we do not write, so they are silenced here and nowhere else.
             swiftSettings: [.unsafeFlags(["-suppress-warnings"])]
         ),
+        // The sections every kind of peer shares (log, debug, a server's connection limits), with
+        // no Foundation.
+        .target(
+            name: "PeerConfig",
+            dependencies: ["SatelliteConfig", "StructuredLogging", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // Every key of the satellite and the launch they describe, with no Foundation: what the
+        // lean `satellite run` reads, and what the peers' modules take their sections from.
+        .target(
+            name: "SatelliteSettings",
+            dependencies: ["CSupport", "Launch", "PeerConfig", "SatelliteConfig", "StructuredLogging", "Supervision", "Units"],
+            swiftSettings: strict
+        ),
         // What every kind of peer is built on; knows nothing of satellites.
         .target(
             name: "PeerRuntime",
             dependencies: [
                 "CSupport",
+                "PeerConfig",
                 "Lifecycle",
                 "Supervision",
                 "SatelliteConfig",
@@ -199,6 +214,7 @@ let package = Package(
                 "Supervision",
                 "SatelliteConfig",
                 "SatelliteDB",
+                "SatelliteSettings",
                 "StructuredLogging",
                 "SatelliteAPI",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
@@ -339,9 +355,10 @@ let package = Package(
             dependencies: ["Identity", "NodeProtocol", "Satellite", "StorageNode", "PeerRuntime", "TestPlanet", .product(name: "Crypto", package: "swift-crypto"), "SatelliteDB", "SatelliteDBSQLite", "SatelliteConfig", "ConfigYAML", "Lifecycle", "Supervision", "SatelliteAPI", .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")],
             swiftSettings: strict
         ),
-        .testTarget(name: "SatelliteDBTests", dependencies: ["SatelliteDB", "SatelliteDBSQLite", "SatelliteDBPostgres", "SatelliteDatabases", "PeerRuntime", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
+        .testTarget(name: "SatelliteSettingsTests", dependencies: ["SatelliteSettings"], swiftSettings: strict),
+        .testTarget(name: "SatelliteDBTests", dependencies: ["SatelliteDB", "SatelliteSettings", "SatelliteDBSQLite", "SatelliteDBPostgres", "SatelliteDatabases", "PeerRuntime", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(name: "StructuredLoggingTests", dependencies: ["StructuredLogging"], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["satellite-cli", "storagenode-cli", "SatelliteDB", "SatelliteDBSQLite", "SatelliteDBPostgres", "Identity", "NodeProtocol", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["satellite-cli", "storagenode-cli", "SatelliteDB", "SatelliteSettings", "SatelliteDBSQLite", "SatelliteDBPostgres", "Identity", "NodeProtocol", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

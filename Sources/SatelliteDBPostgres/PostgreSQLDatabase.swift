@@ -3,6 +3,7 @@ import Logging
 import NIOSSL
 import PostgresNIO
 import SatelliteDB
+import SatelliteSettings
 import Synchronization
 
 /// The satellite's database on a PostgreSQL server, shared by peers on any number of hosts.

@@ -1,6 +1,7 @@
 import PeerRuntime
 import Foundation
 import SatelliteDB
+import SatelliteSettings
 import SatelliteDBPostgres
 import SatelliteDBSQLite
 

@@ -1,5 +1,6 @@
 import Foundation
 import SatelliteDB
+import SatelliteSettings
 import SatelliteDBPostgres
 import Testing
 

@@ -6,17 +6,6 @@ import PeerRuntime
 import SatelliteConfig
 import SatelliteDB
 
-/// The `tally` section.
-public struct TallyConfig: ConfigSection, Equatable {
-    public var interval: Duration? = .seconds(3600)
-
-    public init() {}
-
-    public static let fields: [ConfigField<Self>] = [
-        .interval("interval", \.interval, help: "time between bucket tallies; 0s tallies only when triggered"),
-    ]
-}
-
 /// The Core peer's accounting tally: per bucket, the bytes, segments and objects stored, on a
 /// `Cycle`.
 public final class Tally: Sendable {

@@ -6,19 +6,6 @@ import PeerRuntime
 import SatelliteConfig
 import SatelliteDB
 
-/// The `deletion` section: removing objects whose time is up.
-public struct DeletionConfig: ConfigSection, Equatable {
-    public var interval: Duration? = .seconds(3600)
-    public var batchSize = 1000
-
-    public init() {}
-
-    public static let fields: [ConfigField<Self>] = [
-        .interval("interval", \.interval, help: "time between deletions of expired objects and abandoned uploads; 0s only when triggered"),
-        .int("batch-size", \.batchSize, help: "objects deleted per transaction", range: 1 ... 100_000),
-    ]
-}
-
 /// The Core peer's chore that deletes objects past their `expires_at` and pending uploads past
 /// their zombie deadline, a batch per transaction so that a large backlog never holds the
 /// database's write lock for long.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import SatelliteDB
+import SatelliteSettings
 @testable import SatelliteDBPostgres
 import SatelliteDBSQLite
 import Testing

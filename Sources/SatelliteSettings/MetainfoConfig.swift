@@ -1,5 +1,4 @@
 import SatelliteConfig
-import SatelliteDB
 
 /// The `metainfo` section: how objects are stored.
 public struct MetainfoConfig: ConfigSection, Equatable {
@@ -18,16 +17,9 @@ public struct MetainfoConfig: ConfigSection, Equatable {
 
     public init() {}
 
-    /// The parsed redundancy; the loader has checked it.
-    public var scheme: Redundancy {
-        let r = Self.parse(redundancy)!
-        return Redundancy(k: r.k, repair: r.repair, optimal: r.optimal, total: r.total, shareSize: Int(shareSize))
-    }
-
-    /// The largest piece of a segment of ``maxSegmentSize``, padded to whole stripes: the byte
-    /// limit of an upload's orders and the free disk a node needs.
-    public var maxPieceSize: Int64 {
-        scheme.pieceSize(ofSegment: maxSegmentSize)
+    /// The four counts of ``redundancy``; the loader has checked them.
+    public var redundancyCounts: (k: Int, repair: Int, optimal: Int, total: Int) {
+        Self.parse(redundancy)!
     }
 
     public static let fields: [ConfigField<Self>] = [
@@ -45,11 +37,11 @@ public struct MetainfoConfig: ConfigSection, Equatable {
         .int("api-key-cache-capacity", \.apiKeyCacheCapacity, help: "how many API keys the API remembers so", range: 0 ... 10_000_000),
     ]
 
-    static func parse(_ text: String) -> Redundancy? {
+    static func parse(_ text: String) -> (k: Int, repair: Int, optimal: Int, total: Int)? {
         let numbers = text.split(separator: "/").compactMap { Int($0) }
         guard numbers.count == 4, text.split(separator: "/").count == 4 else { return nil }
         let (k, repair, optimal, total) = (numbers[0], numbers[1], numbers[2], numbers[3])
         guard 1 <= k, k <= repair, repair < optimal, optimal <= total, total <= 600 else { return nil }
-        return Redundancy(k: k, repair: repair, optimal: optimal, total: total)
+        return (k, repair, optimal, total)
     }
 }

@@ -1,4 +1,4 @@
-import SatelliteDB
+import SatelliteSettings
 import Testing
 
 /// `database.url`: what it accepts, and what it refuses without repeating a password.

@@ -1,4 +1,4 @@
-import PeerRuntime
+import PeerConfig
 import SatelliteConfig
 
 /// The `api` section: where the API peer serves storage nodes and clients.

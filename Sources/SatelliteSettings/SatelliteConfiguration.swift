@@ -1,13 +1,14 @@
 import Launch
-import PeerRuntime
+import PeerConfig
 import SatelliteConfig
-import SatelliteDB
 import StructuredLogging
 import Supervision
 
-/// Every key of the satellite, gathered from the sections that live beside their subsystems.
+/// Every key of the satellite, one section per subsystem.
 ///
-/// A subsystem adds its section here: a stored property and one line in ``fields``.
+/// A subsystem adds its section to this module (which links no Foundation, so that `satellite
+/// run` checks the whole configuration without loading the peers' libraries): a stored property
+/// and one line in ``fields``.
 public struct SatelliteConfiguration: ConfigSection {
     public var dataDir: String = "data"
     public var log = LogConfig()
@@ -70,50 +71,4 @@ public struct SatelliteConfiguration: ConfigSection {
     /// The satellite's private key (`satellite setup` makes it): it signs order limits, and
     /// storage nodes trust the id it proves.
     public var identityPath: String { dataDir + "/identity.key" }
-}
-
-extension SatelliteConfiguration {
-    /// A peer's own deadline for a graceful shutdown: four fifths of the launcher's stop timeout,
-    /// so that it abandons in-flight work and closes its subsystems before SIGKILL would come.
-    public var peerShutdownTimeout: Duration { supervisor.timings.stopTimeout * 0.8 }
-
-    /// The keys the Core peer reads.
-    public var core: Core.Config {
-        var config = Core.Config()
-        config.debug = debug
-        config.overlay = overlay
-        config.checker = checker
-        config.tally = tally
-        config.deletion = deletion
-        config.shutdownTimeout = peerShutdownTimeout
-        return config
-    }
-
-    /// The keys the API peer reads.
-    public var apiPeer: API.Config {
-        var config = API.Config()
-        config.debug = debug
-        config.api = api
-        config.overlay = overlay
-        config.contact = contact
-        config.metainfo = metainfo
-        config.orders = orders
-        config.shutdownTimeout = peerShutdownTimeout
-        return config
-    }
-
-    /// The keys the Repairer peer reads.
-    public var repairerPeer: Repairer.Config {
-        var config = Repairer.Config()
-        config.debug = debug
-        config.overlay = overlay
-        config.metainfo = metainfo
-        config.repairer = repairer
-        config.orders = orders
-        config.gc = gc
-        config.audit = audit
-        config.reputation = reputation
-        config.shutdownTimeout = peerShutdownTimeout
-        return config
-    }
 }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Where the satellite's database is, as `database.url` names it.
 ///
 /// - `sqlite:///absolute/path`: one SQLite file (the embedded default; an empty URL is the data
@@ -67,7 +65,7 @@ public enum DatabaseURL: Sendable, Equatable {
         }
         let shown = Self.redacted(text)
         func refuse(_ reason: String) -> Refusal { Refusal(reason: reason, shown: shown) }
-        guard let schemeEnd = text.range(of: "://") else { throw refuse("not a URL (no scheme://)") }
+        guard let schemeEnd = Self.schemeSeparator(in: text) else { throw refuse("not a URL (no scheme://)") }
         let scheme = text[..<schemeEnd.lowerBound].lowercased()
         let rest = String(text[schemeEnd.upperBound...])
         switch scheme {
@@ -138,6 +136,16 @@ public enum DatabaseURL: Sendable, Equatable {
         return PostgresAddress(user: userInfo, host: host, port: port, database: database, tls: tls, schema: schema)
     }
 
+    /// Where the first `://` of `text` is (Foundation's `range(of:)`, which this module does without).
+    private static func schemeSeparator(in text: String) -> Range<String.Index>? {
+        var index = text.startIndex
+        while index < text.endIndex {
+            if text[index...].hasPrefix("://") { return index..<text.index(index, offsetBy: 3) }
+            index = text.index(after: index)
+        }
+        return nil
+    }
+
     private static func split(_ text: String, at separator: Character) -> (String, String?) {
         guard let index = text.firstIndex(of: separator) else { return (text, nil) }
         return (String(text[..<index]), String(text[text.index(after: index)...]))
@@ -145,7 +153,7 @@ public enum DatabaseURL: Sendable, Equatable {
 
     /// `text` with the password of a `scheme://user:password@` replaced by `***`.
     public static func redacted(_ text: String) -> String {
-        guard let schemeEnd = text.range(of: "://") else { return text }
+        guard let schemeEnd = schemeSeparator(in: text) else { return text }
         let rest = text[schemeEnd.upperBound...]
         let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
         guard let at = rest[..<authorityEnd].lastIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") else { return text }

@@ -10,11 +10,11 @@ let package = Package(
     name: "Satellite",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "satellite", targets: ["satellite-cli"]),
+        .executable(name: "satellite", targets: ["satellite-launcher"]),
+        .executable(name: "satellite-cli", targets: ["satellite-cli"]),
         .executable(name: "satellite-exec", targets: ["satellite-exec"]),
         .executable(name: "storagenode", targets: ["storagenode-cli"]),
         .executable(name: "uplink", targets: ["uplink-cli"]),
-        .executable(name: "satellite-launcher", targets: ["satellite-launcher"]),
         .library(name: "Lifecycle", targets: ["Lifecycle"]),
         .library(name: "ErasureCoding", targets: ["ErasureCoding"]),
         .library(name: "Supervision", targets: ["Supervision"]),
@@ -78,9 +78,14 @@ let package = Package(
         // Plain C: the linker drops the Swift runtime the driver adds to every executable, so
         // each child's first exec loads only libc.
         .executableTarget(name: "satellite-exec", linkerSettings: [.unsafeFlags(["-Xlinker", "--as-needed"])]),
+        // `satellite`: the launcher, which reads `run`'s configuration itself with no Foundation
+        // and hands every other command to satellite-cli.
         .executableTarget(
             name: "satellite-launcher",
-            dependencies: ["CSupport", "Supervision", "StructuredLogging", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CSupport", "PlainYAML", "SatelliteConfig", "SatelliteSettings", "Supervision", "StructuredLogging",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .target(
@@ -117,7 +122,7 @@ let package = Package(
         // Reading configuration files through Yams, apart from the schema.
         .target(name: "ConfigYAML", dependencies: ["SatelliteConfig", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // The launch: the `processes` and `supervisor` sections, their mapping onto process specs,
-        // and the hand-over to satellite-launcher; for any kind of peer.
+        // and the hand-over to the launcher; for any kind of peer.
         .target(
             name: "Launch",
             dependencies: ["CSupport", "SatelliteConfig", "StructuredLogging", "Supervision", "Units"],
@@ -164,7 +169,7 @@ let package = Package(
         // lean `satellite run` reads, and what the peers' modules take their sections from.
         .target(
             name: "SatelliteSettings",
-            dependencies: ["CSupport", "Launch", "PeerConfig", "SatelliteConfig", "StructuredLogging", "Supervision", "Units"],
+            dependencies: ["CSupport", "Launch", "PeerConfig", "SatelliteConfig", "StructuredLogging", "Supervision", "Units", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // What every kind of peer is built on; knows nothing of satellites.

@@ -10,7 +10,7 @@ import Glibc
 
 /// What `run` with no peer starts, as the supervising launcher will run it: the entries of
 /// `processes` mapped onto ``ProcessSpec``s, written into a ``LaunchPlan``, and handed to the
-/// `satellite-launcher` executable, which takes this process's place.
+/// launcher (`PROGRAM --plan-fd N`), which takes this process's place.
 ///
 /// Any kind of peer launches this way; what is particular to one kind (its peer names, the
 /// socket one peer serves) comes in as values.
@@ -199,7 +199,7 @@ public struct Launch: Sendable {
         let words: [String] = [launcher, "--plan-fd", String(fd)]
         let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
         execv(launcher, argv)
-        throw LaunchError("cannot execute \(launcher): \(String(cString: strerror(errno))) (build the satellite-launcher product beside satellite)")
+        throw LaunchError("cannot execute \(launcher): \(String(cString: strerror(errno))) (the launcher is installed beside this program)")
     }
 }
 

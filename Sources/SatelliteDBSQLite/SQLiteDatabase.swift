@@ -85,15 +85,6 @@ public final class SQLiteDatabase: SatelliteDatabase, Sendable {
         }
     }
 
-    /// The files of the database at `path` (itself, `-wal`, `-shm`) that other users can read,
-    /// with their modes.
-    public static func filesReadableByOthers(path: String) -> [(path: String, mode: Int)] {
-        [path, path + "-wal", path + "-shm"].compactMap { file in
-            guard let mode = (try? FileManager.default.attributesOfItem(atPath: file))?[.posixPermissions] as? Int, mode & 0o004 != 0 else { return nil }
-            return (file, mode & 0o777)
-        }
-    }
-
     @discardableResult
     public func migrate() async throws -> [String] {
         let before = try await appliedMigrations()

@@ -54,9 +54,4 @@ public enum SatelliteDatabases {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw problem("cannot be read as text") }
         return text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
     }
-
-    /// The database's files that other users can read, with their modes (none for a server).
-    public static func filesReadableByOthers(_ config: DatabaseConfig, dataDir: String) -> [(path: String, mode: Int)] {
-        config.sqlitePath(dataDir: dataDir).map(SQLiteDatabase.filesReadableByOthers(path:)) ?? []
-    }
 }

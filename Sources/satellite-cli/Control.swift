@@ -145,7 +145,7 @@ struct LogLevel: AsyncParsableCommand {
 /// `satellite upgrade`.
 struct Upgrade: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Upgrade the running launcher in place: it executes the satellite-launcher now installed in its own process, keeping its pid and every process running.",
+        abstract: "Upgrade the running launcher in place: it executes the satellite program now installed in its own process, keeping its pid and every process running.",
         discussion: "The new program is tried first; if it fails its trial the running launcher goes on and this command says why (exit 1)."
     )
 

@@ -86,7 +86,7 @@ final class LaunchedSatellite {
         let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("satellite-cli-").path
         for process in ProcessIdentity.all() where process.parent == 1 && !process.isZombie {
             guard let command = FileManager.default.contents(atPath: "/proc/\(process.pid)/cmdline"),
-                String(decoding: command.split(separator: 0).first ?? [], as: UTF8.self).hasSuffix("/satellite-launcher"),
+                ["/satellite", "satellite"].contains(where: String(decoding: command.split(separator: 0).first ?? [], as: UTF8.self).hasSuffix),
                 let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process.pid)/cwd"), cwd.hasPrefix(temporary)
             else { continue }
             process.signal(SIGKILL)

@@ -1,25 +1,25 @@
 import Foundation
 import Testing
 
-/// The build installed in a directory of its own, as an operator installs it: `satellite` and
-/// `satellite-exec` (hard links to the build's) and a `satellite-launcher` the test replaces, as
-/// an upgrade replaces the file on disk.
+/// The build installed in a directory of its own, as an operator installs it: `satellite-cli` and
+/// `satellite-exec` (hard links to the build's) and `satellite`, the launcher, which the test
+/// replaces as an upgrade replaces the file on disk.
 final class InstalledBuild {
     let directory: URL
     var satellite: URL { directory.appendingPathComponent("satellite") }
-    var launcher: URL { directory.appendingPathComponent("satellite-launcher") }
+    var launcher: URL { satellite }
     static let built = SatelliteProcess.executable.deletingLastPathComponent()
     static let stamp = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("scripts/stamp-version").path
 
     init() throws {
         directory = try temporaryDirectory()
-        for name in ["satellite", "satellite-exec"] {
+        for name in ["satellite-cli", "satellite-exec"] {
             let source = Self.built.appendingPathComponent(name), target = directory.appendingPathComponent(name)
-            // /proc/self/exe names the link, so `satellite run` finds the launcher here.
+            // /proc/self/exe names the link, so the launcher finds its trampoline and peers here.
             if link(source.path, target.path) != 0 { try FileManager.default.copyItem(at: source, to: target) }
         }
-        try FileManager.default.copyItem(at: Self.built.appendingPathComponent("satellite-launcher"), to: launcher)
+        try FileManager.default.copyItem(at: Self.built.appendingPathComponent("satellite"), to: launcher)
     }
 
     deinit {
@@ -30,14 +30,14 @@ final class InstalledBuild {
     /// making a binary of the same commit with another version).
     func installLauncher(version: String) async throws {
         let result = try await SatelliteProcess.run(
-            [Self.stamp, Self.built.appendingPathComponent("satellite-launcher").path, version, launcher.path], program: URL(fileURLWithPath: "/usr/bin/python3")
+            [Self.stamp, Self.built.appendingPathComponent("satellite").path, version, launcher.path], program: URL(fileURLWithPath: "/usr/bin/python3")
         )
         #expect(result.status == 0, "\(result.stderr)")
     }
 
     /// Replaces the launcher with a shell script (renamed into place, as a package manager does).
     func installLauncher(script: String) throws {
-        let temporary = directory.appendingPathComponent("satellite-launcher.new")
+        let temporary = directory.appendingPathComponent("satellite.new")
         try ("#!/bin/sh\n" + script + "\n").write(to: temporary, atomically: false, encoding: .utf8)
         chmod(temporary.path, 0o755)
         guard rename(temporary.path, launcher.path) == 0 else { throw POSIXError(.EIO) }
@@ -46,7 +46,7 @@ final class InstalledBuild {
     /// The build's own launcher, renamed aside, for a script that passes the trial through to it.
     func keepRealLauncher() throws -> URL {
         let real = directory.appendingPathComponent("real-launcher")
-        try FileManager.default.copyItem(at: Self.built.appendingPathComponent("satellite-launcher"), to: real)
+        try FileManager.default.copyItem(at: Self.built.appendingPathComponent("satellite"), to: real)
         return real
     }
 }

@@ -168,4 +168,11 @@ public final class Supervisor: Sendable {
         snapshots.withLock { $0 = snapshot }
         stopWaiters.stopped(Set(snapshot.filter { $0.state.run == nil }.map(\.name)))
     }
+
+    /// One process's snapshot, at its place in the spec order: an event's record touches only
+    /// its own process, and a whole snapshot per event made a start of N children cost N².
+    func publish(_ snapshot: ProcessSnapshot, at index: Int) {
+        snapshots.withLock { if $0.indices.contains(index) { $0[index] = snapshot } }
+        if snapshot.state.run == nil { stopWaiters.stopped([snapshot.name]) }
+    }
 }

@@ -460,14 +460,20 @@ final class SupervisorLoop: @unchecked Sendable {
         let (level, metadata) = event.logLine(process: process, processCount: machines.count, stopping: !phase.acceptsStarts)
         log.log(level: level, "\(event.message)", metadata: metadata)
         // Whoever hears of an event can already see the state it left behind.
-        publish()
+        if let index { publish(index) } else { publish() }
         supervisor.options.observer?(SupervisorRecord(process: process?.name, event: event, at: now))
     }
 
     func publish() {
-        supervisor.publish(machines.enumerated().map { index, machine in
-            ProcessSnapshot(name: machine.name, tags: children[index].spec.tags, state: machine.state, restarts: machine.restarts)
-        })
+        supervisor.publish(machines.indices.map(snapshot))
+    }
+
+    func publish(_ index: Int) {
+        supervisor.publish(snapshot(index), at: index)
+    }
+
+    private func snapshot(_ index: Int) -> ProcessSnapshot {
+        ProcessSnapshot(name: machines[index].name, tags: children[index].spec.tags, state: machines[index].state, restarts: machines[index].restarts)
     }
 
     static func token(_ source: Source, _ index: Int) -> UInt64 {

@@ -1,4 +1,5 @@
 import CSupport
+import SatelliteSettings
 import StructuredLogging
 import Supervision
 
@@ -32,6 +33,7 @@ struct LauncherMain {
             print(version)
             exit(0)
         case "run":
+            warmSchema()
             if let lean = LeanRun(arguments: Array(arguments.dropFirst(2)), environment: currentEnvironment()) {
                 Supervise.plan(lean.start(peerProgram: besideSelf("satellite-cli")), version: version)
             }
@@ -39,6 +41,17 @@ struct LauncherMain {
         default:
             forwardToFullCLI(arguments)
         }
+    }
+
+    /// Builds the satellite's schema (its ~130 fields, their key paths' metadata: a millisecond)
+    /// on a second thread while this one reads the environment and the file.
+    static func warmSchema() {
+        var thread = pthread_t()
+        _ = pthread_create(&thread, nil, { _ in
+            _ = SatelliteConfiguration.schema
+            return nil
+        }, nil)
+        pthread_detach(thread)
     }
 
     static let usage = "usage: satellite --plan-fd N | --resume-fd N | --probe-fd N (the launcher's own entries, used by `satellite run` and `satellite upgrade`)"

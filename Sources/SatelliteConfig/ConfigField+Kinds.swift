@@ -22,10 +22,10 @@ extension ConfigField {
         help: String,
         range: ClosedRange<Int>
     ) -> Self {
-        let expected = "a whole number from \(range.lowerBound) to \(range.upperBound)"
-        return scalar(key, path, help: help, expected: expected, format: { String($0) }) { (text: String) throws(ConfigRejection) in
-            guard let number = Int(text.replacingUnderscores) else { throw .wrongType(expected) }
-            guard range.contains(number) else { throw .outOfRange(expected) }
+        let expected: @Sendable () -> String = { "a whole number from \(range.lowerBound) to \(range.upperBound)" }
+        return scalar(key, path, help: help, expected: expected(), format: { String($0) }) { (text: String) throws(ConfigRejection) in
+            guard let number = Int(text.replacingUnderscores) else { throw .wrongType(expected()) }
+            guard range.contains(number) else { throw .outOfRange(expected()) }
             return number
         }
     }
@@ -37,10 +37,10 @@ extension ConfigField {
         help: String,
         range: ClosedRange<Double>
     ) -> Self {
-        let expected = "a number from \(range.lowerBound) to \(range.upperBound)"
-        return scalar(key, path, help: help, expected: expected, format: { String($0) }) { (text: String) throws(ConfigRejection) in
-            guard let number = Double(text.replacingUnderscores), number.isFinite else { throw .wrongType(expected) }
-            guard range.contains(number) else { throw .outOfRange(expected) }
+        let expected: @Sendable () -> String = { "a number from \(range.lowerBound) to \(range.upperBound)" }
+        return scalar(key, path, help: help, expected: expected(), format: { String($0) }) { (text: String) throws(ConfigRejection) in
+            guard let number = Double(text.replacingUnderscores), number.isFinite else { throw .wrongType(expected()) }
+            guard range.contains(number) else { throw .outOfRange(expected()) }
             return number
         }
     }
@@ -65,11 +65,13 @@ extension ConfigField {
         range: ClosedRange<Duration> = .zero ... .seconds(Int64.max / 2)
     ) -> Self {
         let kind = "a duration like 30s, 1h0m0s or 500ms"
-        let bounds = "a duration from \(GoDuration.format(range.lowerBound))"
-            + (range.upperBound < .seconds(Int64.max / 2) ? " to \(GoDuration.format(range.upperBound))" : " up")
+        let bounds: @Sendable () -> String = {
+            "a duration from \(GoDuration.format(range.lowerBound))"
+                + (range.upperBound < .seconds(Int64.max / 2) ? " to \(GoDuration.format(range.upperBound))" : " up")
+        }
         return scalar(key, path, help: help, expected: kind, format: GoDuration.format) { (text: String) throws(ConfigRejection) in
             guard let duration = GoDuration.parse(text) else { throw .wrongType(kind) }
-            guard range.contains(duration) else { throw .outOfRange(bounds) }
+            guard range.contains(duration) else { throw .outOfRange(bounds()) }
             return duration
         }
     }
@@ -92,10 +94,10 @@ extension ConfigField {
         range: ClosedRange<Int64> = 0 ... Int64.max
     ) -> Self {
         let kind = "a size like 64MiB, 1GB or 4096"
-        let bounds = "a size from \(ByteSize.format(range.lowerBound)) to \(ByteSize.format(range.upperBound))"
+        let bounds: @Sendable () -> String = { "a size from \(ByteSize.format(range.lowerBound)) to \(ByteSize.format(range.upperBound))" }
         return scalar(key, path, help: help, expected: kind, format: ByteSize.format) { (text: String) throws(ConfigRejection) in
             guard let size = ByteSize.parse(text) else { throw .wrongType(kind) }
-            guard range.contains(size) else { throw .outOfRange(bounds) }
+            guard range.contains(size) else { throw .outOfRange(bounds()) }
             return size
         }
     }
@@ -106,9 +108,9 @@ extension ConfigField {
         _ path: WritableKeyPath<Root, Value> & Sendable,
         help: String
     ) -> Self where Value.RawValue == String {
-        let expected = "one of " + Value.allCases.map(\.rawValue).joined(separator: ", ")
-        return scalar(key, path, help: help, expected: expected, format: \.rawValue) { (text: String) throws(ConfigRejection) in
-            guard let value = Value(rawValue: text) else { throw .outOfRange(expected) }
+        let expected: @Sendable () -> String = { "one of " + Value.allCases.map(\.rawValue).joined(separator: ", ") }
+        return scalar(key, path, help: help, expected: expected(), format: \.rawValue) { (text: String) throws(ConfigRejection) in
+            guard let value = Value(rawValue: text) else { throw .outOfRange(expected()) }
             return value
         }
     }

@@ -70,12 +70,13 @@ public struct ConfigField<Root>: Sendable {
         )
     }
 
-    /// A key whose value is one scalar that `parse` reads and `format` writes back.
+    /// A key whose value is one scalar that `parse` reads and `format` writes back; `expected` is
+    /// worded only for a refusal, since the launcher builds every field at each start.
     public static func scalar<Value>(
         _ key: String,
         _ path: WritableKeyPath<Root, Value> & Sendable,
         help: String,
-        expected: String,
+        expected: @autoclosure @escaping @Sendable () -> String,
         isSwitch: Bool = false,
         format: @escaping @Sendable (Value) -> String,
         parse: @escaping @Sendable (String) throws(ConfigRejection) -> Value
@@ -86,7 +87,7 @@ public struct ConfigField<Root>: Sendable {
             isSwitch: isSwitch,
             render: { YAMLText.scalar(format($0[keyPath: path])) },
             assign: { (root: inout Root, value: ConfigValue) throws(ConfigRejection) in
-                guard case .scalar(let text) = value else { throw .wrongType(expected) }
+                guard case .scalar(let text) = value else { throw .wrongType(expected()) }
                 root[keyPath: path] = try parse(text)
             }
         )

@@ -8,12 +8,24 @@ public struct ConfigSchema<Root: ConfigSection>: Sendable {
 
     private let fields: [ConfigField<Root>]
     private let byKey: [String: ConfigField<Root>]
+    /// Made once: every load reads the environment and names the variables that set no key.
+    private let keysByVariable: [String: String]
+    /// Every dotted prefix of a key (`api`, `api.connection`), which a file may write as a mapping.
+    private let sections: Set<String>
 
     public init(environmentPrefix: String = "SATELLITE_", reservedVariables: Set<String> = []) {
         self.environmentPrefix = environmentPrefix
         self.reservedVariables = reservedVariables
-        self.fields = Root.fields
-        self.byKey = Dictionary(Root.fields.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        let fields = Root.fields
+        self.fields = fields
+        self.byKey = Dictionary(fields.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        self.keysByVariable = Dictionary(
+            fields.map { (Self.environmentVariable(for: $0.key, prefix: environmentPrefix), $0.key) }, uniquingKeysWith: { a, _ in a }
+        )
+        self.sections = Set(fields.flatMap { field in
+            let parts = field.key.split(separator: ".")
+            return (1..<max(parts.count, 1)).map { parts.prefix($0).joined(separator: ".") }
+        })
     }
 
     /// Every key, in declaration order.
@@ -21,7 +33,21 @@ public struct ConfigSchema<Root: ConfigSection>: Sendable {
 
     /// The environment variable that sets `key`.
     public func environmentVariable(for key: String) -> String {
-        environmentPrefix + key.uppercased().map { $0 == "." || $0 == "-" ? "_" : String($0) }.joined()
+        Self.environmentVariable(for: key, prefix: environmentPrefix)
+    }
+
+    /// `prefix` and `key` in capitals, with `_` for `.` and `-` (keys are ASCII).
+    private static func environmentVariable(for key: String, prefix: String) -> String {
+        var bytes = Array(prefix.utf8)
+        bytes.reserveCapacity(bytes.count + key.utf8.count)
+        for byte in key.utf8 {
+            switch byte {
+            case UInt8(ascii: "."), UInt8(ascii: "-"): bytes.append(UInt8(ascii: "_"))
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): bytes.append(byte - 32)
+            default: bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Reads every layer into a root that starts from the defaults.
@@ -66,7 +92,6 @@ public struct ConfigSchema<Root: ConfigSection>: Sendable {
     /// ``unknownVariables(in:)`` names them for a warning.
     /// - Throws: ``ConfigError`` for a variable that names a key with a bad value.
     public func apply(environment: [String: String], to root: inout Root) throws(ConfigError) {
-        let keysByVariable = self.keysByVariable
         for (variable, value) in environment.sorted(by: { $0.key < $1.key }) where isConfiguration(variable) {
             guard let key = keysByVariable[variable] else { continue }
             try assign(key, .scalar(value), from: .environment(variable: variable), to: &root)
@@ -76,14 +101,9 @@ public struct ConfigSchema<Root: ConfigSection>: Sendable {
     /// The variables with the prefix that name no key (and are not reserved), each with the
     /// nearest variable that does, in name order.
     public func unknownVariables(in environment: [String: String]) -> [ConfigWarning] {
-        let keysByVariable = self.keysByVariable
         return environment.keys.sorted().filter { isConfiguration($0) && keysByVariable[$0] == nil }.map { variable in
             ConfigWarning(variable: variable, nearest: Self.nearest(to: variable, among: Array(keysByVariable.keys).sorted()))
         }
-    }
-
-    private var keysByVariable: [String: String] {
-        Dictionary(keys.map { (environmentVariable(for: $0), $0) }, uniquingKeysWith: { a, _ in a })
     }
 
     private func isConfiguration(_ variable: String) -> Bool {
@@ -137,16 +157,12 @@ public struct ConfigSchema<Root: ConfigSection>: Sendable {
     }
 
     private func isSection(_ key: String) -> Bool {
-        keys.contains { $0.hasPrefix(key + ".") }
+        sections.contains(key)
     }
 
     /// The valid key or section closest to `key` in edit distance, if it is close enough to be a typo.
     public func nearest(to key: String) -> String? {
-        let sections = Set(keys.flatMap { key in
-            let parts = key.split(separator: ".")
-            return (1..<max(parts.count, 1)).map { parts.prefix($0).joined(separator: ".") }
-        })
-        return Self.nearest(to: key, among: keys + sections.sorted())
+        Self.nearest(to: key, among: keys + sections.sorted())
     }
 
     static func nearest(to word: String, among candidates: [String]) -> String? {

@@ -80,14 +80,16 @@ let package = Package(
         // child 0.9 ms in the dynamic loader; a static executable has no loader at all.
         .executableTarget(name: "satellite-exec", linkerSettings: [.unsafeFlags(["-static-executable"])]),
         // `satellite`: the launcher, which reads `run`'s configuration itself with no Foundation
-        // and hands every other command to satellite-cli.
+        // and hands every other command to satellite-cli. Linked statically: no dynamic loader
+        // at each start (`--version` 2.0 ms dynamic, 1.0 static; `/bin/true` 0.9).
         .executableTarget(
             name: "satellite-launcher",
             dependencies: [
                 "CSupport", "PlainYAML", "SatelliteConfig", "SatelliteSettings", "Supervision", "StructuredLogging",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict,
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
         .target(
             name: "Supervision",

@@ -2,7 +2,8 @@
 #include "csupport.h"
 
 #include <dirent.h>
-#include <dlfcn.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <errno.h>
@@ -194,34 +195,71 @@ int cs_write_all(int fd, const void *bytes, size_t length) {
 
 int cs_memfd_inheritable(const char *name) { return memfd_create(name, 0); }
 
-static int (*systemd_notify)(int, const char *);
-static int (*systemd_watchdog_enabled)(int, unsigned long long *);
-static int (*systemd_journal_stream_fd)(const char *, int, int);
-static pthread_once_t systemd_loaded = PTHREAD_ONCE_INIT;
-
-static void load_systemd(void) {
-    void *library = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
-    if (library == NULL) return;
-    systemd_notify = (int (*)(int, const char *))dlsym(library, "sd_notify");
-    systemd_watchdog_enabled = (int (*)(int, unsigned long long *))dlsym(library, "sd_watchdog_enabled");
-    systemd_journal_stream_fd = (int (*)(const char *, int, int))dlsym(library, "sd_journal_stream_fd");
-}
+// systemd's three small protocols, spoken directly (as its documentation invites): loading
+// libsystemd cost a launcher seven libraries, and `satellite`, linked statically to start fast,
+// must not dlopen a shared library at all.
 
 int cs_sd_notify(const char *state) {
-    if (getenv("NOTIFY_SOCKET") == NULL) return 0;
-    pthread_once(&systemd_loaded, load_systemd);
-    return systemd_notify != NULL ? systemd_notify(0, state) : -ENOSYS;
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (path == NULL || path[0] == '\0') return 0;
+    if (path[0] != '/' && path[0] != '@') return -EAFNOSUPPORT;
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    size_t length = strlen(path);
+    if (length >= sizeof address.sun_path) return -EINVAL;
+    memcpy(address.sun_path, path, length);
+    // '@' names a socket in the abstract namespace: a NUL first, and no NUL at the end.
+    if (path[0] == '@') address.sun_path[0] = '\0';
+    socklen_t size = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + length + (path[0] == '@' ? 0 : 1));
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    ssize_t sent = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&address, size);
+    int failure = sent < 0 ? errno : 0;
+    close(fd);
+    return failure != 0 ? -failure : 1;
 }
 
 int cs_sd_watchdog_enabled(unsigned long long *usec) {
-    if (getenv("WATCHDOG_USEC") == NULL) return 0;
-    pthread_once(&systemd_loaded, load_systemd);
-    return systemd_watchdog_enabled != NULL ? systemd_watchdog_enabled(0, usec) : -ENOSYS;
+    const char *text = getenv("WATCHDOG_USEC");
+    if (text == NULL) return 0;
+    const char *owner = getenv("WATCHDOG_PID");
+    if (owner != NULL) {
+        char *end = NULL;
+        long pid = strtol(owner, &end, 10);
+        if (end == owner || *end != '\0' || pid <= 0) return -EINVAL;
+        if ((pid_t)pid != getpid()) return 0;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || value == 0) return -EINVAL;
+    if (usec != NULL) *usec = value;
+    return 1;
 }
 
 int cs_sd_journal_stream_fd(const char *identifier, int priority, int level_prefix) {
-    pthread_once(&systemd_loaded, load_systemd);
-    return systemd_journal_stream_fd != NULL ? systemd_journal_stream_fd(identifier, priority, level_prefix) : -ENOSYS;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    struct sockaddr_un address = {.sun_family = AF_UNIX, .sun_path = "/run/systemd/journal/stdout"};
+    if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
+        int failure = errno;
+        close(fd);
+        return -failure;
+    }
+    shutdown(fd, SHUT_RD);
+    // The stream's header, as journald reads it: identifier, unit id (none), priority, whether
+    // lines carry <N> prefixes, and no forwarding to syslog, kmsg or the console.
+    char header[512];
+    int length = snprintf(header, sizeof header, "%s\n\n%i\n%i\n0\n0\n0\n", identifier != NULL ? identifier : "", priority, level_prefix != 0);
+    if (length < 0 || (size_t)length >= sizeof header) {
+        close(fd);
+        return -EINVAL;
+    }
+    int failure = cs_write_all(fd, header, (size_t)length);
+    if (failure != 0) {
+        close(fd);
+        return -failure;
+    }
+    return fd;
 }
 
 int cs_is_main_thread(void) { return syscall(SYS_gettid) == getpid(); }

@@ -57,12 +57,13 @@ int cs_memfd_inheritable(const char *name);
 /// Writes all `length` bytes, retrying on EINTR and short writes. Returns 0, or an errno value.
 int cs_write_all(int fd, const void *bytes, size_t length);
 
-/// libsystemd's sd_notify(0, state), sd_watchdog_enabled(0, usec) and
-/// sd_journal_stream_fd(identifier, priority, level_prefix), with libsystemd loaded (dlopen) the
-/// first time one of them has something to do: a launcher or peer started outside systemd never
-/// loads it and the seven libraries it brings. Without NOTIFY_SOCKET, cs_sd_notify returns 0 as
-/// sd_notify does; without WATCHDOG_USEC, cs_sd_watchdog_enabled returns 0. When libsystemd
-/// cannot be loaded they return -ENOSYS.
+/// What libsystemd's sd_notify(0, state), sd_watchdog_enabled(0, usec) and
+/// sd_journal_stream_fd(identifier, priority, level_prefix) do, speaking systemd's protocols
+/// directly: a datagram to NOTIFY_SOCKET (a path, or '@' for the abstract namespace);
+/// WATCHDOG_USEC for this process (WATCHDOG_PID, when set, names it); a stream to journald's
+/// stdout socket after its header. Without NOTIFY_SOCKET, cs_sd_notify returns 0, and 1 once the
+/// message is sent; without WATCHDOG_USEC, cs_sd_watchdog_enabled returns 0. Failures are
+/// negative errno values, as libsystemd's.
 int cs_sd_notify(const char *state);
 int cs_sd_watchdog_enabled(unsigned long long *usec);
 int cs_sd_journal_stream_fd(const char *identifier, int priority, int level_prefix);

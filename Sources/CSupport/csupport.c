@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -104,9 +105,32 @@ void cs_signal_pipe_uninstall(const int *signals, int count) {
     signal_pipe_fd = -1;
 }
 
-int cs_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
-             int output_fd, int notify_fd, int notify_target) {
-    return cs_spawn_extra(pid, path, argv, envp, output_fd, notify_fd, notify_target, -1, -1);
+// A descriptor that already sits at its target would keep FD_CLOEXEC through dup2 (and the
+// notify copy must not land on the extra descriptor's target): such a descriptor is copied
+// elsewhere first. The copies are closed by close_layout_copies.
+static int layout_copies(int *notify_fd, int notify_target, int *extra_fd, int extra_target, int copies[2]) {
+    copies[0] = copies[1] = -1;
+    if (*notify_fd >= 0 && *notify_fd == notify_target) {
+        if ((copies[0] = fcntl(*notify_fd, F_DUPFD_CLOEXEC, notify_target + 1)) < 0) return errno;
+        *notify_fd = copies[0];
+    }
+    if (*extra_fd >= 0 && *extra_fd <= extra_target) {
+        if ((copies[1] = fcntl(*extra_fd, F_DUPFD_CLOEXEC, extra_target + 1)) < 0) return errno;
+        *extra_fd = copies[1];
+    }
+    return 0;
+}
+
+static void close_layout_copies(const int copies[2]) {
+    if (copies[0] >= 0) close(copies[0]);
+    if (copies[1] >= 0) close(copies[1]);
+}
+
+static int lowest_closed_descriptor(int notify_fd, int notify_target, int extra_fd, int extra_target) {
+    int lowest = 3;
+    if (notify_fd >= 0) lowest = notify_target + 1;
+    if (extra_fd >= 0 && extra_target + 1 > lowest) lowest = extra_target + 1;
+    return lowest;
 }
 
 int cs_spawn_extra(pid_t *pid, const char *path, char *const argv[], char *const envp[],
@@ -120,39 +144,14 @@ int cs_spawn_extra(pid_t *pid, const char *path, char *const argv[], char *const
         posix_spawn_file_actions_destroy(&actions);
         return result;
     }
-    // A notify descriptor that already sits at its target would keep FD_CLOEXEC through dup2;
-    // a copy elsewhere avoids relying on how the C library treats dup2 onto itself.
-    int notify_copy = -1;
-    int extra_copy = -1;
-    if (notify_fd >= 0 && notify_fd == notify_target) {
-        notify_copy = fcntl(notify_fd, F_DUPFD_CLOEXEC, notify_target + 1);
-        if (notify_copy < 0) {
-            result = errno;
-            goto done;
-        }
-        notify_fd = notify_copy;
-    }
-    // The same for the extra descriptor, which must also not sit where the notify copy lands.
-    if (extra_fd >= 0 && extra_fd <= extra_target) {
-        extra_copy = fcntl(extra_fd, F_DUPFD_CLOEXEC, extra_target + 1);
-        if (extra_copy < 0) {
-            result = errno;
-            goto done;
-        }
-        extra_fd = extra_copy;
-    }
-    int lowest_closed = 3;
+    int copies[2];
+    if ((result = layout_copies(&notify_fd, notify_target, &extra_fd, extra_target, copies)) != 0) goto done;
     if ((result = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)) != 0) goto done;
     if ((result = posix_spawn_file_actions_adddup2(&actions, output_fd, 1)) != 0) goto done;
     if ((result = posix_spawn_file_actions_adddup2(&actions, output_fd, 2)) != 0) goto done;
-    if (notify_fd >= 0) {
-        if ((result = posix_spawn_file_actions_adddup2(&actions, notify_fd, notify_target)) != 0) goto done;
-        lowest_closed = notify_target + 1;
-    }
-    if (extra_fd >= 0) {
-        if ((result = posix_spawn_file_actions_adddup2(&actions, extra_fd, extra_target)) != 0) goto done;
-        if (extra_target + 1 > lowest_closed) lowest_closed = extra_target + 1;
-    }
+    if (notify_fd >= 0 && (result = posix_spawn_file_actions_adddup2(&actions, notify_fd, notify_target)) != 0) goto done;
+    if (extra_fd >= 0 && (result = posix_spawn_file_actions_adddup2(&actions, extra_fd, extra_target)) != 0) goto done;
+    int lowest_closed = lowest_closed_descriptor(notify_fd, notify_target, extra_fd, extra_target);
     if ((result = posix_spawn_file_actions_addclosefrom_np(&actions, lowest_closed)) != 0) goto done;
 
     sigset_t empty, all;
@@ -166,10 +165,158 @@ int cs_spawn_extra(pid_t *pid, const char *path, char *const argv[], char *const
 
     result = posix_spawn(pid, path, &actions, &attributes, argv, envp);
 done:
-    if (notify_copy >= 0) close(notify_copy);
-    if (extra_copy >= 0) close(extra_copy);
+    close_layout_copies(copies);
     posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
+    return result;
+}
+
+// What a child of cs_fork_exec does between fork and exec. It is a copy of a process with other
+// threads, any of which may have held a lock at the fork, so it calls only system calls and
+// functions that neither allocate nor lock.
+struct forked_child {
+    const char *program;
+    char *const *argv;
+    char *const *envp;
+    char **shell_argv; // "/bin/sh FILE ARGS...", for a file the kernel refuses as ENOEXEC
+    int output_fd, notify_fd, notify_target, extra_fd, extra_target, lowest_closed;
+    pid_t parent;
+    int death_signal;
+};
+
+static void child_write(const char *text) { (void)!write(2, text, strlen(text)); }
+
+static _Noreturn void child_fail(const struct forked_child *child, const char *what, int error) {
+    const char *reason = strerrordesc_np(error);
+    child_write("satellite: cannot ");
+    child_write(what);
+    child_write(" ");
+    child_write(child->program);
+    child_write(": ");
+    child_write(reason != NULL ? reason : "unknown error");
+    child_write("\n");
+    _exit(127);
+}
+
+static void place_descriptor(int from, int to) {
+    if (from == to) (void)fcntl(to, F_SETFD, 0);
+    else (void)dup2(from, to);
+}
+
+static void child_exec(struct forked_child *child, const char *path) {
+    execve(path, child->argv, child->envp);
+    if (errno == ENOEXEC && child->shell_argv != NULL) {
+        child->shell_argv[1] = (char *)path;
+        execve("/bin/sh", child->shell_argv, child->envp);
+        errno = ENOEXEC;
+    }
+}
+
+// execvp's search, over the PATH of the child's own environment (as execvp in the child's
+// place would see it), without allocating.
+static void child_exec_searching(struct forked_child *child) {
+    const char *file = child->program;
+    if (strchr(file, '/') != NULL) {
+        child_exec(child, file);
+        return;
+    }
+    const char *search = "/bin:/usr/bin";
+    for (char *const *entry = child->envp; *entry != NULL; entry++) {
+        if (strncmp(*entry, "PATH=", 5) == 0) { search = *entry + 5; break; }
+    }
+    size_t file_length = strlen(file);
+    char candidate[4096];
+    int denied = 0;
+    for (const char *directory = search;;) {
+        const char *end = strchrnul(directory, ':');
+        size_t length = (size_t)(end - directory);
+        if (length == 0) { directory = "."; length = 1; }
+        if (length + 1 + file_length + 1 <= sizeof candidate) {
+            memcpy(candidate, directory, length);
+            candidate[length] = '/';
+            memcpy(candidate + length + 1, file, file_length + 1);
+            child_exec(child, candidate);
+            switch (errno) {
+            case EACCES: denied = 1; break;
+            case ENOENT: case ENOTDIR: case ESTALE: case ENODEV: case ETIMEDOUT: case ENAMETOOLONG: break;
+            default: return;
+            }
+        }
+        if (*end == '\0') break;
+        directory = end + 1;
+    }
+    errno = denied ? EACCES : ENOENT;
+}
+
+static _Noreturn void forked_child_main(struct forked_child *child) {
+    // Through the system call: the C library's sigaction refuses the signals it keeps for
+    // itself (32 and 33), which this process may have had set to be ignored, and an ignored
+    // signal stays ignored across exec.
+    struct { void (*handler)(int); unsigned long flags; void (*restorer)(void); unsigned long mask; } standard = {SIG_DFL, 0, NULL, 0};
+    for (int sig = 1; sig < NSIG; sig++) (void)syscall(SYS_rt_sigaction, sig, &standard, NULL, sizeof standard.mask);
+    sigset_t empty;
+    sigemptyset(&empty);
+    sigprocmask(SIG_SETMASK, &empty, NULL);
+    if (setpgid(0, 0) != 0) child_fail(child, "make a process group for", errno);
+    int null = open("/dev/null", O_RDONLY);
+    if (null < 0) child_fail(child, "open /dev/null for", errno);
+    if (null != 0) {
+        (void)dup2(null, 0);
+        close(null);
+    }
+    place_descriptor(child->output_fd, 1);
+    place_descriptor(child->output_fd, 2);
+    if (child->notify_fd >= 0) place_descriptor(child->notify_fd, child->notify_target);
+    if (child->extra_fd >= 0) place_descriptor(child->extra_fd, child->extra_target);
+    closefrom(child->lowest_closed);
+    if (child->death_signal != 0) {
+        if (prctl(PR_SET_PDEATHSIG, child->death_signal) != 0) child_fail(child, "arm the parent-death signal of", errno);
+        if (getppid() != child->parent) _exit(0); // the launcher died before that took effect
+    }
+    child_exec_searching(child);
+    child_fail(child, "execute", errno);
+}
+
+int cs_fork_exec(pid_t *pid, const char *program, char *const argv[], char *const envp[],
+                 int output_fd, int notify_fd, int notify_target, int extra_fd, int extra_target, int death_signal) {
+    int copies[2];
+    int result = layout_copies(&notify_fd, notify_target, &extra_fd, extra_target, copies);
+    if (result != 0) {
+        close_layout_copies(copies);
+        return result;
+    }
+    size_t count = 0;
+    while (argv[count] != NULL) count++;
+    char **shell_argv = malloc((count + 2) * sizeof *shell_argv);
+    if (shell_argv == NULL) {
+        close_layout_copies(copies);
+        return ENOMEM;
+    }
+    shell_argv[0] = "/bin/sh";
+    shell_argv[1] = NULL;
+    for (size_t i = 1; i <= count; i++) shell_argv[i + 1] = argv[i];
+    struct forked_child child = {
+        .program = program, .argv = argv, .envp = envp, .shell_argv = shell_argv,
+        .output_fd = output_fd, .notify_fd = notify_fd, .notify_target = notify_target,
+        .extra_fd = extra_fd, .extra_target = extra_target,
+        .lowest_closed = lowest_closed_descriptor(notify_fd, notify_target, extra_fd, extra_target),
+        .parent = getpid(), .death_signal = death_signal,
+    };
+    // No handler of this process may run in the child before it has put every signal back to
+    // its default: the handlers write to descriptors the child shares with the launcher.
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &previous);
+    // A fork, not posix_spawn's vfork: the launcher goes on to its next child at once instead
+    // of waiting for this one's exec, which on a busy machine meant waiting for a CPU too. Its
+    // memory is small, and _Fork runs no fork handlers.
+    pid_t spawned = _Fork();
+    if (spawned == 0) forked_child_main(&child);
+    result = spawned < 0 ? errno : 0;
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    free(shell_argv);
+    close_layout_copies(copies);
+    if (spawned > 0) *pid = spawned;
     return result;
 }
 

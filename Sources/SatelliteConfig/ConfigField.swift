@@ -109,6 +109,14 @@ extension Array {
 public protocol ConfigSection: Sendable {
     init()
     static var fields: [ConfigField<Self>] { get }
+    /// The same fields in groups by their first word, each made on first use (a root with many
+    /// sections lists them here, so that a load makes only the sections it meets); by default
+    /// one group of every field.
+    static var fieldGroups: [ConfigFieldGroup<Self>] { get }
+}
+
+extension ConfigSection {
+    public static var fieldGroups: [ConfigFieldGroup<Self>] { [ConfigFieldGroup(nil) { fields }] }
 }
 
 extension ConfigSection {

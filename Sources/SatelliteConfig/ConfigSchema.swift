@@ -6,30 +6,52 @@ public struct ConfigSchema<Root: ConfigSection>: Sendable {
     /// Environment variables with the prefix that are not keys (process protocol variables).
     public let reservedVariables: Set<String>
 
-    private let fields: [ConfigField<Root>]
-    private let byKey: [String: ConfigField<Root>]
-    /// Made once: every load reads the environment and names the variables that set no key.
-    private let keysByVariable: [String: String]
-    /// Every dotted prefix of a key (`api`, `api.connection`), which a file may write as a mapping.
-    private let sections: Set<String>
+    private let groups: [ConfigFieldGroup<Root>]
 
     public init(environmentPrefix: String = "SATELLITE_", reservedVariables: Set<String> = []) {
         self.environmentPrefix = environmentPrefix
         self.reservedVariables = reservedVariables
-        let fields = Root.fields
-        self.fields = fields
-        self.byKey = Dictionary(fields.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
-        self.keysByVariable = Dictionary(
-            fields.map { (Self.environmentVariable(for: $0.key, prefix: environmentPrefix), $0.key) }, uniquingKeysWith: { a, _ in a }
-        )
-        self.sections = Set(fields.flatMap { field in
-            let parts = field.key.split(separator: ".")
-            return (1..<max(parts.count, 1)).map { parts.prefix($0).joined(separator: ".") }
-        })
+        self.groups = Root.fieldGroups
     }
+
+    /// Every field, in declaration order (this makes every group).
+    private var fields: [ConfigField<Root>] { groups.flatMap(\.fields) }
 
     /// Every key, in declaration order.
     public var keys: [String] { fields.map(\.key) }
+
+    /// The groups that may hold a key beginning with `first`, in declaration order.
+    private func groups(holding first: Substring) -> some Sequence<ConfigFieldGroup<Root>> {
+        groups.lazy.filter { $0.mayHold(firstWord: first) }
+    }
+
+    private func firstWord(_ key: String) -> Substring {
+        key[..<(key.firstIndex(of: ".") ?? key.endIndex)]
+    }
+
+    /// The field of `key`; the first declared wins, should two share a key.
+    private func field(_ key: String) -> ConfigField<Root>? {
+        for group in groups(holding: firstWord(key)) {
+            if let field = group.field(key) { return field }
+        }
+        return nil
+    }
+
+    /// The key that `variable` sets, if any; the first declared wins, should two keys share a variable.
+    private func key(forVariable variable: String) -> String? {
+        guard variable.hasPrefix(environmentPrefix) else { return nil }
+        let rest = variable.utf8.dropFirst(environmentPrefix.utf8.count)
+        for group in groups {
+            if let word = group.word {
+                let spelled = Self.environmentVariable(for: word, prefix: "").utf8
+                guard rest.starts(with: spelled), rest.count == spelled.count || rest.dropFirst(spelled.count).first == UInt8(ascii: "_") else { continue }
+            }
+            if let field = group.fields.first(where: { Self.environmentVariable(for: $0.key, prefix: environmentPrefix) == variable }) {
+                return field.key
+            }
+        }
+        return nil
+    }
 
     /// The environment variable that sets `key`.
     public func environmentVariable(for key: String) -> String {
@@ -77,7 +99,7 @@ public struct ConfigSchema<Root: ConfigSection>: Sendable {
         for entry in entries {
             let key = prefix + entry.key
             let source = ConfigSource.file(path: path, line: entry.line)
-            if byKey[key] != nil {
+            if self.field(key) != nil {
                 try assign(key, entry.value, from: source, to: &root)
             } else if case .mapping(let nested) = entry.value, isSection(key) {
                 try apply(entries: nested, prefix: key + ".", path: path, to: &root)
@@ -93,7 +115,7 @@ public struct ConfigSchema<Root: ConfigSection>: Sendable {
     /// - Throws: ``ConfigError`` for a variable that names a key with a bad value.
     public func apply(environment: [String: String], to root: inout Root) throws(ConfigError) {
         for (variable, value) in environment.sorted(by: { $0.key < $1.key }) where isConfiguration(variable) {
-            guard let key = keysByVariable[variable] else { continue }
+            guard let key = key(forVariable: variable) else { continue }
             try assign(key, .scalar(value), from: .environment(variable: variable), to: &root)
         }
     }
@@ -101,9 +123,10 @@ public struct ConfigSchema<Root: ConfigSection>: Sendable {
     /// The variables with the prefix that name no key (and are not reserved), each with the
     /// nearest variable that does, in name order.
     public func unknownVariables(in environment: [String: String]) -> [ConfigWarning] {
-        return environment.keys.sorted().filter { isConfiguration($0) && keysByVariable[$0] == nil }.map { variable in
-            ConfigWarning(variable: variable, nearest: Self.nearest(to: variable, among: Array(keysByVariable.keys).sorted()))
-        }
+        let unknown = environment.keys.sorted().filter { isConfiguration($0) && key(forVariable: $0) == nil }
+        guard !unknown.isEmpty else { return [] }
+        let variables = Set(keys.map(environmentVariable(for:))).sorted()
+        return unknown.map { ConfigWarning(variable: $0, nearest: Self.nearest(to: $0, among: variables)) }
     }
 
     private func isConfiguration(_ variable: String) -> Bool {
@@ -129,7 +152,7 @@ public struct ConfigSchema<Root: ConfigSection>: Sendable {
                 key = String(body)
             }
             let source = ConfigSource.flag("--" + key)
-            guard let field = byKey[key] else {
+            guard let field = self.field(key) else {
                 throw ConfigError(source: source, key: key, value: value, problem: .unknownKey(nearest: nearest(to: key).map { "--" + $0 }))
             }
             if value == nil {
@@ -148,7 +171,7 @@ public struct ConfigSchema<Root: ConfigSection>: Sendable {
 
     private func assign(_ key: String, _ value: ConfigValue, from source: ConfigSource, to root: inout Root) throws(ConfigError) {
         do {
-            try byKey[key]!.assign(&root, value)
+            try self.field(key)!.assign(&root, value)
         } catch {
             var place = source
             if let line = error.line, case .file(let path, _) = source { place = .file(path: path, line: line) }
@@ -157,12 +180,12 @@ public struct ConfigSchema<Root: ConfigSection>: Sendable {
     }
 
     private func isSection(_ key: String) -> Bool {
-        sections.contains(key)
+        groups(holding: firstWord(key)).contains { $0.isSection(key) }
     }
 
     /// The valid key or section closest to `key` in edit distance, if it is close enough to be a typo.
     public func nearest(to key: String) -> String? {
-        Self.nearest(to: key, among: keys + sections.sorted())
+        Self.nearest(to: key, among: keys + Set(groups.flatMap { $0.contents.sections }).sorted())
     }
 
     static func nearest(to word: String, among candidates: [String]) -> String? {

@@ -8,7 +8,7 @@ import Supervision
 ///
 /// A subsystem adds its section to this module (which links no Foundation, so that `satellite
 /// run` checks the whole configuration without loading the peers' libraries): a stored property
-/// and one line in ``fields``.
+/// and one group in ``fieldGroups``.
 public struct SatelliteConfiguration: ConfigSection {
     public var dataDir: String = "data"
     public var log = LogConfig()
@@ -31,25 +31,33 @@ public struct SatelliteConfiguration: ConfigSection {
 
     public init() {}
 
-    public static let fields: [ConfigField<Self>] =
-        [.string("data-dir", \.dataDir, help: "directory of the database, the logs and the runtime files", validate: { $0.isEmpty ? "a directory path" : nil })]
-        + LogConfig.fields(at: \.log, prefix: "log")
-        + DatabaseConfig.fields(at: \.database, prefix: "database")
-        + APIConfig.fields(at: \.api, prefix: "api")
-        + OverlayConfig.fields(at: \.overlay, prefix: "overlay")
-        + ContactConfig.fields(at: \.contact, prefix: "contact")
-        + MetainfoConfig.fields(at: \.metainfo, prefix: "metainfo")
-        + OrdersConfig.fields(at: \.orders, prefix: "orders")
-        + GCConfig.fields(at: \.gc, prefix: "gc")
-        + AuditConfig.fields(at: \.audit, prefix: "audit")
-        + ReputationConfig.fields(at: \.reputation, prefix: "reputation")
-        + CheckerConfig.fields(at: \.checker, prefix: "checker")
-        + RepairerConfig.fields(at: \.repairer, prefix: "repairer")
-        + TallyConfig.fields(at: \.tally, prefix: "tally")
-        + DeletionConfig.fields(at: \.deletion, prefix: "deletion")
-        + DebugConfig.fields(at: \.debug, prefix: "debug")
-        + SupervisorConfig.fields(at: \.supervisor, prefix: "supervisor")
-        + [ProcessEntry.field(\.processes, peers: PeerName.allCases.map(\.rawValue))]
+    /// Every key, group by group.
+    public static var fields: [ConfigField<Self>] { fieldGroups.flatMap(\.fields) }
+
+    /// One group per section, made only when a launch meets its keys (the key paths are
+    /// written inside the closures, so that even they cost nothing until then).
+    public static let fieldGroups: [ConfigFieldGroup<Self>] = [
+        .init("data-dir") {
+            [.string("data-dir", \.dataDir, help: "directory of the database, the logs and the runtime files", validate: { $0.isEmpty ? "a directory path" : nil })]
+        },
+        .init("log") { LogConfig.fields(at: \.log, prefix: "log") },
+        .init("database") { DatabaseConfig.fields(at: \.database, prefix: "database") },
+        .init("api") { APIConfig.fields(at: \.api, prefix: "api") },
+        .init("overlay") { OverlayConfig.fields(at: \.overlay, prefix: "overlay") },
+        .init("contact") { ContactConfig.fields(at: \.contact, prefix: "contact") },
+        .init("metainfo") { MetainfoConfig.fields(at: \.metainfo, prefix: "metainfo") },
+        .init("orders") { OrdersConfig.fields(at: \.orders, prefix: "orders") },
+        .init("gc") { GCConfig.fields(at: \.gc, prefix: "gc") },
+        .init("audit") { AuditConfig.fields(at: \.audit, prefix: "audit") },
+        .init("reputation") { ReputationConfig.fields(at: \.reputation, prefix: "reputation") },
+        .init("checker") { CheckerConfig.fields(at: \.checker, prefix: "checker") },
+        .init("repairer") { RepairerConfig.fields(at: \.repairer, prefix: "repairer") },
+        .init("tally") { TallyConfig.fields(at: \.tally, prefix: "tally") },
+        .init("deletion") { DeletionConfig.fields(at: \.deletion, prefix: "deletion") },
+        .init("debug") { DebugConfig.fields(at: \.debug, prefix: "debug") },
+        .init("supervisor") { SupervisorConfig.fields(at: \.supervisor, prefix: "supervisor") },
+        .init("processes") { [ProcessEntry.field(\.processes, peers: PeerName.allCases.map(\.rawValue))] },
+    ]
 
     /// The loader for this configuration. `SATELLITE_NOTIFY_FD`, `SATELLITE_PROCESS` and
     /// `SATELLITE_LISTEN_FD` belong to the launcher's protocol with its children, not to the

@@ -26,7 +26,7 @@ final class ChildIO {
     var outputFramer = OutputFramer()
     var malformedMessages = 0
 
-    init(spec: ProcessSpec, trampoline: String, notifyDescriptor: Int32, log: Logger) throws(SupervisorSetupError) {
+    init(spec: ProcessSpec, notifyDescriptor: Int32, log: Logger) throws(SupervisorSetupError) {
         self.spec = spec
         var opened: [Int32] = []
         do throws(SupervisorSetupError) {
@@ -57,11 +57,11 @@ final class ChildIO {
             for fd in opened { close(fd) }
             throw error
         }
-        command = SpawnCommand(spec: spec, trampoline: trampoline, notifyDescriptor: spec.notify ? notifyDescriptor : nil)
+        command = SpawnCommand(spec: spec, notifyDescriptor: spec.notify ? notifyDescriptor : nil)
     }
 
     /// The descriptors and half-read lines a previous launcher handed over for this process.
-    init(spec: ProcessSpec, trampoline: String, notifyDescriptor: Int32, handed: HandedChild, log: Logger) {
+    init(spec: ProcessSpec, notifyDescriptor: Int32, handed: HandedChild, log: Logger) {
         self.spec = spec
         notifyPipe = handed.notifyRead >= 0 ? (handed.notifyRead, handed.notifyWrite) : nil
         outputPipe = handed.outputRead >= 0 ? (handed.outputRead, handed.outputWrite) : nil
@@ -76,7 +76,7 @@ final class ChildIO {
         notifyFramer.discarding = handed.notifyDiscarding
         outputFramer.pending = handed.outputPending
         malformedMessages = handed.malformedMessages
-        command = SpawnCommand(spec: spec, trampoline: trampoline, notifyDescriptor: spec.notify ? notifyDescriptor : nil)
+        command = SpawnCommand(spec: spec, notifyDescriptor: spec.notify ? notifyDescriptor : nil)
     }
 
     /// This process's part of a handover, with `machine`'s state.

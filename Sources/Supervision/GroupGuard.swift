@@ -14,9 +14,10 @@ final class GroupGuard {
     private let pidfd: Int32
     private var channel: Int32
 
-    /// Spawns the guard; nil (after logging why) if it cannot be started, as supervision works
-    /// without it.
-    init?(trampoline: String, log: Logger) {
+    /// Spawns the guard; nil (after logging why) if no process could be made, as supervision
+    /// works without it. A guard program that cannot be executed says why on standard error and
+    /// exits, which leaves supervision without a guard too.
+    init?(program: String, log: Logger) {
         var fds: [Int32] = [0, 0]
         guard cs_pipe2(&fds, O_CLOEXEC) == 0 else {
             log.warning("no process group guard", metadata: ["error": "pipe2: \(String(cString: strerror(errno)))"])
@@ -24,19 +25,19 @@ final class GroupGuard {
         }
         // A guard that stops reading must not stall supervision: records it misses are dropped.
         _ = fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK)
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(trampoline), strdup("--guard"), nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(program), strdup("--guard"), nil]
         let envp: [UnsafeMutablePointer<CChar>?] = [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
         let result = argv.withUnsafeBufferPointer { argv in
             envp.withUnsafeBufferPointer { envp in
-                cs_spawn(&pid, trampoline, argv.baseAddress, envp.baseAddress, 2, fds[0], 3)
+                cs_fork_exec(&pid, program, argv.baseAddress, envp.baseAddress, 2, fds[0], 3, -1, -1, 0)
             }
         }
         close(fds[0])
         let pidfd = result == 0 ? cs_pidfd_open(pid) : -1
         guard result == 0, pidfd >= 0 else {
-            log.warning("no process group guard", metadata: ["error": "cannot spawn \(trampoline) --guard: \(String(cString: strerror(result == 0 ? errno : result)))"])
+            log.warning("no process group guard", metadata: ["error": "cannot spawn \(program) --guard: \(String(cString: strerror(result == 0 ? errno : result)))"])
             if result == 0 { kill(pid, SIGKILL) }
             close(fds[1])
             return nil

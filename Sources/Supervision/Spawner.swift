@@ -10,14 +10,13 @@ final class SpawnCommand {
     private let arguments: [UnsafeMutablePointer<CChar>?]
     private let environment: [UnsafeMutablePointer<CChar>?]
 
-    /// `satellite-exec <supervisor pid> <program> <args...>` with the process's environment and
-    /// the notify protocol's variables.
     private let listenDescriptor: Int32?
 
-    init(spec: ProcessSpec, trampoline: String, notifyDescriptor: Int32?) {
+    /// The program and its arguments, with the process's environment and the notify protocol's
+    /// variables.
+    init(spec: ProcessSpec, notifyDescriptor: Int32?) {
         listenDescriptor = spec.listenDescriptor
-        let words = [trampoline, String(getpid()), spec.executable] + spec.arguments
-        arguments = words.map { strdup($0) } + [nil]
+        arguments = ([spec.executable] + spec.arguments).map { strdup($0) } + [nil]
         var variables = spec.environment
         variables["SATELLITE_PROCESS"] = spec.name
         if let notifyDescriptor {
@@ -34,19 +33,21 @@ final class SpawnCommand {
         for pointer in environment { free(pointer) }
     }
 
-    /// Spawns the process in a new process group; returns its pid, or the errno posix_spawn gave.
+    /// Spawns the process in a new process group, to die with the spawning thread; returns its
+    /// pid, or the errno of a spawn that made no process. A program that cannot be executed
+    /// still makes one, which says why in its log and exits 127.
     func spawn(output: Int32, notify: Int32?, notifyTarget: Int32) -> Result<Int32, SpawnError> {
         var pid: pid_t = 0
         let result = arguments.withUnsafeBufferPointer { argv in
             environment.withUnsafeBufferPointer { envp in
-                cs_spawn_extra(&pid, argv[0], argv.baseAddress, envp.baseAddress, output, notify ?? -1, notifyTarget, listenDescriptor ?? -1, 4)
+                cs_fork_exec(&pid, argv[0], argv.baseAddress, envp.baseAddress, output, notify ?? -1, notifyTarget, listenDescriptor ?? -1, 4, SIGKILL)
             }
         }
-        return result == 0 ? .success(pid) : .failure(SpawnError(program: String(cString: arguments[2]!), code: result))
+        return result == 0 ? .success(pid) : .failure(SpawnError(program: String(cString: arguments[0]!), code: result))
     }
 }
 
-/// posix_spawn refused to start a program.
+/// No process could be made for a program (no memory, no process slot).
 struct SpawnError: Error, CustomStringConvertible {
     let program: String
     let code: Int32

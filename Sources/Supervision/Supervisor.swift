@@ -83,7 +83,7 @@ public final class Supervisor: Sendable {
     /// Returns after ``shutdown()``, a trapped signal, or giving up, once no child is left.
     /// Cancelling the calling task is the same as ``shutdown()``.
     /// - Throws: ``SupervisorSetupError`` when the supervisor could not set itself up (a log
-    ///   file cannot be opened, the trampoline is missing); no process was started.
+    ///   file cannot be opened, the guard program is missing); no process was started.
     public func run() async throws -> SupervisorOutcome {
         let loop = try SupervisorLoop(supervisor: self)
         return await withTaskCancellationHandler {

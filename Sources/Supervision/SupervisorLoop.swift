@@ -48,8 +48,8 @@ final class SupervisorLoop: @unchecked Sendable {
         self.supervisor = supervisor
         let options = supervisor.options
         self.log = options.logger
-        guard access(options.trampoline, X_OK) == 0 else {
-            throw .invalid("the trampoline \(options.trampoline) is missing or not executable (build the satellite-exec product)")
+        guard !options.guardsProcessGroups || access(options.guardProgram, X_OK) == 0 else {
+            throw .invalid("the process-group guard \(options.guardProgram) is missing or not executable (build the satellite-exec product)")
         }
         poll = try EventPoll()
         if let handover = supervisor.handover {
@@ -58,7 +58,7 @@ final class SupervisorLoop: @unchecked Sendable {
             for fd in handover.descriptors { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
             machines = zip(supervisor.specs, handover.children).map { ChildMachine($0, restoring: $1.machine) }
             children = zip(supervisor.specs, handover.children).map {
-                ChildIO(spec: $0, trampoline: options.trampoline, notifyDescriptor: options.notifyDescriptor, handed: $1, log: options.logger)
+                ChildIO(spec: $0, notifyDescriptor: options.notifyDescriptor, handed: $1, log: options.logger)
             }
             let launcher = handover.launcher
             phase = .running
@@ -79,7 +79,7 @@ final class SupervisorLoop: @unchecked Sendable {
         machines = supervisor.specs.map { ChildMachine($0) }
         var children: [ChildIO] = []
         for spec in supervisor.specs {
-            let child = try ChildIO(spec: spec, trampoline: options.trampoline, notifyDescriptor: options.notifyDescriptor, log: log)
+            let child = try ChildIO(spec: spec, notifyDescriptor: options.notifyDescriptor, log: log)
             if spec.journalIdentifier != nil, child.journalStream < 0 {
                 log.warning("the journal cannot be reached; logging to a file", metadata: ["process": .string(spec.name), "path": .string(spec.logPath ?? "standard error")])
             }
@@ -174,7 +174,7 @@ final class SupervisorLoop: @unchecked Sendable {
             SignalPipe.unblock()
         }
         if supervisor.options.guardsProcessGroups, !resumed {
-            groupGuard = GroupGuard(trampoline: supervisor.options.trampoline, log: log)
+            groupGuard = GroupGuard(program: supervisor.options.guardProgram, log: log)
         }
         let outcome = loop()
         groupGuard?.finish()

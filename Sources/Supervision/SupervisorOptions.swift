@@ -6,8 +6,8 @@ import Glibc
 
 /// What a supervisor needs besides its processes.
 public struct SupervisorOptions: Sendable {
-    /// The `satellite-exec` trampoline every child starts through (it arms PR_SET_PDEATHSIG).
-    public var trampoline: String
+    /// `satellite-exec`, which runs as the process-group guard (``guardsProcessGroups``).
+    public var guardProgram: String
     /// The descriptor number at which a notify child finds its pipe.
     public var notifyDescriptor: Int32 = 3
     /// Whether the supervisor handles SIGTERM, SIGINT and SIGHUP itself: the first SIGTERM or
@@ -52,13 +52,13 @@ public struct SupervisorOptions: Sendable {
     /// returns why it could not, or nil.
     public var changeLogLevel: (@Sendable (_ level: String, _ process: String?, _ pid: Int32?) -> String?)?
 
-    public init(trampoline: String, logger: Logger) {
-        self.trampoline = trampoline
+    public init(guardProgram: String, logger: Logger) {
+        self.guardProgram = guardProgram
         self.logger = logger
     }
 
     /// `satellite-exec` beside the running executable, where the package builds it.
-    public static func trampolineBesideExecutable() -> String {
+    public static func guardProgramBesideExecutable() -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard length > 0 else { return "satellite-exec" }

@@ -1,11 +1,12 @@
-// satellite-exec PARENT_PID PROGRAM [ARG...]
 // satellite-exec --guard
+// satellite-exec PARENT_PID PROGRAM [ARG...]
 //
-// The launcher's trampoline. posix_spawn cannot ask the kernel to kill a child when its parent
-// dies, so every child starts here: it sets PR_SET_PDEATHSIG to SIGKILL (which survives exec),
-// makes sure the launcher did not die before that took effect, and executes the real program
-// in its place. The launcher spawns from one thread that lives as long as it does, because the
-// kernel sends the signal when the spawning *thread* exits.
+// The launcher's process-group guard (below). The second form is the trampoline that children
+// started through before the launcher armed PR_SET_PDEATHSIG itself, between fork and exec
+// (cs_fork_exec): a launcher of that version, still running while this file replaces
+// its satellite-exec in an upgrade, spawns its children with it until it executes the new
+// `satellite`. It sets PR_SET_PDEATHSIG to SIGKILL (which survives exec), makes sure the
+// launcher did not die before that took effect, and executes the real program in its place.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>

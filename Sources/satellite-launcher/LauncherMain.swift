@@ -33,7 +33,6 @@ struct LauncherMain {
             print(version)
             exit(0)
         case "run":
-            warmSchema()
             if let lean = LeanRun(arguments: Array(arguments.dropFirst(2)), environment: currentEnvironment()) {
                 Supervise.plan(lean.start(peerProgram: besideSelf("satellite-cli")), version: version)
             }
@@ -41,17 +40,6 @@ struct LauncherMain {
         default:
             forwardToFullCLI(arguments)
         }
-    }
-
-    /// Builds the satellite's schema (its ~130 fields, their key paths' metadata: a millisecond)
-    /// on a second thread while this one reads the environment and the file.
-    static func warmSchema() {
-        var thread = pthread_t()
-        _ = pthread_create(&thread, nil, { _ in
-            _ = SatelliteConfiguration.schema
-            return nil
-        }, nil)
-        pthread_detach(thread)
     }
 
     static let usage = "usage: satellite --plan-fd N | --resume-fd N | --probe-fd N (the launcher's own entries, used by `satellite run` and `satellite upgrade`)"
@@ -69,8 +57,8 @@ struct LauncherMain {
                 Supervise.handover(try Handover(decoding: bytes), version: version)
             default:
                 _ = try Handover(decoding: bytes)
-                let trampoline = SupervisorOptions.trampolineBesideExecutable()
-                guard access(trampoline, X_OK) == 0 else { fail("satellite: the trampoline \(trampoline) is missing or not executable", status: 1) }
+                let guardProgram = SupervisorOptions.guardProgramBesideExecutable()
+                guard access(guardProgram, X_OK) == 0 else { fail("satellite: the process-group guard \(guardProgram) is missing or not executable", status: 1) }
                 print("ready \(version)")
                 exit(0)
             }

@@ -36,7 +36,7 @@ enum Supervise {
         }
         let log = Logger(label: "launcher")
 
-        var options = SupervisorOptions(trampoline: SupervisorOptions.trampolineBesideExecutable(), logger: log)
+        var options = SupervisorOptions(guardProgram: SupervisorOptions.guardProgramBesideExecutable(), logger: log)
         options.trapsSignals = true
         options.version = version
         options.upgradeExecutable = LauncherMain.ownPath()

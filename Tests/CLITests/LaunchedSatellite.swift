@@ -32,7 +32,7 @@ final class LaunchedSatellite {
         try self.init(directory: directory, config: nil, flags: flags, environment: [:], ownsDirectory: false)
     }
 
-    /// Launches the `satellite` at `executable` (with its launcher and trampoline beside it), in a
+    /// Launches the `satellite` at `executable` (with `satellite-cli` and `satellite-exec` beside it), in a
     /// directory of its own.
     convenience init(executable: URL, config: String? = nil, flags: [String] = [], environment: [String: String] = [:]) throws {
         try self.init(directory: try temporaryDirectory(), config: config, flags: flags, environment: environment, program: executable)

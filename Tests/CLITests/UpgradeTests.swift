@@ -16,7 +16,7 @@ final class InstalledBuild {
         directory = try temporaryDirectory()
         for name in ["satellite-cli", "satellite-exec"] {
             let source = Self.built.appendingPathComponent(name), target = directory.appendingPathComponent(name)
-            // /proc/self/exe names the link, so the launcher finds its trampoline and peers here.
+            // /proc/self/exe names the link, so the launcher finds its guard and peers here.
             if link(source.path, target.path) != 0 { try FileManager.default.copyItem(at: source, to: target) }
         }
         try FileManager.default.copyItem(at: Self.built.appendingPathComponent("satellite"), to: launcher)

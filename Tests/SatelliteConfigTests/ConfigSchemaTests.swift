@@ -1,6 +1,7 @@
 import ConfigYAML
 import SatelliteConfig
 import Testing
+import Synchronization
 import Units
 
 /// A small configuration shaped like the satellite's: a top-level key and two sections.
@@ -262,5 +263,62 @@ private func expectError(
         // A value of any length is shown clipped.
         let long = message("api:\n  workers: " + String(repeating: "9", count: 5000) + "\n")
         #expect(!long.contains("\n") && long.count < 400 && long.contains("(5000 characters)"), "\(long.prefix(500))")
+    }
+}
+
+/// `Sample`'s keys declared in groups, each noting when it is made.
+private struct GroupedSample: ConfigSection {
+    var sample = Sample()
+    init() {}
+    static let made = Mutex<[String]>([])
+    static var fields: [ConfigField<Self>] { fieldGroups.flatMap(\.fields) }
+    static let fieldGroups: [ConfigFieldGroup<Self>] = ["data-dir", "format", "api"].map { word in
+        ConfigFieldGroup(word) {
+            made.withLock { $0.append(word) }
+            return Sample.fields(at: \.sample, prefix: "").filter { $0.key == word || $0.key.hasPrefix(word + ".") }
+        }
+    }
+}
+
+@Suite(.serialized) struct ConfigFieldGroupTests {
+    @Test func aLoadMakesOnlyTheGroupsItMeetsAndReadsAsOneListWould() throws {
+        let grouped = ConfigSchema<GroupedSample>(reservedVariables: ["SATELLITE_NOTIFY_FD"])
+        GroupedSample.made.withLock { $0 = [] }
+        let file = (path: "s.yaml", text: "api:\n  address: 10.0.0.1:1\n  timeout: 1m\n")
+        let environment = ["SATELLITE_API_WORKERS": "3", "SATELLITE_NOTIFY_FD": "3", "PATH": "/bin"]
+        let config = try grouped.load(file: file, environment: environment, flags: ["--api.verbose"])
+        #expect(GroupedSample.made.withLock { $0 } == ["api"])
+        #expect(config.sample.api.address == "10.0.0.1:1" && config.sample.api.workers == 3 && config.sample.api.verbose)
+        #expect(config.sample.api.timeout == .seconds(60))
+        #expect(grouped.unknownVariables(in: environment).isEmpty)
+        #expect(GroupedSample.made.withLock { $0 } == ["api"])
+
+        // A variable of another group makes that group, and only once.
+        let directory = try grouped.load(environment: ["SATELLITE_DATA_DIR": "/srv"], flags: ["--data-dir", "/srv2"])
+        #expect(directory.sample.dataDir == "/srv2")
+        #expect(GroupedSample.made.withLock { $0 } == ["api", "data-dir"])
+
+        // Refusals read as they do from one list, naming the nearest key in any group.
+        for (file, flags, environment) in [
+            ((path: "s.yaml", text: "api:\n  adress: 1.2.3.4:5\n"), [String](), [String: String]()),
+            ((path: "s.yaml", text: "formt: json\n"), [], [:]),
+            ((path: "s.yaml", text: "api:\n  workers: 99\n"), [], [:]),
+            ((path: "s.yaml", text: ""), ["--api.verbos"], [:]),
+            ((path: "s.yaml", text: ""), [], ["SATELLITE_API_TIMEOUT": "soon"]),
+        ] {
+            let one = #expect(throws: ConfigError.self) { _ = try schema.load(file: file, environment: environment, flags: flags) }
+            let other = #expect(throws: ConfigError.self) { _ = try grouped.load(file: file, environment: environment, flags: flags) }
+            #expect(one?.description == other?.description)
+        }
+        let typo = ["SATELLITE_API_ADRESS": "x", "SATELLITE_BIN": "/bin/satellite"]
+        #expect(grouped.unknownVariables(in: typo) == schema.unknownVariables(in: typo))
+
+        // Rendering shows every key, in declaration order.
+        #expect(grouped.keys == schema.keys)
+        var changed = GroupedSample()
+        changed.sample.format = .text
+        changed.sample.api.workers = 7
+        #expect(grouped.render(changed, help: true) == schema.render(changed.sample, help: true))
+        #expect(Set(GroupedSample.made.withLock { $0 }) == ["api", "data-dir", "format"])
     }
 }

@@ -65,7 +65,7 @@ struct SupervisorHarness: Sendable {
 
     init(directory: String = tempDirectory(), _ specs: [ProcessSpec], trapsSignals: Bool = false) throws {
         self.directory = directory
-        var options = SupervisorOptions(trampoline: SupervisorOptions.trampolineBesideExecutable(), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        var options = SupervisorOptions(guardProgram: SupervisorOptions.guardProgramBesideExecutable(), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let events = self.events
         options.observer = { events.append($0) }
         options.trapsSignals = trapsSignals

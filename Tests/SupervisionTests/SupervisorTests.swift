@@ -6,7 +6,7 @@ import Logging
 import Synchronization
 import Testing
 
-/// The supervisor with real children: `sh` scripts spawned through the trampoline.
+/// The supervisor with real children: `sh` scripts, spawned as the launcher spawns them.
 @Suite(.timeLimit(.minutes(1)))
 struct SupervisorTests {
     static let ready = "echo READY=1 >&$SATELLITE_NOTIFY_FD"
@@ -228,7 +228,7 @@ struct SupervisorWatchdogTests {
     @Test func watchdogPingsComeFromTheLoopAndStopWhileItIsHeld() async throws {
         let messages = ParentMessages()
         let held = HeldSpan()
-        var options = SupervisorOptions(trampoline: SupervisorOptions.trampolineBesideExecutable(), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        var options = SupervisorOptions(guardProgram: SupervisorOptions.guardProgramBesideExecutable(), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         options.parentNotify = { messages.append($0) }
         options.watchdogInterval = .milliseconds(20)
         // The observer runs on the loop's thread: holding it holds supervision.

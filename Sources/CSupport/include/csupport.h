@@ -37,16 +37,21 @@ int cs_signal_pipe_install(int write_fd, const int *signals, int count);
 void cs_signal_pipe_uninstall(const int *signals, int count);
 
 /// posix_spawn with the supervisor's descriptor layout: stdin from /dev/null, stdout and stderr
-/// to `output_fd`, `notify_fd` (if >= 0) at descriptor `notify_target`, every other descriptor
-/// closed; a new process group led by the child; default signal dispositions and an empty mask.
-/// Returns 0 and sets `*pid`, or an errno value.
-int cs_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
-             int output_fd, int notify_fd, int notify_target);
-
-/// cs_spawn with one more inherited descriptor: `extra_fd` (if >= 0) at `extra_target`, which
-/// must be above `notify_target`.
+/// to `output_fd`, `notify_fd` (if >= 0) at descriptor `notify_target`, `extra_fd` (if >= 0) at
+/// `extra_target` (above `notify_target`), every other descriptor closed; a new process group
+/// led by the child; default signal dispositions and an empty mask. Returns 0 and sets `*pid`,
+/// or an errno value (a program that cannot be executed among them).
 int cs_spawn_extra(pid_t *pid, const char *path, char *const argv[], char *const envp[],
                    int output_fd, int notify_fd, int notify_target, int extra_fd, int extra_target);
+
+/// cs_spawn_extra's child, made by fork, so that the caller goes on without waiting for the
+/// child's exec; with `death_signal` (non-zero) armed as PR_SET_PDEATHSIG before `program` is
+/// executed, so that the child gets it when the thread that spawned it ends. `program` without
+/// a slash is found on the PATH of `envp`, as execvp finds it. What fails once the child exists
+/// (its program missing, say) is written to its output as one line, and it exits 127; the
+/// return value is an errno value only when no child was made, else 0 with `*pid` set.
+int cs_fork_exec(pid_t *pid, const char *program, char *const argv[], char *const envp[],
+                 int output_fd, int notify_fd, int notify_target, int extra_fd, int extra_target, int death_signal);
 
 /// kill(-pgid, sig), ignoring a group that is already gone. Returns 0 or an errno value.
 int cs_signal_group(pid_t pgid, int sig);

@@ -9,9 +9,9 @@ import Testing
 struct SpawnTests {
     @Test func aChildStartsWithItsOwnGroupNullInputOnlyItsDescriptorsAndDefaultSignals() async throws {
         // Ignored here, as the launcher ignores it: a child that inherited SIG_IGN would never
-        // see a broken pipe.
-        let previous = signal(SIGPIPE, SIG_IGN)
-        defer { signal(SIGPIPE, previous) }
+        // see a broken pipe. Left ignored afterwards: other tests of this process run meanwhile,
+        // and a write to a closed socket must not end it.
+        signal(SIGPIPE, SIG_IGN)
         let directory = SupervisorHarness.tempDirectory()
         let script = """
             cut -d' ' -f5 /proc/$$/stat > \(directory)/group; echo $$ > \(directory)/pid
@@ -19,8 +19,7 @@ struct SpawnTests {
             grep -E '^Sig(Blk|Ign):' /proc/self/status > \(directory)/signals
             exec ls /proc/self/fd > \(directory)/descriptors
             """
-        let harness = try SupervisorHarness(directory: directory, [shell("probe", script, notify: true, restart: .never)])
-        do {
+        try await withSupervisor(in: directory, [shell("probe", script, notify: true, restart: .never)]) { harness in
             try await harness.events.until("probe", { $0 == .exited(.exited(code: 0)) })
             #expect(harness.read("group") == harness.read("pid"))
             #expect(harness.read("input") == "/dev/null\n")
@@ -28,26 +27,17 @@ struct SpawnTests {
             // the launcher's (the shell's redirections borrow descriptors, hence ls in its place).
             #expect(harness.read("descriptors") == "0\n1\n2\n3\n4\n")
             #expect(harness.read("signals") == "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n")
-        } catch {
-            await harness.tearDown()
-            throw error
         }
-        await harness.tearDown()
     }
 
     @Test func aProgramThatCannotBeExecutedSaysWhyInItsLogAndExits127() async throws {
         let directory = SupervisorHarness.tempDirectory()
         var spec = shell("missing", "", restart: .never, log: directory + "/missing.log")
         spec.executable = directory + "/no-such-program"
-        let harness = try SupervisorHarness(directory: directory, [spec])
-        do {
+        try await withSupervisor(in: directory, [spec]) { harness in
             try await harness.events.until("missing", { $0 == .exited(.exited(code: 127)) })
             #expect(harness.read("missing.log") == "satellite: cannot execute \(directory)/no-such-program: No such file or directory\n")
-        } catch {
-            await harness.tearDown()
-            throw error
         }
-        await harness.tearDown()
     }
 
     @Test func aBareNameIsFoundOnTheChildsOwnPathAndAScriptWithoutAnInterpreterLineRunsInSh() async throws {
@@ -65,14 +55,9 @@ struct SpawnTests {
         spec.arguments = ["hello", "there"]
         // Not on the launcher's PATH: found on the child's.
         spec.environment = ["PATH": "/nonexistent:" + bin + ":/usr/bin:/bin"]
-        let harness = try SupervisorHarness(directory: directory, [spec])
-        do {
+        try await withSupervisor(in: directory, [spec]) { harness in
             try await eventually("the script ran") { !harness.read("greeting").isEmpty }
             #expect(harness.read("greeting") == "\(bin)/greet hello there\n")
-        } catch {
-            await harness.tearDown()
-            throw error
         }
-        await harness.tearDown()
     }
 }

@@ -129,8 +129,11 @@ struct SupervisorHarness: Sendable {
 }
 
 /// Runs `body` with a harness and always tears it down.
-func withSupervisor(_ specs: [ProcessSpec], trapsSignals: Bool = false, _ body: (SupervisorHarness) async throws -> Void) async throws {
-    let harness = try SupervisorHarness(specs, trapsSignals: trapsSignals)
+func withSupervisor(
+    in directory: String = SupervisorHarness.tempDirectory(), _ specs: [ProcessSpec], trapsSignals: Bool = false,
+    _ body: (SupervisorHarness) async throws -> Void
+) async throws {
+    let harness = try SupervisorHarness(directory: directory, specs, trapsSignals: trapsSignals)
     do {
         try await body(harness)
     } catch {

@@ -155,10 +155,10 @@ public struct Launch: Sendable {
         var sockets: [Int32] = []
         var bound = port
         for _ in 0..<count {
-            let fd = cs_tcp_listen_shared(address, Int32(bound), 1)
+            let fd = whileAddressInUse { cs_tcp_listen_shared(address, Int32(bound), 1) }
             if fd < 0, errno == EINVAL, sockets.isEmpty { return [] }
             guard fd >= 0 else {
-                let reason = String(cString: strerror(errno))
+                let reason = String(cString: strerror(errno)) + (errno == EADDRINUSE ? " (still, after \(addressInUseWait))" : "")
                 for socket in sockets { close(socket) }
                 throw LaunchError("cannot listen on \(host):\(bound) (one socket per instance, SO_REUSEPORT): \(reason)")
             }
@@ -178,11 +178,31 @@ public struct Launch: Sendable {
         if environment["LISTEN_PID"] == String(getpid()), let count = Int(environment["LISTEN_FDS"] ?? ""), count >= 1 {
             return 3
         }
-        let fd = cs_tcp_listen(host == "localhost" ? "127.0.0.1" : host, Int32(port))
+        let fd = whileAddressInUse { cs_tcp_listen(host == "localhost" ? "127.0.0.1" : host, Int32(port)) }
         if fd < 0, errno == EINVAL { return nil }
-        guard fd >= 0 else { throw LaunchError("cannot listen on \(host):\(port): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            let inUse = errno == EADDRINUSE ? " (still, after \(addressInUseWait))" : ""
+            throw LaunchError("cannot listen on \(host):\(port): \(String(cString: strerror(errno)))\(inUse)")
+        }
         _ = fcntl(fd, F_SETFD, 0)
         return fd
+    }
+
+    /// How long a bind waits for an address in use to come free.
+    static let addressInUseWait: Duration = .seconds(5)
+
+    /// `listen` again while it fails with EADDRINUSE, for up to ``addressInUseWait``: a launcher
+    /// started again at once after its predecessor was killed meets the predecessor's API
+    /// processes still exiting (they die by their parent-death signal, but a loaded machine
+    /// takes its time to end them), and would otherwise refuse to start. Returns the last
+    /// result, with its errno.
+    static func whileAddressInUse(_ listen: () -> Int32) -> Int32 {
+        let deadline = ContinuousClock.now + addressInUseWait
+        while true {
+            let fd = listen()
+            guard fd < 0, errno == EADDRINUSE, ContinuousClock.now < deadline else { return fd }
+            usleep(20_000)
+        }
     }
 
     /// Writes `plan` into an inheritable memfd and executes `launcher --plan-fd N` in this

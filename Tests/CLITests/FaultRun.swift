@@ -314,7 +314,10 @@ final class FaultRun {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        Issue.record("not every process was ready again 30 s after \(what); last status: \(lastStatus); launcher log:\n\(satellite.logText().suffix(4000))")
+        let said = String(satellite.standardErrorText.suffix(2000))
+        Issue.record(
+            "not every process was ready again 30 s after \(what); last status: \(lastStatus); launcher running: \(satellite.process.isRunning); launcher stderr: \(said); launcher log:\n\(satellite.logText().suffix(4000))"
+        )
         throw CancellationError()
     }
 

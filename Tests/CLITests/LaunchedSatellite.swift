@@ -74,8 +74,20 @@ final class LaunchedSatellite {
         process.arguments = (wrapper ?? []) + arguments + flags
         process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        // Kept for a failure's message: what a launcher says before its log is open (or when
+        // it cannot open it) goes here.
+        let errors = directory.appendingPathComponent("launcher.stderr")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: errors)
+        handle.seekToEndOfFile()
+        process.standardError = handle
         try process.run()
+        try handle.close()
+    }
+
+    /// What the launchers in this directory wrote to standard error.
+    var standardErrorText: String {
+        String(decoding: FileManager.default.contents(atPath: directory.appendingPathComponent("launcher.stderr").path) ?? Data(), as: UTF8.self)
     }
 
     /// Launchers a test run that crashed or was killed left behind (their parent is gone, so

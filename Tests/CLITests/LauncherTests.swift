@@ -7,6 +7,28 @@ import FoundationNetworking
 
 @Suite(.timeLimit(.minutes(2)))
 struct LauncherTests {
+    /// A launcher started again right after its predecessor was killed meets the predecessor's
+    /// API still exiting: it waits for the address instead of refusing to start.
+    @Test func anAPIAddressStillHeldForAMomentIsWaitedFor() async throws {
+        let port = try freePort()
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        #expect(bound && listen(holder, 1) == 0)
+        let satellite = try LaunchedSatellite(flags: ["--api.address=127.0.0.1:\(port)"])
+        try await Task.sleep(for: .seconds(1))
+        #expect(satellite.process.isRunning)
+        close(holder)
+        try await satellite.until("every process ready") { satellite.events.contains { $0.msg == "ready" && $0.process == "launcher" } }
+        let (_, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health/ready")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+    }
+
     @Test(arguments: [SIGINT, SIGTERM])
     func defaultsBringUpThePeersInOrderAndASignalBringsThemDownInReverse(signal: Int32) async throws {
         let port = try freePort()

@@ -158,7 +158,7 @@ public struct Launch: Sendable {
             let fd = whileAddressInUse { cs_tcp_listen_shared(address, Int32(bound), 1) }
             if fd < 0, errno == EINVAL, sockets.isEmpty { return [] }
             guard fd >= 0 else {
-                let reason = String(cString: strerror(errno)) + (errno == EADDRINUSE ? " (still, after \(addressInUseWait))" : "")
+                let reason = listenFailure()
                 for socket in sockets { close(socket) }
                 throw LaunchError("cannot listen on \(host):\(bound) (one socket per instance, SO_REUSEPORT): \(reason)")
             }
@@ -180,10 +180,7 @@ public struct Launch: Sendable {
         }
         let fd = whileAddressInUse { cs_tcp_listen(host == "localhost" ? "127.0.0.1" : host, Int32(port)) }
         if fd < 0, errno == EINVAL { return nil }
-        guard fd >= 0 else {
-            let inUse = errno == EADDRINUSE ? " (still, after \(addressInUseWait))" : ""
-            throw LaunchError("cannot listen on \(host):\(port): \(String(cString: strerror(errno)))\(inUse)")
-        }
+        guard fd >= 0 else { throw LaunchError("cannot listen on \(host):\(port): \(listenFailure())") }
         _ = fcntl(fd, F_SETFD, 0)
         return fd
     }
@@ -203,6 +200,12 @@ public struct Launch: Sendable {
             guard fd < 0, errno == EADDRINUSE, ContinuousClock.now < deadline else { return fd }
             usleep(20_000)
         }
+    }
+
+    /// Why the last `listen` failed, from errno; an address in use says how long it was waited for.
+    static func listenFailure() -> String {
+        let inUse = errno == EADDRINUSE
+        return String(cString: strerror(errno)) + (inUse ? " (still, after \(addressInUseWait))" : "")
     }
 
     /// Writes `plan` into an inheritable memfd and executes `launcher --plan-fd N` in this
